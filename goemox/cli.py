@@ -1,0 +1,226 @@
+"""The `goemox` command line: `train`, `evaluate`, `predict`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from .errors import GoEmoXError, GoEmoXUsageError
+
+TRAIN_HELP = """Fine-tune an encoder with the Tanh head. Every option can also come from a YAML/JSON file given with
+--config (flags on the command line win). Run `goemox train --help` for the full list."""
+
+
+def read_config_file(path: str) -> dict:
+    """Options from a YAML or JSON file (a mapping of option name to value)."""
+    file = Path(path)
+    if not file.is_file():
+        raise GoEmoXUsageError(f"{path}: no such config file")
+    try:
+        content = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise GoEmoXUsageError(f"{path}: not valid YAML/JSON ({err})") from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise GoEmoXUsageError(f"{path}: expected a mapping of option names to values, got {type(content).__name__}")
+    return content
+
+
+def train_parser():
+    """The `HfArgumentParser` over the model, data and training dataclasses."""
+    from transformers import HfArgumentParser
+
+    from .arguments import DataArguments, ModelArguments
+    from .training_args import GoEmoXTrainingArguments
+
+    return HfArgumentParser(
+        (ModelArguments, DataArguments, GoEmoXTrainingArguments), prog="goemox train", description=TRAIN_HELP
+    )
+
+
+def parse_train_args(argv: Sequence[str]):
+    """`(model_args, data_args, training_args)` from `--config FILE` (optional) and command-line flags."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    known, rest = pre.parse_known_args(list(argv))
+    parser = train_parser()
+    if known.config:
+        options = read_config_file(known.config)
+        valid = {action.dest for action in parser._actions}
+        unknown = sorted(set(options) - valid)
+        if unknown:
+            raise GoEmoXUsageError(f"{known.config}: unknown option(s) {unknown}; see `goemox train --help`")
+        parser.set_defaults(**options)
+    return parser.parse_args_into_dataclasses(rest)
+
+
+def train_main(argv: Sequence[str]) -> int:
+    """Run `goemox train` (also the body of `scripts/train.py` under `accelerate launch`)."""
+    from .train import run_training
+
+    model_args, data_args, training_args = parse_train_args(argv)
+    metrics = run_training(model_args, data_args, training_args)
+    if training_args.process_index == 0:
+        print_training_summary(metrics, training_args.output_dir)
+        print_example_prediction(training_args.output_dir)
+    return 0
+
+
+def print_training_summary(metrics: dict, output_dir: str) -> None:
+    """Print the validation and test headline metrics of a finished run."""
+    rows = [("validation, tuned thresholds", metrics["validation"]["per_class"])]
+    if "test" in metrics:
+        rows += [
+            ("test, threshold 0.5", metrics["test"]["fixed_0.5"]),
+            ("test, thresholds tuned on validation", metrics["test"]["tuned"]),
+        ]
+    print(f"\nSaved model, metrics.json and training_curve.png to {output_dir}")
+    print(f"{'':<38}{'macro-F1':>9}{'micro-F1':>9}{'ROC-AUC':>9}{'Hamming':>9}")
+    for name, values in rows:
+        auc = values["roc_auc_macro"]
+        auc_text = f"{auc:>9.4f}" if auc is not None else f"{'n/a':>9}"
+        print(
+            f"{name:<38}{values['macro_f1']:>9.4f}{values['micro_f1']:>9.4f}{auc_text}{values['hamming_score']:>9.4f}"
+        )
+
+
+EXAMPLE_TEXT = "Thank you so much for the help, I was really worried but now I'm so happy!"
+
+
+def print_example_prediction(model_dir: str, text: str = EXAMPLE_TEXT) -> None:
+    """Load the saved model with `pipeline()` (as any user would) and show its scores and labels for one text."""
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=model_dir, top_k=None)
+    scores = classifier([text])[0]
+    thresholds = classifier.model.config.thresholds or [0.5] * len(scores)
+    by_label = dict(zip([classifier.model.config.id2label[i] for i in range(len(thresholds))], thresholds))
+    chosen = [s["label"] for s in scores if s["score"] >= by_label[s["label"]]]
+    print(f"\nExample, through pipeline('text-classification', model={model_dir!r}, top_k=None):")
+    print(f"  text:   {text}")
+    print("  scores: " + ", ".join(f"{s['label']} {s['score']:.3f}" for s in scores[:5]) + ", ...")
+    print(f"  labels at the tuned thresholds: {chosen or '(none)'}")
+
+
+def add_evaluate_parser(subparsers) -> None:
+    parser = subparsers.add_parser("evaluate", help="Score a saved model on a labelled split.")
+    parser.add_argument("--model", required=True, help="Saved model folder or Hub id.")
+    parser.add_argument("--dataset", default=None, help="Same sources as `goemox train --dataset`.")
+    (
+        parser.add_argument("--train_file"),
+        parser.add_argument("--validation_file"),
+        parser.add_argument("--test_file"),
+    )
+    parser.add_argument("--dataset_config", default="simplified")
+    parser.add_argument("--split", default="test", help="Split to score (default: test).")
+    parser.add_argument("--scheme", default=None, help="Label scheme of the data (default: stored with the model).")
+    parser.add_argument("--text_column", default="text")
+    parser.add_argument("--label_column", default="labels")
+    parser.add_argument("--label_separator", default=",")
+    parser.add_argument("--max_length", type=int, default=128)
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--output", default=None, help="Write the metrics as JSON here.")
+
+
+def evaluate_main(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_model, format_metrics_table
+
+    classifier = load_classifier(args.model, args.max_length, args.batch_size)
+    result = evaluate_model(
+        classifier,
+        args.dataset,
+        split=args.split,
+        scheme=args.scheme,
+        train_file=args.train_file,
+        validation_file=args.validation_file,
+        test_file=args.test_file,
+        dataset_config=args.dataset_config,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        label_separator=args.label_separator,
+    )
+    print(f"{result['split']}: {result['rows']} rows, stored thresholds\n")
+    print(format_metrics_table(result["stored_thresholds"]))
+    if args.output:
+        Path(args.output).write_text(json.dumps(result, indent=2))
+        print(f"\nWrote {args.output}")
+    return 0
+
+
+def add_predict_parser(subparsers) -> None:
+    parser = subparsers.add_parser("predict", help="Label texts from a file or standard input.")
+    parser.add_argument("--model", required=True, help="Saved model folder or Hub id.")
+    parser.add_argument("--input", default="-", help="TXT (one text per line), CSV/TSV or JSONL file; - for stdin.")
+    parser.add_argument("--input_format", choices=["txt", "csv", "tsv", "jsonl"], default=None)
+    parser.add_argument("--text_column", default="text", help="Column with the text (CSV/TSV/JSONL).")
+    parser.add_argument("--output", default="-", help="Output file; - for stdout.")
+    parser.add_argument(
+        "--output_format",
+        choices=["jsonl", "csv"],
+        default=None,
+        help="Default: from the output extension, else jsonl.",
+    )
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--max_length", type=int, default=128)
+    parser.add_argument(
+        "--ensure_top_label", action="store_true", help="Give every text at least its most probable label."
+    )
+
+
+def predict_main(args: argparse.Namespace) -> int:
+    from .predict_io import read_inputs, write_predictions
+
+    rows = read_inputs(args.input, args.text_column, args.input_format)
+    classifier = load_classifier(args.model, args.max_length, args.batch_size)
+    predictions = classifier.predict(
+        [row[args.text_column] for row in rows], ensure_top_label=args.ensure_top_label, show_progress=True
+    )
+    fmt = args.output_format or ("csv" if args.output.lower().endswith(".csv") else "jsonl")
+    write_predictions(rows, predictions, args.output, fmt)
+    if args.output != "-":
+        print(f"Wrote {len(rows)} predictions to {args.output}", file=sys.stderr)
+    return 0
+
+
+def load_classifier(model: str, max_length: int, batch_size: int):
+    """Load a model for prediction, turning a missing or invalid folder into a plain message."""
+    from .inference import EmotionClassifier
+
+    if Path(model).exists() and not (Path(model) / "config.json").is_file():
+        raise GoEmoXUsageError(f"{model}: not a saved model folder (no config.json)")
+    try:
+        return EmotionClassifier.from_pretrained(model, max_length=max_length, batch_size=batch_size)
+    except OSError as err:
+        raise GoEmoXUsageError(f"could not load the model {model!r}: {err}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="goemox", description="Multi-label emotion classification.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    subparsers.add_parser("train", help="Fine-tune a model (see `goemox train --help`).", add_help=False)
+    add_evaluate_parser(subparsers)
+    add_predict_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `goemox` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "train":
+            return train_main(argv[1:])
+        args = build_parser().parse_args(argv)
+        return {"evaluate": evaluate_main, "predict": predict_main}[args.command](args)
+    except GoEmoXError as err:
+        print(f"goemox: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

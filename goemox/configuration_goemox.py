@@ -1,0 +1,78 @@
+"""GoEmoX model configuration."""
+
+from __future__ import annotations
+
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+POOLING_MODES = ("cls", "mean")
+
+
+class GoEmoXConfig(PreTrainedConfig):
+    r"""Configuration of a [`GoEmoXForSequenceClassification`]: an encoder plus a Tanh classification head.
+
+    The encoder's own configuration is nested under `encoder`, so a saved model rebuilds with no network.
+
+    Args:
+        encoder (`PreTrainedConfig` or `dict`, *optional*):
+            Configuration of the encoder (any model `AutoModel` builds: DistilBERT, BERT, RoBERTa, ...).
+            Defaults to a DistilBERT configuration.
+        pooling (`str`, *optional*, defaults to `"cls"`):
+            How token states become one vector: `"cls"` takes the first token, `"mean"` averages the
+            tokens under the attention mask.
+        classifier_dropout (`float`, *optional*, defaults to 0.1):
+            Dropout between the Tanh layer and the output layer.
+        thresholds (`list[float]`, *optional*):
+            Per-label decision thresholds on the sigmoid probabilities, tuned on validation data. `None`
+            means 0.5 for every label.
+        label_scheme (`dict`, *optional*):
+            The label scheme the model was trained with (`goemox.labels.LabelScheme.to_dict()`), so data can be
+            mapped to its labels again for evaluation without a network.
+
+    Example:
+
+    ```python
+    >>> from transformers import DistilBertConfig
+    >>> from goemox import GoEmoXConfig
+    >>> config = GoEmoXConfig(encoder=DistilBertConfig(dim=32, n_layers=2, n_heads=2, hidden_dim=64),
+    ...                       id2label={0: "joy", 1: "anger"})
+    >>> config.num_labels
+    2
+    ```"""
+
+    model_type = "goemox"
+    sub_configs_defaults = {"encoder": SubConfigSpec(config_class=AutoConfig, model_type="distilbert")}
+
+    encoder: PreTrainedConfig | dict | None = None
+    pooling: str = "cls"
+    classifier_dropout: float = 0.1
+    thresholds: list[float] | None = None
+    label_scheme: dict | None = None
+    problem_type: str | None = "multi_label_classification"
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        if self.label2id is None and self.id2label is not None:
+            self.label2id = {name: i for i, name in self.id2label.items()}
+        if self.pooling not in POOLING_MODES:
+            raise ValueError(f"pooling must be one of {POOLING_MODES}, got {self.pooling!r}")
+        if not 0.0 <= self.classifier_dropout < 1.0:
+            raise ValueError(f"classifier_dropout must be in [0, 1), got {self.classifier_dropout}")
+        if self.thresholds is not None:
+            self.thresholds = [float(t) for t in self.thresholds]
+            if len(self.thresholds) != self.num_labels:
+                raise ValueError(
+                    f"thresholds has {len(self.thresholds)} values but the model has {self.num_labels} labels"
+                )
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the encoder's token states (and of the head's hidden layer)."""
+        return self.encoder.hidden_size
+
+    def label_thresholds(self) -> list[float]:
+        """The decision threshold of every label, in label-id order (0.5 where none was tuned)."""
+        return list(self.thresholds) if self.thresholds is not None else [0.5] * self.num_labels
+
+
+__all__ = ["GoEmoXConfig"]

@@ -1,0 +1,86 @@
+"""Evaluating a saved model on a labelled split."""
+
+from __future__ import annotations
+
+from .data import label_matrix, load_emotion_dataset
+from .errors import GoEmoXUsageError
+from .inference import EmotionClassifier
+from .labels import LabelScheme, get_label_scheme
+from .metrics import multilabel_metrics
+
+
+def model_label_scheme(classifier: EmotionClassifier, scheme: str | None = None) -> LabelScheme:
+    """The scheme that maps data labels onto the model's labels: given, stored with the model, or identity."""
+    if scheme is not None:
+        resolved = get_label_scheme(scheme)
+    elif getattr(classifier.model.config, "label_scheme", None):
+        resolved = LabelScheme.from_dict(classifier.model.config.label_scheme)
+    else:
+        names = tuple(classifier.label_names)
+        resolved = LabelScheme(name="model", labels=names, mapping={n: (n,) for n in names}, source_labels=names)
+    if list(resolved.labels) != classifier.label_names:
+        raise GoEmoXUsageError(
+            f"label scheme {resolved.name!r} has labels {list(resolved.labels)}, but the model predicts "
+            f"{classifier.label_names}"
+        )
+    return resolved
+
+
+def evaluate_model(
+    classifier: EmotionClassifier,
+    dataset: str | None,
+    *,
+    split: str = "test",
+    scheme: str | None = None,
+    show_progress: bool = True,
+    **load_kwargs,
+) -> dict:
+    """Metrics of a model on one split, at its stored thresholds and at 0.5.
+
+    Args:
+        classifier: the loaded model.
+        dataset: any source `load_emotion_dataset` takes.
+        split: which split to score.
+        scheme: label scheme of the data; defaults to the one stored with the model.
+        show_progress: show a progress bar.
+        load_kwargs: passed to `load_emotion_dataset` (files, columns, separator, ...).
+
+    Returns:
+        `{"split", "rows", "stored_thresholds": metrics, "fixed_0.5": metrics}`.
+    """
+    resolved = model_label_scheme(classifier, scheme)
+    splits = load_emotion_dataset(dataset, scheme=resolved, **load_kwargs)
+    if split not in splits:
+        raise GoEmoXUsageError(f"the data has no {split!r} split; it has {sorted(splits)}")
+    data = splits[split]
+    probs = classifier.predict_proba(data["text"], show_progress=show_progress)
+    y_true = label_matrix(data).astype(int)
+    names = classifier.label_names
+    return {
+        "split": split,
+        "rows": len(data),
+        "stored_thresholds": multilabel_metrics(y_true, probs, names, classifier.thresholds),
+        "fixed_0.5": multilabel_metrics(y_true, probs, names, 0.5),
+    }
+
+
+def format_metrics_table(metrics: dict) -> str:
+    """A plain-text table: the summary metrics, then precision / recall / F1 / support per class."""
+    summary_keys = (
+        "macro_f1",
+        "micro_f1",
+        "samples_f1",
+        "roc_auc_macro",
+        "hamming_score",
+        "jaccard_samples",
+        "subset_accuracy",
+    )
+    lines = [f"{key:<18}{metrics[key]:.4f}" if metrics[key] is not None else f"{key:<18}n/a" for key in summary_keys]
+    lines.append("")
+    lines.append(f"{'label':<16}{'threshold':>10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    for label, row in metrics["per_class"].items():
+        lines.append(
+            f"{label:<16}{row['threshold']:>10.2f}{row['precision']:>10.3f}{row['recall']:>10.3f}"
+            f"{row['f1']:>10.3f}{row['support']:>9d}"
+        )
+    return "\n".join(lines)

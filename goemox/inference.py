@@ -1,0 +1,133 @@
+"""Prediction API: label sets chosen with the model's stored per-label thresholds, plus every score."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+
+from .metrics import apply_thresholds
+
+
+@dataclass
+class EmotionPrediction:
+    """What the model says about one text.
+
+    Attributes:
+        labels: the labels whose probability reaches their threshold, most probable first.
+        scores: every label's sigmoid probability, in the model's label order.
+    """
+
+    labels: list[str]
+    scores: dict[str, float]
+
+
+def model_thresholds(model: PreTrainedModel) -> list[float]:
+    """The decision thresholds stored in a model's config (`thresholds`), 0.5 for every label if none."""
+    stored = getattr(model.config, "thresholds", None)
+    return [float(t) for t in stored] if stored else [0.5] * model.config.num_labels
+
+
+class EmotionClassifier:
+    """Batched multi-label prediction with a saved goemox model (or any multi-label sequence classifier).
+
+    Texts are tokenized once, sorted by length so each batch carries little padding, run under
+    `torch.inference_mode`, and returned in the input order.
+
+    Args:
+        model: a sequence-classification model with multi-label (sigmoid) outputs.
+        tokenizer: its tokenizer.
+        max_length: longest input in tokens; longer texts are truncated.
+        batch_size: texts per forward pass.
+
+    Example:
+
+    ```python
+    >>> clf = EmotionClassifier.from_pretrained("runs/demo")  # doctest: +SKIP
+    >>> clf.predict(["Thank you so much, this made my day!"])[0].labels  # doctest: +SKIP
+    ['praise', 'joy']
+    ```"""
+
+    def __init__(self, model: PreTrainedModel, tokenizer, max_length: int = 128, batch_size: int = 64):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.thresholds = model_thresholds(model)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str,
+        *,
+        device: str | None = None,
+        max_length: int = 128,
+        batch_size: int = 64,
+        **kwargs,
+    ) -> EmotionClassifier:
+        """Load a model folder or Hub id with `AutoModelForSequenceClassification` and its tokenizer.
+
+        Args:
+            name_or_path: local folder or Hub repository id.
+            device: e.g. `"cpu"` or `"cuda"`; defaults to CUDA when available.
+            max_length: longest input in tokens.
+            batch_size: texts per forward pass.
+            kwargs: passed to both `from_pretrained` calls (e.g. `revision`, `token`).
+        """
+        model = AutoModelForSequenceClassification.from_pretrained(name_or_path, dtype=torch.float32, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return cls(model.to(device), tokenizer, max_length=max_length, batch_size=batch_size)
+
+    def predict_proba(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Sigmoid probabilities, shape (len(texts), num_labels), rows in input order."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.label_names)), dtype=np.float32)
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)
+        order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+        probs = np.empty((len(texts), len(self.label_names)), dtype=np.float32)
+        device = self.model.device
+        starts = range(0, len(texts), self.batch_size)
+        with torch.inference_mode():
+            for start in tqdm(starts, desc="Predicting", unit="batch", disable=not show_progress):
+                rows = order[start : start + self.batch_size]
+                features = [{key: encoded[key][i] for key in encoded} for i in rows]
+                batch = self.tokenizer.pad(features, return_tensors="pt")
+                logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits
+                probs[rows] = torch.sigmoid(logits.float()).cpu().numpy()
+        return probs
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        *,
+        thresholds: Sequence[float] | float | None = None,
+        ensure_top_label: bool = False,
+        show_progress: bool = False,
+    ) -> list[EmotionPrediction]:
+        """Label sets and scores for a batch of texts.
+
+        Args:
+            texts: the texts.
+            thresholds: one value or one per label; defaults to the model's stored thresholds.
+            ensure_top_label: give a text whose scores all fall below threshold its most probable label.
+            show_progress: show a progress bar over batches.
+        """
+        probs = self.predict_proba(texts, show_progress=show_progress)
+        chosen = apply_thresholds(probs, self.thresholds if thresholds is None else thresholds, ensure_top_label)
+        predictions = []
+        for row_probs, row_chosen in zip(probs, chosen):
+            picked = sorted(np.flatnonzero(row_chosen), key=lambda i: -row_probs[i])
+            predictions.append(
+                EmotionPrediction(
+                    labels=[self.label_names[i] for i in picked],
+                    scores={name: float(p) for name, p in zip(self.label_names, row_probs)},
+                )
+            )
+        return predictions

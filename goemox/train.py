@@ -1,0 +1,213 @@
+"""The training job behind `goemox train`: data -> fine-tuning -> thresholds -> metrics -> saved model."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import DatasetDict
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, set_seed
+
+from . import __version__
+from .arguments import DataArguments, ModelArguments
+from .configuration_goemox import GoEmoXConfig
+from .data import load_emotion_dataset, tokenize_dataset
+from .errors import GoEmoXUsageError
+from .labels import LabelScheme, get_label_scheme
+from .metrics import multilabel_metrics, threshold_report
+from .modeling_goemox import GoEmoXForSequenceClassification
+from .plots import plot_training_curve
+from .trainer import GoEmoXTrainer
+from .training_args import GoEmoXTrainingArguments
+
+logger = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+RUN_CONFIG_FILE = "run_config.json"
+CURVE_FILE = "training_curve.png"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a run depends on."""
+    import accelerate
+    import datasets
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "goemox": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "datasets": datasets.__version__,
+        "accelerate": accelerate.__version__,
+    }
+
+
+def check_output_dir(args: GoEmoXTrainingArguments) -> None:
+    """Refuse to write into a non-empty output folder unless resuming or explicitly overwriting."""
+    out = Path(args.output_dir)
+    if args.resume_from_checkpoint or args.overwrite_output_dir or not out.exists():
+        return
+    if any(out.iterdir()):
+        raise GoEmoXUsageError(
+            f"output_dir {out} already holds files; pass --overwrite_output_dir to replace them, "
+            "--resume_from_checkpoint last to continue that run, or choose another folder"
+        )
+
+
+def load_data(data_args: DataArguments, scheme: LabelScheme, seed: int) -> DatasetDict:
+    """Load the labelled splits and apply the optional seeded subsets."""
+    splits = load_emotion_dataset(
+        data_args.dataset,
+        scheme=scheme,
+        train_file=data_args.train_file,
+        validation_file=data_args.validation_file,
+        test_file=data_args.test_file,
+        dataset_config=data_args.dataset_config,
+        text_column=data_args.text_column,
+        label_column=data_args.label_column,
+        label_separator=data_args.label_separator,
+        on_bad_rows=data_args.on_bad_rows,
+        empty_rows=data_args.empty_rows,
+        validation_size=data_args.validation_size,
+        test_size=data_args.test_size,
+        seed=seed,
+    )
+    limits = {
+        "train": data_args.max_train_samples,
+        "validation": data_args.max_eval_samples,
+        "test": data_args.max_eval_samples,
+    }
+    for name, limit in limits.items():
+        if limit is not None and name in splits and len(splits[name]) > limit:
+            splits[name] = splits[name].shuffle(seed=seed).select(range(limit))
+    for name in ("train", "validation"):
+        if name not in splits:
+            raise GoEmoXUsageError(f"the data has no {name} split")
+    return splits
+
+
+def build_model(model_args: ModelArguments, scheme: LabelScheme) -> torch.nn.Module:
+    """A fresh head on a pretrained encoder, or a saved goemox model to fine-tune further."""
+    config = AutoConfig.from_pretrained(model_args.model_name_or_path)
+    if isinstance(config, GoEmoXConfig):
+        saved_labels = [config.id2label[i] for i in range(config.num_labels)]
+        if saved_labels != list(scheme.labels):
+            raise GoEmoXUsageError(
+                f"{model_args.model_name_or_path} predicts {saved_labels}, but the label scheme "
+                f"{scheme.name!r} has {list(scheme.labels)}"
+            )
+        return AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path, dtype=torch.float32)
+    model = GoEmoXForSequenceClassification.from_encoder(
+        model_args.model_name_or_path,
+        scheme.labels,
+        pooling=model_args.pooling,
+        classifier_dropout=model_args.classifier_dropout,
+    )
+    model.config.label_scheme = scheme.to_dict()
+    return model
+
+
+def sigmoid_predictions(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and 0/1 labels for a tokenized split (gathered once across processes)."""
+    output = trainer.predict(dataset)
+    logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+    probs = 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+    return probs, (np.asarray(output.label_ids) >= 0.5).astype(int)
+
+
+def choose_thresholds(report: dict, strategy: str, num_labels: int) -> list[float]:
+    """The thresholds to store, picked from a validation `threshold_report`."""
+    if strategy == "per_class":
+        return report["per_class"]["thresholds"]
+    if strategy == "global":
+        return [report["global"]["threshold"]] * num_labels
+    return [0.5] * num_labels
+
+
+def run_training(model_args: ModelArguments, data_args: DataArguments, training_args: GoEmoXTrainingArguments) -> dict:
+    """Fine-tune, tune thresholds on validation, evaluate on test and save everything to `output_dir`.
+
+    Writes the model (safetensors, with its thresholds in `config.json`), the tokenizer, `metrics.json`,
+    `run_config.json` and `training_curve.png`. Returns the content of `metrics.json`.
+
+    Args:
+        model_args: encoder and head options.
+        data_args: data source, label scheme and tokenization options.
+        training_args: optimisation, evaluation and output options.
+    """
+    check_output_dir(training_args)
+    set_seed(training_args.seed)
+    scheme = get_label_scheme(data_args.resolved_scheme())
+    raw = load_data(data_args, scheme, training_args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+    model = build_model(model_args, scheme)
+    tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
+
+    trainer = GoEmoXTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],
+        processing_class=tokenizer,
+    )
+    resume = training_args.resume_from_checkpoint
+    train_output = trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
+
+    val_probs, val_true = sigmoid_predictions(trainer, tokenized["validation"])
+    validation = threshold_report(val_true, val_probs, list(scheme.labels))
+    thresholds = choose_thresholds(validation, data_args.threshold_strategy, len(scheme.labels))
+    trainer.model.config.thresholds = thresholds
+
+    metrics: dict = {
+        "label_names": list(scheme.labels),
+        "label_scheme": scheme.name,
+        "threshold_strategy": data_args.threshold_strategy,
+        "thresholds": thresholds,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_validation_macro_f1_at_0.5": trainer.state.best_metric,
+        "epochs_trained": trainer.state.epoch,
+        "train_runtime_s": train_output.metrics.get("train_runtime"),
+        "train_samples_per_second": train_output.metrics.get("train_samples_per_second"),
+        "rows": {name: len(split) for name, split in raw.items()},
+        "validation": validation,
+    }
+    if "test" in tokenized:
+        test_probs, test_true = sigmoid_predictions(trainer, tokenized["test"])
+        metrics["test"] = {
+            "fixed_0.5": multilabel_metrics(test_true, test_probs, list(scheme.labels), 0.5),
+            "tuned": multilabel_metrics(test_true, test_probs, list(scheme.labels), thresholds),
+        }
+    best_epoch = epoch_of_checkpoint(trainer)
+    metrics["best_epoch"] = best_epoch
+
+    if trainer.is_world_process_zero():
+        out = Path(training_args.output_dir)
+        trainer.save_model(str(out))
+        (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+        run_config = {
+            "model": asdict(model_args),
+            "data": asdict(data_args),
+            "training": training_args.to_dict(),
+            "versions": library_versions(),
+        }
+        (out / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2, default=str))
+        plot_training_curve(trainer.state.log_history, out / CURVE_FILE, best_epoch)
+    return metrics
+
+
+def epoch_of_checkpoint(trainer: GoEmoXTrainer) -> float | None:
+    """The epoch at which the selected (best) checkpoint was saved."""
+    best = trainer.state.best_model_checkpoint
+    if best is None:
+        return None
+    step = int(Path(best).name.split("-")[-1])
+    for entry in trainer.state.log_history:
+        if entry.get("step") == step and "eval_loss" in entry:
+            return entry["epoch"]
+    return None

@@ -1,0 +1,100 @@
+"""Training arguments: `transformers.TrainingArguments` with goemox's loss options and defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from transformers import TrainingArguments
+
+POS_WEIGHT_STRATEGIES = ("none", "frequency", "explicit")
+
+
+@dataclass
+class GoEmoXTrainingArguments(TrainingArguments):
+    """`TrainingArguments` for multi-label emotion classification.
+
+    Every `TrainingArguments` option works as usual (`report_to`, `resume_from_checkpoint`, `bf16`, ...);
+    only some defaults differ, picked for this task: evaluation and checkpoints every epoch, the best
+    checkpoint by validation macro-F1 restored at the end, early stopping, length-grouped batches,
+    a 10% linear warm-up and label smoothing 0.05.
+
+    Label smoothing: goemox reuses `label_smoothing_factor` (`eps`) for its binary loss; each target
+    becomes `y * (1 - eps) + eps / 2`. The stock Trainer's softmax label smoother is never applied,
+    because [`GoEmoXTrainer`] computes the loss itself.
+
+    Args:
+        pos_weight_strategy: `"none"` (every weight 1), `"frequency"` (`clip((neg/pos) ** power, 1, cap)`
+            per label from the training set), or `"explicit"` (`pos_weight_values`).
+        pos_weight_values: one weight per label, used with `"explicit"`.
+        pos_weight_power: the exponent of the frequency formula (0.5 = square root).
+        pos_weight_cap: the largest frequency weight.
+        early_stopping_patience: evaluations without a better `metric_for_best_model` before training stops;
+            0 disables early stopping.
+        overwrite_output_dir: allow writing into an `output_dir` that already holds files (otherwise refused).
+
+    Example:
+
+    ```python
+    >>> args = GoEmoXTrainingArguments(output_dir="runs/x", learning_rate=1e-4, pos_weight_cap=5.0)
+    >>> args.metric_for_best_model
+    'macro_f1'
+    ```"""
+
+    pos_weight_strategy: str = field(
+        default="frequency",
+        metadata={"help": "none | frequency | explicit", "choices": POS_WEIGHT_STRATEGIES},
+    )
+    pos_weight_values: list[float] | None = field(
+        default=None, metadata={"help": "One positive weight per label (with pos_weight_strategy=explicit)."}
+    )
+    pos_weight_power: float = field(default=0.5, metadata={"help": "Exponent in clip((neg/pos)**power, 1, cap)."})
+    pos_weight_cap: float = field(default=10.0, metadata={"help": "Cap in clip((neg/pos)**power, 1, cap)."})
+    early_stopping_patience: int = field(
+        default=2, metadata={"help": "Evaluations without improvement before stopping; 0 disables."}
+    )
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Allow writing into an output_dir that already holds files."}
+    )
+
+    # Defaults that differ from TrainingArguments.
+    output_dir: str | None = field(default="runs/goemox", metadata={"help": "Where the model and reports go."})
+    learning_rate: float = field(default=5e-5, metadata={"help": "Peak AdamW learning rate."})
+    num_train_epochs: float = field(default=5.0, metadata={"help": "Largest number of epochs."})
+    per_device_train_batch_size: int = field(default=32, metadata={"help": "Training batch size per device."})
+    per_device_eval_batch_size: int = field(default=128, metadata={"help": "Evaluation batch size per device."})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
+    warmup_steps: float = field(default=0.1, metadata={"help": "Warm-up steps, or a fraction of all steps if < 1."})
+    label_smoothing_factor: float = field(
+        default=0.05, metadata={"help": "Binary label smoothing eps: targets become y*(1-eps)+eps/2."}
+    )
+    eval_strategy: str = field(default="epoch", metadata={"help": "When to evaluate."})
+    save_strategy: str = field(default="epoch", metadata={"help": "When to save a checkpoint."})
+    logging_strategy: str = field(default="epoch", metadata={"help": "When to log the training loss."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept (the best is kept too)."})
+    load_best_model_at_end: bool = field(default=True, metadata={"help": "Restore the best checkpoint."})
+    metric_for_best_model: str | None = field(default="macro_f1", metadata={"help": "Validation metric to select on."})
+    greater_is_better: bool | None = field(default=True, metadata={"help": "Whether a larger metric is better."})
+    train_sampling_strategy: str = field(
+        default="group_by_length",
+        metadata={"help": "random | sequential | group_by_length | batch_rebalance"},
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not torch.cuda.is_available():
+            self.dataloader_pin_memory = False  # pinned memory only helps copies to a GPU
+        if self.pos_weight_strategy not in POS_WEIGHT_STRATEGIES:
+            raise ValueError(
+                f"pos_weight_strategy must be one of {POS_WEIGHT_STRATEGIES}, got {self.pos_weight_strategy!r}"
+            )
+        if self.pos_weight_strategy == "explicit" and not self.pos_weight_values:
+            raise ValueError("pos_weight_strategy='explicit' needs pos_weight_values (one weight per label)")
+        if self.pos_weight_values and any(w <= 0 for w in self.pos_weight_values):
+            raise ValueError(f"pos_weight_values must all be > 0, got {self.pos_weight_values}")
+        if self.pos_weight_cap < 1.0:
+            raise ValueError(f"pos_weight_cap must be >= 1, got {self.pos_weight_cap}")
+        if not 0.0 <= self.label_smoothing_factor < 1.0:
+            raise ValueError(f"label_smoothing_factor must be in [0, 1), got {self.label_smoothing_factor}")
+        if self.early_stopping_patience < 0:
+            raise ValueError(f"early_stopping_patience must be >= 0, got {self.early_stopping_patience}")

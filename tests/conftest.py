@@ -1,0 +1,99 @@
+"""Shared fixtures: tiny encoders built in code, a tokenizer over a small vocabulary, the shared data folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from transformers import AutoModel, BertConfig, BertTokenizerFast, DistilBertConfig, RobertaConfig
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def shared_dir() -> Path:
+    """`$GOEMOX_SHARED`, or `../shared` beside the checkout."""
+    default = Path(__file__).resolve().parents[1].parent / "shared"
+    return Path(os.environ.get("GOEMOX_SHARED", default))
+
+
+def demo_texts() -> list[str]:
+    path = resources.files("goemox") / "resources" / "demo_emotions.jsonl"
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_vocab(path: Path) -> Path:
+    """A WordPiece vocabulary: special tokens, every lower-cased word of the demo set, and single characters."""
+    words = sorted({w for text in demo_texts() for w in re.findall(r"[a-z0-9]+|[^\sa-z0-9]", text.lower())})
+    chars = sorted({c for w in words for c in w})
+    vocab = SPECIAL_TOKENS + words + [f"##{c}" for c in chars if f"##{c}" not in words]
+    path.write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tmp_path_factory) -> BertTokenizerFast:
+    folder = tmp_path_factory.mktemp("tokenizer")
+    return BertTokenizerFast(vocab_file=str(write_vocab(folder / "vocab.txt")))
+
+
+def tiny_encoder_config(kind: str, vocab_size: int):
+    if kind == "distilbert":
+        return DistilBertConfig(
+            vocab_size=vocab_size, dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=128
+        )
+    if kind == "bert":
+        return BertConfig(
+            vocab_size=vocab_size,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=128,
+        )
+    if kind == "roberta":
+        return RobertaConfig(
+            vocab_size=vocab_size,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=130,
+            pad_token_id=0,
+        )
+    raise ValueError(kind)
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_factory(tmp_path_factory, tiny_tokenizer):
+    """`make(kind)` -> folder with a randomly initialised tiny encoder of that family and the tokenizer."""
+    built: dict[str, Path] = {}
+
+    def make(kind: str) -> Path:
+        if kind not in built:
+            folder = tmp_path_factory.mktemp(f"tiny-{kind}")
+            AutoModel.from_config(tiny_encoder_config(kind, len(tiny_tokenizer))).save_pretrained(folder)
+            tiny_tokenizer.save_pretrained(folder)
+            built[kind] = folder
+        return built[kind]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_goemotions() -> Path:
+    path = shared_dir() / "data" / "goemotions"
+    if not (path / "train.tsv").is_file():
+        pytest.skip(f"shared GoEmotions data not found at {path} (set GOEMOX_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_minilm() -> Path:
+    path = shared_dir() / "models" / "all-MiniLM-L6-v2"
+    if not (path / "config.json").is_file():
+        pytest.skip(f"shared all-MiniLM-L6-v2 not found at {path} (set GOEMOX_SHARED)")
+    return path

@@ -32,7 +32,8 @@ class DataArguments:
         default=DEFAULT_DATASET,
         metadata={
             "help": "'demo' (the packaged demo set), a Hub dataset id, a folder of GoEmotions TSV files, a "
-            "save_to_disk folder, or a CSV/TSV/JSONL file. Ignored for splits given by --train_file etc."
+            "save_to_disk folder, or a CSV/TSV/JSONL file. Not read when --train_file, --validation_file or "
+            "--test_file is given."
         },
     )
     dataset_config: str | None = field(default="simplified", metadata={"help": "Hub dataset configuration."})
@@ -57,6 +58,9 @@ class DataArguments:
     )
     validation_size: float = field(default=0.1, metadata={"help": "Share split off for validation if none is given."})
     test_size: float = field(default=0.1, metadata={"help": "Share split off for test if none is given."})
+    split_seed: int = field(
+        default=42, metadata={"help": "Seed of the stratified split and of the subsets (not the training seed)."}
+    )
     max_train_samples: int | None = field(default=None, metadata={"help": "Use a seeded random subset of train."})
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Use seeded random subsets of validation and test."}

@@ -123,6 +123,7 @@ def add_evaluate_parser(subparsers) -> None:
     parser.add_argument("--text_column", default="text")
     parser.add_argument("--label_column", default="labels")
     parser.add_argument("--label_separator", default=",")
+    parser.add_argument("--split_seed", type=int, default=42, help="Seed of an automatic split (as in train).")
     parser.add_argument("--max_length", type=int, default=128)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--output", default=None, help="Write the metrics as JSON here.")
@@ -144,6 +145,7 @@ def evaluate_main(args: argparse.Namespace) -> int:
         text_column=args.text_column,
         label_column=args.label_column,
         label_separator=args.label_separator,
+        seed=args.split_seed,
     )
     print(f"{result['split']}: {result['rows']} rows, stored thresholds\n")
     print(format_metrics_table(result["stored_thresholds"]))

@@ -60,7 +60,7 @@ def check_output_dir(args: GoEmoXTrainingArguments) -> None:
         )
 
 
-def load_data(data_args: DataArguments, scheme: LabelScheme, seed: int) -> DatasetDict:
+def load_data(data_args: DataArguments, scheme: LabelScheme) -> DatasetDict:
     """Load the labelled splits and apply the optional seeded subsets."""
     splits = load_emotion_dataset(
         data_args.dataset,
@@ -76,7 +76,7 @@ def load_data(data_args: DataArguments, scheme: LabelScheme, seed: int) -> Datas
         empty_rows=data_args.empty_rows,
         validation_size=data_args.validation_size,
         test_size=data_args.test_size,
-        seed=seed,
+        seed=data_args.split_seed,
     )
     limits = {
         "train": data_args.max_train_samples,
@@ -85,7 +85,7 @@ def load_data(data_args: DataArguments, scheme: LabelScheme, seed: int) -> Datas
     }
     for name, limit in limits.items():
         if limit is not None and name in splits and len(splits[name]) > limit:
-            splits[name] = splits[name].shuffle(seed=seed).select(range(limit))
+            splits[name] = splits[name].shuffle(seed=data_args.split_seed).select(range(limit))
     for name in ("train", "validation"):
         if name not in splits:
             raise GoEmoXUsageError(f"the data has no {name} split")
@@ -144,7 +144,7 @@ def run_training(model_args: ModelArguments, data_args: DataArguments, training_
     check_output_dir(training_args)
     set_seed(training_args.seed)
     scheme = get_label_scheme(data_args.resolved_scheme())
-    raw = load_data(data_args, scheme, training_args.seed)
+    raw = load_data(data_args, scheme)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     model = build_model(model_args, scheme)
     tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)

@@ -37,7 +37,11 @@ def write_vocab(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tmp_path_factory) -> BertTokenizerFast:
     folder = tmp_path_factory.mktemp("tokenizer")
-    return BertTokenizerFast(vocab_file=str(write_vocab(folder / "vocab.txt")))
+    write_vocab(folder / "vocab.txt")
+    # transformers 5 ignores `BertTokenizerFast(vocab_file=...)`; from_pretrained reads the folder's vocab.txt.
+    tokenizer = BertTokenizerFast.from_pretrained(folder)
+    assert len(tokenizer) > 1000
+    return tokenizer
 
 
 def tiny_encoder_config(kind: str, vocab_size: int):

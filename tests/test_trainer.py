@@ -85,8 +85,14 @@ def test_early_stopping_sampler_and_metrics_are_wired(tmp_path, tiny_encoder_fac
 
 def test_training_learns_and_reports_macro_f1(tmp_path, tiny_encoder_factory, tiny_tokenizer):
     trainer = make_trainer(
-        tmp_path, tiny_encoder_factory, tiny_tokenizer, learning_rate=3e-3, num_train_epochs=30, save_strategy="no",
-        load_best_model_at_end=False, early_stopping_patience=0,
+        tmp_path,
+        tiny_encoder_factory,
+        tiny_tokenizer,
+        learning_rate=3e-3,
+        num_train_epochs=30,
+        save_strategy="no",
+        load_best_model_at_end=False,
+        early_stopping_patience=0,
     )
     before = trainer.evaluate()
     trainer.train()

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
-from .errors import GoEmoXError
+from .errors import GoEmoXError, GoEmoXUsageError
 from .labels import LabelScheme, UnknownLabelError, get_label_scheme
 
 __all__ = [
@@ -52,8 +52,13 @@ logger = logging.getLogger(__name__)
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 DEMO_SOURCE = "demo"
 _DEMO_RESOURCE = "resources/demo_emotions.jsonl"
-_SPLIT_ALIASES = {"train": "train", "validation": "validation", "valid": "validation", "dev": "validation",
-                  "test": "test"}
+_SPLIT_ALIASES = {
+    "train": "train",
+    "validation": "validation",
+    "valid": "validation",
+    "dev": "validation",
+    "test": "test",
+}
 _FILE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "json"}
 _GOEMOTIONS_FILES = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -169,7 +174,8 @@ class _LabelEncoder:
             targets = self.scheme.map_names(names)
         except UnknownLabelError as err:
             raise _BadRow(
-                "unknown_label", f"label {err.label!r} is not part of label scheme {self.scheme.name!r}",
+                "unknown_label",
+                f"label {err.label!r} is not part of label scheme {self.scheme.name!r}",
                 f"one of {', '.join(self.scheme.known_names)}",
             ) from None
         vector = [0.0] * self.scheme.num_labels
@@ -190,8 +196,9 @@ class _LabelEncoder:
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as err:
-            raise _BadRow("invalid_labels", f"label cell {cell!r} is not a valid JSON list ({err.msg})",
-                          self._expected()) from None
+            raise _BadRow(
+                "invalid_labels", f"label cell {cell!r} is not a valid JSON list ({err.msg})", self._expected()
+            ) from None
         if not isinstance(parsed, list):
             raise _BadRow("invalid_labels", f"label cell {cell!r} is not a JSON list", self._expected())
         return parsed
@@ -203,16 +210,17 @@ class _LabelEncoder:
                 return token
             if not _INTEGER.fullmatch(token):
                 raise _BadRow(
-                    "unknown_label", f"unknown label {token!r}",
-                    f"a label of scheme {self.scheme.name!r} ({', '.join(self.scheme.known_names)}) "
-                    f"or an integer id",
+                    "unknown_label",
+                    f"unknown label {token!r}",
+                    f"a label of scheme {self.scheme.name!r} ({', '.join(self.scheme.known_names)}) or an integer id",
                 )
             token = int(token)
         if not isinstance(token, int) or isinstance(token, bool):
             raise _BadRow("invalid_labels", f"label {token!r} is neither a name nor an id", self._expected())
         if not 0 <= token < len(self.id_names):
             raise _BadRow(
-                "label_id_out_of_range", f"label id {token} is out of range",
+                "label_id_out_of_range",
+                f"label id {token} is out of range",
                 f"an id in 0..{len(self.id_names) - 1} ({self.id_space})",
             )
         return self.id_names[token]
@@ -221,12 +229,16 @@ class _LabelEncoder:
         size = self.scheme.num_labels
         if len(cell) != size:
             raise _BadRow(
-                "invalid_labels", f"multi-hot label vector has {len(cell)} values",
+                "invalid_labels",
+                f"multi-hot label vector has {len(cell)} values",
                 f"{size} values, one per label of scheme {self.scheme.name!r}",
             )
         if not all(isinstance(value, (int, float)) and 0.0 <= value <= 1.0 for value in cell):
-            raise _BadRow("invalid_labels", f"multi-hot label vector {list(cell)} has values outside [0, 1]",
-                          "numbers between 0 and 1")
+            raise _BadRow(
+                "invalid_labels",
+                f"multi-hot label vector {list(cell)} has values outside [0, 1]",
+                "numbers between 0 and 1",
+            )
         return [float(value) for value in cell]
 
     @staticmethod
@@ -236,7 +248,8 @@ class _LabelEncoder:
         repeated = sorted({value for value in ids if ids.count(value) > 1})
         if repeated:
             raise _BadRow(
-                "invalid_labels", f"label id {repeated[0]} is repeated in {list(cell)}",
+                "invalid_labels",
+                f"label id {repeated[0]} is repeated in {list(cell)}",
                 "distinct label ids (write a multi-hot vector with floats, e.g. 1.0)",
             )
 
@@ -250,7 +263,8 @@ def _check_extra_names(source: str, options: _Options, names: Sequence[str], lin
     for name in ("text", "labels"):
         if name in names:
             raise DataError(
-                source, line,
+                source,
+                line,
                 f"column {name!r} is neither the text column {options.text_column!r} nor the label column "
                 f"{options.label_column!r}, and would clash with the output column {name!r}",
                 f"no other column named {name!r} (rename it, or select it with text_column/label_column)",
@@ -260,8 +274,16 @@ def _check_extra_names(source: str, options: _Options, names: Sequence[str], lin
 class _SplitCollector:
     """Validates the rows of one split and gathers the columns of the resulting Dataset."""
 
-    def __init__(self, split: str, source: str, options: _Options, report: LoadReport,
-                 *, label_separator: str | None = None, class_names: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        split: str,
+        source: str,
+        options: _Options,
+        report: LoadReport,
+        *,
+        label_separator: str | None = None,
+        class_names: Sequence[str] | None = None,
+    ) -> None:
         self.split = split
         self.source = source
         self.options = options
@@ -317,8 +339,9 @@ class _SplitCollector:
             try:
                 features.update(Dataset.from_dict(extra).features)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-                raise DataError(self.source, None, f"a column mixes value types ({err})",
-                                "one value type per column") from err
+                raise DataError(
+                    self.source, None, f"a column mixes value types ({err})", "one value type per column"
+                ) from err
             columns.update(extra)
         return Dataset.from_dict(columns, features=Features(features))
 
@@ -329,8 +352,9 @@ class _SplitCollector:
             logger.warning("Skipped %d bad row(s) of %s (%s)", sum(skipped.values()), self.source, details)
         dropped = self.report.dropped_empty.get(self.split)
         if dropped:
-            logger.info("Dropped %d row(s) without any %r label from %s", dropped,
-                        self.options.scheme.name, self.source)
+            logger.info(
+                "Dropped %d row(s) without any %r label from %s", dropped, self.options.scheme.name, self.source
+            )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -343,8 +367,7 @@ def _read_lines(path: Path) -> tuple[list[str], dict[int, str]]:
     try:
         raw = path.read_bytes()
     except OSError as err:
-        raise DataError(path, None, f"cannot read file ({err.strerror or err})",
-                        "an existing, readable file") from err
+        raise DataError(path, None, f"cannot read file ({err.strerror or err})", "an existing, readable file") from err
     lines: list[str] = []
     undecodable: dict[int, str] = {}
     for number, chunk in enumerate(raw.splitlines(keepends=True), start=1):
@@ -361,8 +384,7 @@ def _read_lines(path: Path) -> tuple[list[str], dict[int, str]]:
 def _undecodable_row(undecodable: dict[int, str], first: int, last: int) -> _BadRow | None:
     for number in range(first, last + 1):
         if number in undecodable:
-            return _BadRow("undecodable_bytes", f"line {number} has {undecodable[number]}",
-                           "UTF-8 encoded text")
+            return _BadRow("undecodable_bytes", f"line {number} has {undecodable[number]}", "UTF-8 encoded text")
     return None
 
 
@@ -381,8 +403,7 @@ def _read_delimited(path: Path, delimiter: str, collector: _SplitCollector) -> N
             break
         except csv.Error as err:
             last = reader.line_num
-            collector.reject(first, _BadRow("malformed_row", f"cannot parse the row ({err})",
-                                            "a well-formed row"))
+            collector.reject(first, _BadRow("malformed_row", f"cannot parse the row ({err})", "a well-formed row"))
             continue
         last = reader.line_num
         if not row:
@@ -399,28 +420,37 @@ def _read_delimited(path: Path, delimiter: str, collector: _SplitCollector) -> N
             collector.reject(first, bad)
             continue
         if len(row) != len(header):
-            collector.reject(first, _BadRow(
-                "malformed_row", f"row has {len(row)} field(s)",
-                f"{len(header)} fields as in the header ({', '.join(header)})",
-            ))
+            collector.reject(
+                first,
+                _BadRow(
+                    "malformed_row",
+                    f"row has {len(row)} field(s)",
+                    f"{len(header)} fields as in the header ({', '.join(header)})",
+                ),
+            )
             continue
         record = dict(zip(header, row, strict=True))
         collector.add(first, record.pop(options.text_column), record.pop(options.label_column), record)
     if header is None:
-        raise DataError(path, 1, "the file is empty", "a header row naming the columns "
-                        f"{options.text_column!r} and {options.label_column!r}")
+        raise DataError(
+            path,
+            1,
+            "the file is empty",
+            f"a header row naming the columns {options.text_column!r} and {options.label_column!r}",
+        )
 
 
 def _check_header(path: Path, line: int, header: list[str], options: _Options, *, delimiter: str) -> None:
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
-        raise DataError(path, line, f"the header repeats the column {duplicates[0]!r}",
-                        "distinct column names")
+        raise DataError(path, line, f"the header repeats the column {duplicates[0]!r}", "distinct column names")
     for role, name in (("text", options.text_column), ("label", options.label_column)):
         if name not in header:
             hint = " (to read a GoEmotions TSV without header, pass its folder)" if delimiter == "\t" else ""
             raise DataError(
-                path, line, f"no {role} column {name!r} in the header (found columns: {', '.join(header)})",
+                path,
+                line,
+                f"no {role} column {name!r} in the header (found columns: {', '.join(header)})",
                 f"a column named {name!r}, or {role}_column= set to one of the columns{hint}",
             )
 
@@ -462,8 +492,9 @@ def _read_json_array(path: Path, collector: _SplitCollector) -> None:
     try:
         while not text.startswith("]", position):
             if position == len(text):
-                raise DataError(path, len(lines), "the JSON array is not closed",
-                                "a JSON array of objects ending with ']'")
+                raise DataError(
+                    path, len(lines), "the JSON array is not closed", "a JSON array of objects ending with ']'"
+                )
             record, end = decoder.raw_decode(text, position)
             first, last = line_of(position), line_of(end - 1)
             bad = _undecodable_row(undecodable, first, last)
@@ -479,24 +510,36 @@ def _read_json_array(path: Path, collector: _SplitCollector) -> None:
         if text[position + 1 :].strip():
             raise json.JSONDecodeError("Extra data", text, position + 1)
     except json.JSONDecodeError as err:
-        raise DataError(path, err.lineno, f"invalid JSON ({err.msg} at column {err.colno})",
-                        "a JSON array of objects, or one JSON object per line") from err
+        raise DataError(
+            path,
+            err.lineno,
+            f"invalid JSON ({err.msg} at column {err.colno})",
+            "a JSON array of objects, or one JSON object per line",
+        ) from err
 
 
 def _add_record(collector: _SplitCollector, line: int, record: Any) -> None:
     options = collector.options
     if not isinstance(record, dict):
-        collector.reject(line, _BadRow(
-            "malformed_row", f"found a JSON {type(record).__name__}, not an object",
-            f"a JSON object with the fields {options.text_column!r} and {options.label_column!r}",
-        ))
+        collector.reject(
+            line,
+            _BadRow(
+                "malformed_row",
+                f"found a JSON {type(record).__name__}, not an object",
+                f"a JSON object with the fields {options.text_column!r} and {options.label_column!r}",
+            ),
+        )
         return
     for role, name in (("text", options.text_column), ("label", options.label_column)):
         if name not in record:
-            collector.reject(line, _BadRow(
-                "missing_field", f"no {role} field {name!r} (found fields: {', '.join(record) or 'none'})",
-                f"a field named {name!r}, or {role}_column= set to one of the fields",
-            ))
+            collector.reject(
+                line,
+                _BadRow(
+                    "missing_field",
+                    f"no {role} field {name!r} (found fields: {', '.join(record) or 'none'})",
+                    f"a field named {name!r}, or {role}_column= set to one of the fields",
+                ),
+            )
             return
     extras = {key: value for key, value in record.items() if key not in _roles(options)}
     collector.declare_extras(list(extras), line)
@@ -517,8 +560,9 @@ def _read_goemotions_tsv(path: Path, collector: _SplitCollector) -> None:
             continue
         fields = line.split("\t")
         if len(fields) != 3:
-            collector.reject(number, _BadRow("malformed_row", f"found {len(fields)} tab-separated field(s)",
-                                             _GOEMOTIONS_ROW))
+            collector.reject(
+                number, _BadRow("malformed_row", f"found {len(fields)} tab-separated field(s)", _GOEMOTIONS_ROW)
+            )
             continue
         text, cell, comment_id = fields
         collector.add(number, text, cell, {"id": comment_id})
@@ -527,8 +571,12 @@ def _read_goemotions_tsv(path: Path, collector: _SplitCollector) -> None:
 def _load_file(split: str, path: Path, options: _Options, report: LoadReport) -> Dataset:
     file_format = _FILE_FORMATS.get(path.suffix.lower())
     if file_format is None:
-        raise DataError(path, None, f"unsupported file type {path.suffix or '(none)'!r}",
-                        "a .csv, .tsv (with header), .jsonl or .json file")
+        raise DataError(
+            path,
+            None,
+            f"unsupported file type {path.suffix or '(none)'!r}",
+            "a .csv, .tsv (with header), .jsonl or .json file",
+        )
     if not path.is_file():
         raise DataError(path, None, "no such file", "an existing data file")
     collector = _SplitCollector(split, str(path), options, report)
@@ -563,14 +611,17 @@ def _load_goemotions_folder(folder: Path, options: _Options, report: LoadReport)
 # ----------------------------------------------------------------------------------------------------
 
 
-def _convert_dataset(split: str, dataset: Dataset, source: str, options: _Options,
-                     report: LoadReport) -> Dataset:
+def _convert_dataset(split: str, dataset: Dataset, source: str, options: _Options, report: LoadReport) -> Dataset:
     """Validate and convert an Arrow split; row numbers (1-based) stand in for line numbers."""
     columns = dataset.column_names
     for role, name in (("text", options.text_column), ("label", options.label_column)):
         if name not in columns:
-            raise DataError(source, None, f"no {role} column {name!r} (found columns: {', '.join(columns)})",
-                            f"a column named {name!r}, or {role}_column= set to one of the columns")
+            raise DataError(
+                source,
+                None,
+                f"no {role} column {name!r} (found columns: {', '.join(columns)})",
+                f"a column named {name!r}, or {role}_column= set to one of the columns",
+            )
     feature = dataset.features[options.label_column]
     inner = getattr(feature, "feature", feature)
     class_names = inner.names if isinstance(inner, ClassLabel) else None
@@ -579,8 +630,9 @@ def _convert_dataset(split: str, dataset: Dataset, source: str, options: _Option
     _check_extra_names(source, options, extra_columns, None)
     kept = [
         row
-        for row, (text, cell) in enumerate(zip(dataset[options.text_column], dataset[options.label_column],
-                                               strict=True))
+        for row, (text, cell) in enumerate(
+            zip(dataset[options.text_column], dataset[options.label_column], strict=True)
+        )
         if collector.add(row + 1, text, cell)
     ]
     core = collector.build()
@@ -590,8 +642,9 @@ def _convert_dataset(split: str, dataset: Dataset, source: str, options: _Option
     return datasets.concatenate_datasets([core, extras.flatten_indices()], axis=1)
 
 
-def _convert_dataset_dict(loaded: Dataset | DatasetDict, origin: str, options: _Options,
-                          report: LoadReport) -> dict[str, Dataset]:
+def _convert_dataset_dict(
+    loaded: Dataset | DatasetDict, origin: str, options: _Options, report: LoadReport
+) -> dict[str, Dataset]:
     if isinstance(loaded, Dataset):
         return {"train": _convert_dataset("train", loaded, origin, options, report)}
     splits: dict[str, Dataset] = {}
@@ -601,22 +654,30 @@ def _convert_dataset_dict(loaded: Dataset | DatasetDict, origin: str, options: _
             logger.warning("Ignoring split %r of %s (not one of %s)", name, origin, ", ".join(_SPLIT_ALIASES))
             continue
         if split in splits:
-            raise DataError(origin, None, f"two of the splits ({', '.join(loaded)}) are {split} splits",
-                            "one split each of train, validation, test")
+            raise DataError(
+                origin,
+                None,
+                f"two of the splits ({', '.join(loaded)}) are {split} splits",
+                "one split each of train, validation, test",
+            )
         splits[split] = _convert_dataset(split, dataset, f"{origin} [{name}]", options, report)
     if not splits:
-        raise DataError(origin, None, f"no usable split (found: {', '.join(loaded) or 'none'})",
-                        "a split named train, validation or test")
+        raise DataError(
+            origin,
+            None,
+            f"no usable split (found: {', '.join(loaded) or 'none'})",
+            "a split named train, validation or test",
+        )
     return splits
 
 
-def _load_hub(source: str, dataset_config: str | None, options: _Options,
-              report: LoadReport) -> dict[str, Dataset]:
+def _load_hub(source: str, dataset_config: str | None, options: _Options, report: LoadReport) -> dict[str, Dataset]:
     try:
         loaded = datasets.load_dataset(source, dataset_config)
     except Exception as err:
         raise DataError(
-            source, None,
+            source,
+            None,
             f"not a local file or folder, and not a reachable Hub dataset ({type(err).__name__}: {err})",
             "an existing file or folder, 'demo', or a Hub dataset id such as "
             "'google-research-datasets/go_emotions' (with a network connection)",
@@ -629,8 +690,12 @@ def _load_folder(folder: Path, options: _Options, report: LoadReport) -> dict[st
         return _load_goemotions_folder(folder, options, report)
     if (folder / "dataset_dict.json").is_file() or (folder / "state.json").is_file():
         return _convert_dataset_dict(datasets.load_from_disk(str(folder)), str(folder), options, report)
-    raise DataError(folder, None, "the folder holds neither train.tsv nor a saved dataset",
-                    "a GoEmotions folder (train.tsv, dev.tsv, test.tsv) or a folder written by save_to_disk")
+    raise DataError(
+        folder,
+        None,
+        "the folder holds neither train.tsv nor a saved dataset",
+        "a GoEmotions folder (train.tsv, dev.tsv, test.tsv) or a folder written by save_to_disk",
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -638,9 +703,7 @@ def _load_folder(folder: Path, options: _Options, report: LoadReport) -> dict[st
 # ----------------------------------------------------------------------------------------------------
 
 
-def multilabel_stratified_split(
-    label_matrix: np.ndarray, fractions: Sequence[float], seed: int
-) -> list[np.ndarray]:
+def multilabel_stratified_split(label_matrix: np.ndarray, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
     """Split rows into subsets that keep every label's share, by iterative stratification.
 
     Implements Sechidis, Tsoumakas & Vlahavas (2011), "On the Stratification of Multi-Label Data":
@@ -702,11 +765,15 @@ def _most_lacking(primary: np.ndarray, secondary: np.ndarray, rng: np.random.Gen
     return int(candidates[0] if candidates.size == 1 else rng.choice(candidates))
 
 
-def _add_missing_splits(splits: dict[str, Dataset], validation_size: float, test_size: float, seed: int,
-                        report: LoadReport) -> dict[str, Dataset]:
+def _add_missing_splits(
+    splits: dict[str, Dataset], validation_size: float, test_size: float, seed: int, report: LoadReport
+) -> dict[str, Dataset]:
     """Carve the missing validation / test splits out of train with a stratified split."""
-    missing = {name: size for name, size in (("validation", validation_size), ("test", test_size))
-               if name not in splits and size > 0}
+    missing = {
+        name: size
+        for name, size in (("validation", validation_size), ("test", test_size))
+        if name not in splits and size > 0
+    }
     if "train" not in splits or not missing:
         return splits
     train = splits["train"]
@@ -717,8 +784,11 @@ def _add_missing_splits(splits: dict[str, Dataset], validation_size: float, test
         result[name] = train.select(indices)
         report.sources[name] = f"{report.sources['train']} (stratified {missing[name]:.0%} of train)"
     report.created_splits = tuple(missing)
-    logger.info("Split %d training rows into %s", len(train),
-                ", ".join(f"{name}={len(result[name])}" for name in ("train", *missing)))
+    logger.info(
+        "Split %d training rows into %s",
+        len(train),
+        ", ".join(f"{name}={len(result[name])}" for name in ("train", *missing)),
+    )
     return result
 
 
@@ -729,24 +799,42 @@ def _add_missing_splits(splits: dict[str, Dataset], validation_size: float, test
 
 @overload
 def load_emotion_dataset(
-    source: str | os.PathLike[str] | None = None, *, scheme: str | LabelScheme = "goemotions",
-    train_file: str | os.PathLike[str] | None = None, validation_file: str | os.PathLike[str] | None = None,
-    test_file: str | os.PathLike[str] | None = None, dataset_config: str | None = "simplified",
-    text_column: str = "text", label_column: str = "labels", label_separator: str = ",",
-    on_bad_rows: Literal["error", "skip"] = "error", empty_rows: Literal["keep", "drop"] = "keep",
-    validation_size: float = 0.1, test_size: float = 0.1, seed: int = 42,
+    source: str | os.PathLike[str] | None = None,
+    *,
+    scheme: str | LabelScheme = "goemotions",
+    train_file: str | os.PathLike[str] | None = None,
+    validation_file: str | os.PathLike[str] | None = None,
+    test_file: str | os.PathLike[str] | None = None,
+    dataset_config: str | None = "simplified",
+    text_column: str = "text",
+    label_column: str = "labels",
+    label_separator: str = ",",
+    on_bad_rows: Literal["error", "skip"] = "error",
+    empty_rows: Literal["keep", "drop"] = "keep",
+    validation_size: float = 0.1,
+    test_size: float = 0.1,
+    seed: int = 42,
     return_report: Literal[False] = False,
 ) -> DatasetDict: ...
 
 
 @overload
 def load_emotion_dataset(
-    source: str | os.PathLike[str] | None = None, *, scheme: str | LabelScheme = "goemotions",
-    train_file: str | os.PathLike[str] | None = None, validation_file: str | os.PathLike[str] | None = None,
-    test_file: str | os.PathLike[str] | None = None, dataset_config: str | None = "simplified",
-    text_column: str = "text", label_column: str = "labels", label_separator: str = ",",
-    on_bad_rows: Literal["error", "skip"] = "error", empty_rows: Literal["keep", "drop"] = "keep",
-    validation_size: float = 0.1, test_size: float = 0.1, seed: int = 42,
+    source: str | os.PathLike[str] | None = None,
+    *,
+    scheme: str | LabelScheme = "goemotions",
+    train_file: str | os.PathLike[str] | None = None,
+    validation_file: str | os.PathLike[str] | None = None,
+    test_file: str | os.PathLike[str] | None = None,
+    dataset_config: str | None = "simplified",
+    text_column: str = "text",
+    label_column: str = "labels",
+    label_separator: str = ",",
+    on_bad_rows: Literal["error", "skip"] = "error",
+    empty_rows: Literal["keep", "drop"] = "keep",
+    validation_size: float = 0.1,
+    test_size: float = 0.1,
+    seed: int = 42,
     return_report: Literal[True],
 ) -> tuple[DatasetDict, LoadReport]: ...
 
@@ -818,15 +906,14 @@ def load_emotion_dataset(
         {'text': 'What a lovely day!', 'labels': [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]}
     """
     if on_bad_rows not in ("error", "skip"):
-        raise ValueError(f"on_bad_rows must be 'error' or 'skip', got {on_bad_rows!r}")
+        raise GoEmoXUsageError(f"on_bad_rows must be 'error' or 'skip', got {on_bad_rows!r}")
     if empty_rows not in ("keep", "drop"):
-        raise ValueError(f"empty_rows must be 'keep' or 'drop', got {empty_rows!r}")
+        raise GoEmoXUsageError(f"empty_rows must be 'keep' or 'drop', got {empty_rows!r}")
     if text_column == label_column:
-        raise ValueError(f"text_column and label_column are both {text_column!r}")
+        raise GoEmoXUsageError(f"text_column and label_column are both {text_column!r}")
     if not (0 <= validation_size < 1 and 0 <= test_size < 1 and validation_size + test_size < 1):
-        raise ValueError(
-            f"validation_size ({validation_size}) and test_size ({test_size}) must be in [0, 1) "
-            "with a sum below 1"
+        raise GoEmoXUsageError(
+            f"validation_size ({validation_size}) and test_size ({test_size}) must be in [0, 1) with a sum below 1"
         )
     options = _Options(
         scheme=scheme if isinstance(scheme, LabelScheme) else get_label_scheme(scheme),
@@ -837,8 +924,11 @@ def load_emotion_dataset(
         empty_rows=empty_rows,
     )
     report = LoadReport()
-    given = {split: path for split, path in zip(SPLITS, (train_file, validation_file, test_file), strict=True)
-             if path is not None}
+    given = {
+        split: path
+        for split, path in zip(SPLITS, (train_file, validation_file, test_file), strict=True)
+        if path is not None
+    }
     splits = _read_splits(source, given, dataset_config, options, report)
     splits = _add_missing_splits(splits, validation_size, test_size, seed, report)
     dataset_dict = DatasetDict({split: splits[split] for split in SPLITS if split in splits})
@@ -846,23 +936,27 @@ def load_emotion_dataset(
     return (dataset_dict, report) if return_report else dataset_dict
 
 
-def _read_splits(source: str | os.PathLike[str] | None, given: dict[str, str | os.PathLike[str]],
-                 dataset_config: str | None, options: _Options, report: LoadReport) -> dict[str, Dataset]:
+def _read_splits(
+    source: str | os.PathLike[str] | None,
+    given: dict[str, str | os.PathLike[str]],
+    dataset_config: str | None,
+    options: _Options,
+    report: LoadReport,
+) -> dict[str, Dataset]:
     """Resolve ``source`` and the explicit split files into splits, as described in load_emotion_dataset."""
     if source is not None and source != DEMO_SOURCE and _is_data_file(source):
         if "train" in given:
-            raise ValueError(f"source {os.fspath(source)!r} is a data file, and train_file is also given")
+            raise GoEmoXUsageError(f"source {os.fspath(source)!r} is a data file, and train_file is also given")
         given = {"train": source, **given}
     elif given and source is not None:
         logger.info("Reading %s; source %r is not used", ", ".join(f"{s}_file" for s in given), source)
     if given:
-        return {split: _load_file(split, Path(path).expanduser(), options, report)
-                for split, path in given.items()}
+        return {split: _load_file(split, Path(path).expanduser(), options, report) for split, path in given.items()}
     if source == DEMO_SOURCE:
         with as_file(files(__package__).joinpath(_DEMO_RESOURCE)) as demo:
             return {"train": _load_file("train", demo, options, report)}
     if source is None:
-        raise ValueError("pass a source (file, folder, 'demo' or Hub dataset id) or split files")
+        raise GoEmoXUsageError("pass a source (file, folder, 'demo' or Hub dataset id) or split files")
     folder = Path(source).expanduser()
     if folder.is_dir():
         return _load_folder(folder, options, report)
@@ -915,9 +1009,10 @@ def tokenize_dataset(dataset_dict: DatasetDict, tokenizer: Any, max_length: int 
 
     tokenized = {}
     for split, dataset in dataset_dict.items():
-        strings = [name for name, feature in dataset.features.items()
-                   if isinstance(feature, Value) and feature.dtype in ("string", "large_string")]
-        tokenized[split] = dataset.map(encode, batched=True, remove_columns=strings,
-                                       desc=f"Tokenizing {split}")
+        strings = [
+            name
+            for name, feature in dataset.features.items()
+            if isinstance(feature, Value) and feature.dtype in ("string", "large_string")
+        ]
+        tokenized[split] = dataset.map(encode, batched=True, remove_columns=strings, desc=f"Tokenizing {split}")
     return DatasetDict(tokenized)
-

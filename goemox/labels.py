@@ -169,9 +169,7 @@ class LabelScheme:
         mapping: dict[str, tuple[str, ...]] = {}
         for source, targets in dict(self.mapping).items():
             if isinstance(targets, str) or not isinstance(targets, Iterable):
-                raise LabelSchemeError(
-                    f"mapping: targets of {source!r} must be a list of label names, got {targets!r}"
-                )
+                raise LabelSchemeError(f"mapping: targets of {source!r} must be a list of label names, got {targets!r}")
             targets = tuple(targets)
             unknown = [target for target in targets if target not in labels]
             if unknown:
@@ -273,9 +271,7 @@ class LabelScheme:
                 raise LabelSchemeError(f"{key}: missing required field")
         unknown_keys = sorted(set(data) - {"name", "labels", "mapping", "source_labels"})
         if unknown_keys:
-            raise LabelSchemeError(
-                f"{unknown_keys[0]}: unknown field; expected name, labels, mapping, source_labels"
-            )
+            raise LabelSchemeError(f"{unknown_keys[0]}: unknown field; expected name, labels, mapping, source_labels")
         mapping = data.get("mapping", {})
         if not isinstance(mapping, Mapping):
             raise LabelSchemeError(f"mapping: expected an object of name -> list of labels, got {mapping!r}")

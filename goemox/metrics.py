@@ -282,9 +282,7 @@ def tune_global_threshold(y_true: Any, probs: Any, grid: Sequence[float] | np.nd
     return float(g[_best_index(macro, g)])
 
 
-def tune_per_class_thresholds(
-    y_true: Any, probs: Any, grid: Sequence[float] | np.ndarray | None = None
-) -> list[float]:
+def tune_per_class_thresholds(y_true: Any, probs: Any, grid: Sequence[float] | np.ndarray | None = None) -> list[float]:
     """Find, for each label, the threshold that maximises that label's F1.
 
     Labels with no positives in ``y_true`` keep 0.5; ties go to the threshold closest to 0.5.

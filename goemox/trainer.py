@@ -9,6 +9,7 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from .errors import GoEmoXUsageError
 from .loss import frequency_pos_weight, smoothed_bce_with_logits
 from .metrics import make_compute_metrics
 from .training_args import GoEmoXTrainingArguments
@@ -74,7 +75,7 @@ class GoEmoXTrainer(Trainer):
             weight = torch.tensor(values, dtype=torch.float32)
         else:
             if self.train_dataset is None or "labels" not in self.train_dataset.column_names:
-                raise ValueError("pos_weight_strategy='frequency' needs a train_dataset with a 'labels' column")
+                raise GoEmoXUsageError("pos_weight_strategy='frequency' needs a train_dataset with a 'labels' column")
             labels = np.asarray(self.train_dataset.with_format("numpy")["labels"], dtype=np.float32)
             weight = torch.tensor(
                 frequency_pos_weight(labels, args.pos_weight_power, args.pos_weight_cap), dtype=torch.float32
@@ -98,7 +99,7 @@ class GoEmoXTrainer(Trainer):
         outputs = model(**inputs)
         weight = self.positive_weights()
         if weight is not None and weight.numel() != labels.shape[-1]:
-            raise ValueError(f"{weight.numel()} positive weights for {labels.shape[-1]} labels")
+            raise GoEmoXUsageError(f"{weight.numel()} positive weights for {labels.shape[-1]} labels")
         loss = smoothed_bce_with_logits(outputs.logits, labels, self.args.label_smoothing_factor, weight)
         return (loss, outputs) if return_outputs else loss
 

@@ -52,9 +52,12 @@ def goemotions_row(text: str, names: list[str], comment_id: str) -> str:
 def goemotions_folder(tmp_path) -> Path:
     folder = tmp_path / "goemotions"
     folder.mkdir()
-    write(folder / "train.tsv", goemotions_row("I love this!", ["love", "joy"], "c1")
-          + goemotions_row('He said "wow" :)', ["surprise"], "c2")
-          + goemotions_row("Whatever.", ["neutral"], "c3"))
+    write(
+        folder / "train.tsv",
+        goemotions_row("I love this!", ["love", "joy"], "c1")
+        + goemotions_row('He said "wow" :)', ["surprise"], "c2")
+        + goemotions_row("Whatever.", ["neutral"], "c3"),
+    )
     write(folder / "dev.tsv", goemotions_row("So sad today", ["sadness", "grief"], "d1"))
     write(folder / "test.tsv", goemotions_row("Thanks a lot [NAME]", ["gratitude"], "t1"))
     return folder
@@ -81,8 +84,7 @@ def test_goemotions_folder(goemotions_folder):
     assert train["id"][:] == ["c1", "c2", "c3"]
     assert train["labels"][0] == hot(GOEMOTIONS, "love", "joy")
     assert splits["validation"][0]["labels"] == hot(GOEMOTIONS, "sadness", "grief")
-    assert splits["test"][0] == {"text": "Thanks a lot [NAME]", "labels": hot(GOEMOTIONS, "gratitude"),
-                                 "id": "t1"}
+    assert splits["test"][0] == {"text": "Thanks a lot [NAME]", "labels": hot(GOEMOTIONS, "gratitude"), "id": "t1"}
 
 
 def test_goemotions_folder_with_ekman_scheme(goemotions_folder):
@@ -130,10 +132,10 @@ def test_folder_that_is_neither_format(tmp_path):
 
 
 def test_csv_with_label_names_keeps_extra_columns(tmp_path):
-    path = write(tmp_path / "train.csv", "id,text,labels\n"
-                 "a1,I love it,\"love,joy\"\n"
-                 "a2,  What?  , surprise \n"
-                 "a3,\"Multi\nline, text\",anger\n")
+    path = write(
+        tmp_path / "train.csv",
+        'id,text,labels\na1,I love it,"love,joy"\na2,  What?  , surprise \na3,"Multi\nline, text",anger\n',
+    )
     splits = load_emotion_dataset(path, **NO_SPLIT)
     train = splits["train"]
     assert list(splits) == ["train"]
@@ -141,8 +143,7 @@ def test_csv_with_label_names_keeps_extra_columns(tmp_path):
     assert train.column_names == ["text", "labels", "id"]
     assert train["text"][:] == ["I love it", "  What?  ", "Multi\nline, text"]
     assert train["id"][:] == ["a1", "a2", "a3"]
-    assert train["labels"][:] == [hot(GOEMOTIONS, "love", "joy"), hot(GOEMOTIONS, "surprise"),
-                                  hot(GOEMOTIONS, "anger")]
+    assert train["labels"][:] == [hot(GOEMOTIONS, "love", "joy"), hot(GOEMOTIONS, "surprise"), hot(GOEMOTIONS, "anger")]
 
 
 def test_csv_with_label_ids_and_custom_separator(tmp_path):
@@ -152,8 +153,11 @@ def test_csv_with_label_ids_and_custom_separator(tmp_path):
 
 
 def test_csv_with_json_list_cells(tmp_path):
-    path = write(tmp_path / "lists.csv", 'text,labels\nname list,"[""joy"", ""love""]"\nid list,"[3, 17]"\n'
-                 'multi-hot,"[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]"\nempty,[]\n')
+    path = write(
+        tmp_path / "lists.csv",
+        'text,labels\nname list,"[""joy"", ""love""]"\nid list,"[3, 17]"\n'
+        'multi-hot,"[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]"\nempty,[]\n',
+    )
     train = load_emotion_dataset(path, scheme="ekman", **NO_SPLIT)["train"]
     expected = [hot(EKMAN, "joy"), hot(EKMAN, "anger", "joy"), hot(EKMAN, "fear"), hot(EKMAN)]
     assert train["labels"][:] == expected
@@ -161,8 +165,9 @@ def test_csv_with_json_list_cells(tmp_path):
 
 def test_tsv_file_with_header_and_custom_columns(tmp_path):
     path = write(tmp_path / "data.tsv", "sentence\temotions\tsource\nGreat news!\texcitement\tweb\n")
-    train = load_emotion_dataset(path, text_column="sentence", label_column="emotions", validation_size=0,
-                                 test_size=0)["train"]
+    train = load_emotion_dataset(path, text_column="sentence", label_column="emotions", validation_size=0, test_size=0)[
+        "train"
+    ]
     assert train.column_names == ["text", "labels", "source"]
     assert train[0] == {"text": "Great news!", "labels": hot(GOEMOTIONS, "excitement"), "source": "web"}
 
@@ -185,20 +190,24 @@ def test_jsonl_with_real_lists_and_extra_fields(tmp_path):
     assert train.column_names == ["text", "labels", "id", "meta"]
     assert train["id"][:] == [1, 2, 3, 4]
     assert train["meta"][:] == [{"lang": "en"}, None, None, None]
-    assert train["labels"][:] == [hot(EKMAN, "joy"), hot(EKMAN, "fear"), hot(EKMAN, "neutral"),
-                                  hot(EKMAN, "anger", "neutral")]
+    assert train["labels"][:] == [
+        hot(EKMAN, "joy"),
+        hot(EKMAN, "fear"),
+        hot(EKMAN, "neutral"),
+        hot(EKMAN, "anger", "neutral"),
+    ]
 
 
 def test_json_array_file(tmp_path):
-    path = write(tmp_path / "data.json", '[\n  {"text": "yay", "labels": ["joy"]},\n'
-                 '  {"text": "hm", "labels": [6]}\n]\n')
+    path = write(
+        tmp_path / "data.json", '[\n  {"text": "yay", "labels": ["joy"]},\n  {"text": "hm", "labels": [6]}\n]\n'
+    )
     train = load_emotion_dataset(path, **NO_SPLIT)["train"]
     assert train["labels"][:] == [hot(GOEMOTIONS, "joy"), hot(GOEMOTIONS, "confusion")]
 
 
 def test_json_file_with_json_lines(tmp_path):
-    path = write(tmp_path / "data.json", '{"text": "yay", "labels": ["joy"]}\n'
-                 '{"text": "hm", "labels": [6]}\n')
+    path = write(tmp_path / "data.json", '{"text": "yay", "labels": ["joy"]}\n{"text": "hm", "labels": [6]}\n')
     assert len(load_emotion_dataset(path, **NO_SPLIT)["train"]) == 2
 
 
@@ -206,8 +215,9 @@ def test_explicit_split_files(tmp_path):
     train = write(tmp_path / "train.csv", "text,labels\na,joy\nb,anger\n")
     validation = write(tmp_path / "validation.jsonl", '{"text": "c", "labels": ["fear"]}\n')
     test = write(tmp_path / "test.tsv", "text\tlabels\nd\tgrief\n")
-    splits, report = load_emotion_dataset(train_file=train, validation_file=validation, test_file=test,
-                                          scheme="ekman", return_report=True)
+    splits, report = load_emotion_dataset(
+        train_file=train, validation_file=validation, test_file=test, scheme="ekman", return_report=True
+    )
     assert {name: len(split) for name, split in splits.items()} == {"train": 2, "validation": 1, "test": 1}
     assert splits["test"][0]["labels"] == hot(EKMAN, "sadness")
     assert report.sources == {"train": str(train), "validation": str(validation), "test": str(test)}
@@ -229,8 +239,9 @@ def test_explicit_files_take_precedence_over_a_non_file_source(tmp_path, monkeyp
 
     monkeypatch.setattr(datasets, "load_dataset", unreachable)
     train = write(tmp_path / "train.csv", "text,labels\na,joy\n")
-    splits = load_emotion_dataset("google-research-datasets/go_emotions", train_file=train, validation_size=0,
-                                  test_size=0)
+    splits = load_emotion_dataset(
+        "google-research-datasets/go_emotions", train_file=train, validation_size=0, test_size=0
+    )
     assert len(splits["train"]) == 1
 
 
@@ -278,20 +289,29 @@ def test_save_to_disk_round_trip(goemotions_folder, tmp_path):
 
 
 def test_saved_dataset_with_names_and_dev_split(tmp_path):
-    DatasetDict({
-        "train": Dataset.from_dict({"sentence": ["a", "b"], "emotion": [["joy"], ["grief", "remorse"]]}),
-        "dev": Dataset.from_dict({"sentence": ["c"], "emotion": [["fear"]]}),
-    }).save_to_disk(tmp_path / "saved")
-    splits, report = load_emotion_dataset(tmp_path / "saved", scheme="ekman", text_column="sentence",
-                                          label_column="emotion", test_size=0, return_report=True)
+    DatasetDict(
+        {
+            "train": Dataset.from_dict({"sentence": ["a", "b"], "emotion": [["joy"], ["grief", "remorse"]]}),
+            "dev": Dataset.from_dict({"sentence": ["c"], "emotion": [["fear"]]}),
+        }
+    ).save_to_disk(tmp_path / "saved")
+    splits, report = load_emotion_dataset(
+        tmp_path / "saved",
+        scheme="ekman",
+        text_column="sentence",
+        label_column="emotion",
+        test_size=0,
+        return_report=True,
+    )
     assert list(splits) == ["train", "validation"]
     assert splits["train"]["labels"][:] == [hot(EKMAN, "joy"), hot(EKMAN, "sadness")]
     assert report.sources["validation"] == f"{tmp_path / 'saved'} [dev]"
 
 
 def test_saved_single_dataset_becomes_train(tmp_path):
-    Dataset.from_dict({"text": [f"t{i}" for i in range(20)], "labels": [[i % 28] for i in range(20)]}) \
-        .save_to_disk(tmp_path / "single")
+    Dataset.from_dict({"text": [f"t{i}" for i in range(20)], "labels": [[i % 28] for i in range(20)]}).save_to_disk(
+        tmp_path / "single"
+    )
     splits = load_emotion_dataset(tmp_path / "single", validation_size=0.5, test_size=0)
     assert {name: len(split) for name, split in splits.items()} == {"train": 10, "validation": 10}
 
@@ -312,17 +332,20 @@ def test_saved_dataset_missing_column(tmp_path):
 
 
 def hub_like_go_emotions() -> DatasetDict:
-    features = Features({
-        "text": Value("string"),
-        "labels": datasets.Sequence(ClassLabel(names=list(GOEMOTIONS_LABELS))),
-        "id": Value("string"),
-    })
-    return DatasetDict({
-        "train": Dataset.from_dict({"text": ["yay", "ugh"], "labels": [[17], [2, 3]], "id": ["a", "b"]},
-                                   features),
-        "validation": Dataset.from_dict({"text": ["hm"], "labels": [[27]], "id": ["c"]}, features),
-        "test": Dataset.from_dict({"text": ["wow"], "labels": [[26]], "id": ["d"]}, features),
-    })
+    features = Features(
+        {
+            "text": Value("string"),
+            "labels": datasets.Sequence(ClassLabel(names=list(GOEMOTIONS_LABELS))),
+            "id": Value("string"),
+        }
+    )
+    return DatasetDict(
+        {
+            "train": Dataset.from_dict({"text": ["yay", "ugh"], "labels": [[17], [2, 3]], "id": ["a", "b"]}, features),
+            "validation": Dataset.from_dict({"text": ["hm"], "labels": [[27]], "id": ["c"]}, features),
+            "test": Dataset.from_dict({"text": ["wow"], "labels": [[26]], "id": ["d"]}, features),
+        }
+    )
 
 
 def test_hub_dataset_with_class_labels(monkeypatch):
@@ -362,13 +385,11 @@ def test_unreachable_hub_dataset(monkeypatch):
 
 
 def test_empty_rows_keep_and_drop(tmp_path):
-    path = write(tmp_path / "train.csv",
-                 "text,labels\nfine,neutral\ngreat,joy\nnothing,\nboth,\"neutral,love\"\n")
+    path = write(tmp_path / "train.csv", 'text,labels\nfine,neutral\ngreat,joy\nnothing,\nboth,"neutral,love"\n')
     ten = get_label_scheme("ten")
     kept = load_emotion_dataset(path, scheme="ten", **NO_SPLIT)["train"]
     assert kept["labels"][:] == [hot(ten), hot(ten, "joy"), hot(ten), hot(ten, "love")]
-    dropped, report = load_emotion_dataset(path, scheme="ten", empty_rows="drop", **NO_SPLIT,
-                                           return_report=True)
+    dropped, report = load_emotion_dataset(path, scheme="ten", empty_rows="drop", **NO_SPLIT, return_report=True)
     assert dropped["train"]["text"][:] == ["great", "both"]
     assert report.dropped_empty == {"train": 2}
     assert report.num_skipped == 0
@@ -380,65 +401,233 @@ def test_empty_rows_keep_and_drop(tmp_path):
 
 BAD_INPUTS = [
     # (file name, content, scheme, line, problem, expected, skip reason)
-    ("a.csv", "sentence,labels\nhi,joy\n", "goemotions", 1,
-     "no text column 'text' in the header (found columns: sentence, labels)", "a column named 'text'", None),
-    ("a.csv", "text,emotion\nhi,joy\n", "goemotions", 1,
-     "no label column 'labels' in the header (found columns: text, emotion)", "a column named 'labels'",
-     None),
-    ("a.tsv", "hi\t17\tc1\n", "goemotions", 1,
-     "no text column 'text' in the header (found columns: hi, 17, c1)",
-     "a column named 'text', or text_column= set to one of the columns (to read a GoEmotions TSV without "
-     "header, pass its folder)", None),
+    (
+        "a.csv",
+        "sentence,labels\nhi,joy\n",
+        "goemotions",
+        1,
+        "no text column 'text' in the header (found columns: sentence, labels)",
+        "a column named 'text'",
+        None,
+    ),
+    (
+        "a.csv",
+        "text,emotion\nhi,joy\n",
+        "goemotions",
+        1,
+        "no label column 'labels' in the header (found columns: text, emotion)",
+        "a column named 'labels'",
+        None,
+    ),
+    (
+        "a.tsv",
+        "hi\t17\tc1\n",
+        "goemotions",
+        1,
+        "no text column 'text' in the header (found columns: hi, 17, c1)",
+        "a column named 'text', or text_column= set to one of the columns (to read a GoEmotions TSV without "
+        "header, pass its folder)",
+        None,
+    ),
     ("a.csv", "", "goemotions", 1, "the file is empty", "a header row", None),
-    ("a.csv", "text,labels\nok,joy\nhi,joyy\n", "goemotions", 3,
-     "unknown label 'joyy'", "a label of scheme 'goemotions' (admiration, ", "unknown_label"),
-    ("a.csv", "text,labels\nhi,praise\n", "ekman", 2, "unknown label 'praise'", "a label of scheme 'ekman'",
-     "unknown_label"),
-    ("a.csv", "text,labels\nok,joy\nhi,\"3,28\"\n", "goemotions", 3,
-     "label id 28 is out of range", "an id in 0..27 (source labels of 'goemotions')",
-     "label_id_out_of_range"),
-    ("a.csv", "text,labels\nhi,-1\n", "ekman", 2, "label id -1 is out of range", "an id in 0..27",
-     "label_id_out_of_range"),
-    ("a.csv", "text,labels\n,joy\n", "goemotions", 2, "text '' is empty or only whitespace",
-     "a non-empty text", "empty_text"),
-    ("a.csv", "text,labels\nok,joy\n\"\"\"multi\nline\"\"\",joy\n   ,joy\n", "goemotions", 5,
-     "text '   ' is empty or only whitespace", "a non-empty text", "empty_text"),
-    ("a.csv", b"text,labels\nok,joy\ncaf\xe9,joy\n", "goemotions", 3,
-     "line 3 has invalid UTF-8 (invalid continuation byte at byte 4 of the line)", "UTF-8 encoded text",
-     "undecodable_bytes"),
-    ("a.csv", "text,labels,id\nok,joy\n", "goemotions", 2, "row has 2 field(s)",
-     "3 fields as in the header (text, labels, id)", "malformed_row"),
-    ("a.csv", "text,labels\nhi,\"[joy\"\n", "goemotions", 2, "label cell '[joy' is not a valid JSON list",
-     "label names or ids separated by ','", "invalid_labels"),
-    ("a.csv", "text,labels\nhi,\"[0, 1, 0, 0]\"\n", "goemotions", 2, "label id 0 is repeated in [0, 1, 0, 0]",
-     "distinct label ids (write a multi-hot vector with floats, e.g. 1.0)", "invalid_labels"),
-    ("a.csv", "text,labels\nhi,\"[0.0, 1.0]\"\n", "ekman", 2, "multi-hot label vector has 2 values",
-     "7 values, one per label of scheme 'ekman'", "invalid_labels"),
-    ("a.csv", "text,labels\nhi,\"[0.0, 2.0, 0, 0, 0, 0, 0]\"\n", "ekman", 2,
-     "multi-hot label vector [0.0, 2.0, 0, 0, 0, 0, 0] has values outside [0, 1]", "numbers between 0 and 1",
-     "invalid_labels"),
-    ("a.jsonl", '{"text": "ok", "labels": ["joy"]}\n\n{"text": "hi", "labels": ["joy"]\n', "goemotions", 3,
-     "invalid JSON (Expecting ',' delimiter at column 33)", "one JSON object per line", "invalid_json"),
-    ("a.jsonl", '["hi", ["joy"]]\n', "goemotions", 1, "found a JSON list, not an object",
-     "a JSON object with the fields 'text' and 'labels'", "malformed_row"),
-    ("a.jsonl", '{"text": "hi", "emotions": ["joy"]}\n', "goemotions", 1,
-     "no label field 'labels' (found fields: text, emotions)", "a field named 'labels'", "missing_field"),
-    ("a.jsonl", '{"text": 42, "labels": ["joy"]}\n', "goemotions", 1, "text is 42, not a string",
-     "a non-empty string", "invalid_text"),
-    ("a.jsonl", '{"text": "hi", "labels": null}\n', "goemotions", 1, "label cell is None",
-     "label names or ids", "invalid_labels"),
-    ("a.jsonl", '{"text": "hi", "labels": [{"name": "joy"}]}\n', "goemotions", 1,
-     "label {'name': 'joy'} is neither a name nor an id", "label names or ids", "invalid_labels"),
-    ("a.jsonl", b'{"text": "ok", "labels": ["joy"]}\n{"text": "\xff", "labels": ["joy"]}\n', "goemotions", 2,
-     "line 2 has invalid UTF-8", "UTF-8 encoded text", "undecodable_bytes"),
-    ("a.json", '[\n  {"text": "ok", "labels": ["joy"]},\n  {"text": "", "labels": ["joy"]}\n]',
-     "goemotions", 3,
-     "text '' is empty or only whitespace", "a non-empty text", "empty_text"),
-    ("a.json", '[\n  {"text": "ok", "labels": ["joy"]}\n  {"text": "x", "labels": ["joy"]}\n]',
-     "goemotions", 3,
-     "invalid JSON (Expecting ',' delimiter at column 3)", "a JSON array of objects", None),
-    ("a.json", '[\n  {"text": "ok", "labels": ["joy"]},\n', "goemotions", 2, "the JSON array is not closed",
-     "a JSON array of objects ending with ']'", None),
+    (
+        "a.csv",
+        "text,labels\nok,joy\nhi,joyy\n",
+        "goemotions",
+        3,
+        "unknown label 'joyy'",
+        "a label of scheme 'goemotions' (admiration, ",
+        "unknown_label",
+    ),
+    (
+        "a.csv",
+        "text,labels\nhi,praise\n",
+        "ekman",
+        2,
+        "unknown label 'praise'",
+        "a label of scheme 'ekman'",
+        "unknown_label",
+    ),
+    (
+        "a.csv",
+        'text,labels\nok,joy\nhi,"3,28"\n',
+        "goemotions",
+        3,
+        "label id 28 is out of range",
+        "an id in 0..27 (source labels of 'goemotions')",
+        "label_id_out_of_range",
+    ),
+    (
+        "a.csv",
+        "text,labels\nhi,-1\n",
+        "ekman",
+        2,
+        "label id -1 is out of range",
+        "an id in 0..27",
+        "label_id_out_of_range",
+    ),
+    (
+        "a.csv",
+        "text,labels\n,joy\n",
+        "goemotions",
+        2,
+        "text '' is empty or only whitespace",
+        "a non-empty text",
+        "empty_text",
+    ),
+    (
+        "a.csv",
+        'text,labels\nok,joy\n"""multi\nline""",joy\n   ,joy\n',
+        "goemotions",
+        5,
+        "text '   ' is empty or only whitespace",
+        "a non-empty text",
+        "empty_text",
+    ),
+    (
+        "a.csv",
+        b"text,labels\nok,joy\ncaf\xe9,joy\n",
+        "goemotions",
+        3,
+        "line 3 has invalid UTF-8 (invalid continuation byte at byte 4 of the line)",
+        "UTF-8 encoded text",
+        "undecodable_bytes",
+    ),
+    (
+        "a.csv",
+        "text,labels,id\nok,joy\n",
+        "goemotions",
+        2,
+        "row has 2 field(s)",
+        "3 fields as in the header (text, labels, id)",
+        "malformed_row",
+    ),
+    (
+        "a.csv",
+        'text,labels\nhi,"[joy"\n',
+        "goemotions",
+        2,
+        "label cell '[joy' is not a valid JSON list",
+        "label names or ids separated by ','",
+        "invalid_labels",
+    ),
+    (
+        "a.csv",
+        'text,labels\nhi,"[0, 1, 0, 0]"\n',
+        "goemotions",
+        2,
+        "label id 0 is repeated in [0, 1, 0, 0]",
+        "distinct label ids (write a multi-hot vector with floats, e.g. 1.0)",
+        "invalid_labels",
+    ),
+    (
+        "a.csv",
+        'text,labels\nhi,"[0.0, 1.0]"\n',
+        "ekman",
+        2,
+        "multi-hot label vector has 2 values",
+        "7 values, one per label of scheme 'ekman'",
+        "invalid_labels",
+    ),
+    (
+        "a.csv",
+        'text,labels\nhi,"[0.0, 2.0, 0, 0, 0, 0, 0]"\n',
+        "ekman",
+        2,
+        "multi-hot label vector [0.0, 2.0, 0, 0, 0, 0, 0] has values outside [0, 1]",
+        "numbers between 0 and 1",
+        "invalid_labels",
+    ),
+    (
+        "a.jsonl",
+        '{"text": "ok", "labels": ["joy"]}\n\n{"text": "hi", "labels": ["joy"]\n',
+        "goemotions",
+        3,
+        "invalid JSON (Expecting ',' delimiter at column 33)",
+        "one JSON object per line",
+        "invalid_json",
+    ),
+    (
+        "a.jsonl",
+        '["hi", ["joy"]]\n',
+        "goemotions",
+        1,
+        "found a JSON list, not an object",
+        "a JSON object with the fields 'text' and 'labels'",
+        "malformed_row",
+    ),
+    (
+        "a.jsonl",
+        '{"text": "hi", "emotions": ["joy"]}\n',
+        "goemotions",
+        1,
+        "no label field 'labels' (found fields: text, emotions)",
+        "a field named 'labels'",
+        "missing_field",
+    ),
+    (
+        "a.jsonl",
+        '{"text": 42, "labels": ["joy"]}\n',
+        "goemotions",
+        1,
+        "text is 42, not a string",
+        "a non-empty string",
+        "invalid_text",
+    ),
+    (
+        "a.jsonl",
+        '{"text": "hi", "labels": null}\n',
+        "goemotions",
+        1,
+        "label cell is None",
+        "label names or ids",
+        "invalid_labels",
+    ),
+    (
+        "a.jsonl",
+        '{"text": "hi", "labels": [{"name": "joy"}]}\n',
+        "goemotions",
+        1,
+        "label {'name': 'joy'} is neither a name nor an id",
+        "label names or ids",
+        "invalid_labels",
+    ),
+    (
+        "a.jsonl",
+        b'{"text": "ok", "labels": ["joy"]}\n{"text": "\xff", "labels": ["joy"]}\n',
+        "goemotions",
+        2,
+        "line 2 has invalid UTF-8",
+        "UTF-8 encoded text",
+        "undecodable_bytes",
+    ),
+    (
+        "a.json",
+        '[\n  {"text": "ok", "labels": ["joy"]},\n  {"text": "", "labels": ["joy"]}\n]',
+        "goemotions",
+        3,
+        "text '' is empty or only whitespace",
+        "a non-empty text",
+        "empty_text",
+    ),
+    (
+        "a.json",
+        '[\n  {"text": "ok", "labels": ["joy"]}\n  {"text": "x", "labels": ["joy"]}\n]',
+        "goemotions",
+        3,
+        "invalid JSON (Expecting ',' delimiter at column 3)",
+        "a JSON array of objects",
+        None,
+    ),
+    (
+        "a.json",
+        '[\n  {"text": "ok", "labels": ["joy"]},\n',
+        "goemotions",
+        2,
+        "the JSON array is not closed",
+        "a JSON array of objects ending with ']'",
+        None,
+    ),
 ]
 
 
@@ -447,8 +636,9 @@ BAD_INPUTS = [
     BAD_INPUTS,
     ids=[f"{case[0]}:{case[4][:40]}" for case in BAD_INPUTS],
 )
-def test_bad_input_message_names_file_line_and_expectation(tmp_path, name, content, scheme, line, problem,
-                                                           expected, reason):
+def test_bad_input_message_names_file_line_and_expectation(
+    tmp_path, name, content, scheme, line, problem, expected, reason
+):
     path = write(tmp_path / name, content)
     with pytest.raises(DataError) as info:
         load_emotion_dataset(path, scheme=scheme)
@@ -465,33 +655,37 @@ def test_bad_input_message_names_file_line_and_expectation(tmp_path, name, conte
 )
 def test_bad_row_is_skipped_and_counted(tmp_path, name, content, scheme, line, problem, expected, reason):
     path = write(tmp_path / name, content)
-    splits, report = load_emotion_dataset(path, scheme=scheme, on_bad_rows="skip", **NO_SPLIT,
-                                          return_report=True)
+    splits, report = load_emotion_dataset(path, scheme=scheme, on_bad_rows="skip", **NO_SPLIT, return_report=True)
     assert report.skipped == {"train": {reason: 1}}
     assert report.first_errors[reason].startswith(f"{path}:{line}: {problem}")
     assert report.num_rows["train"] == len(splits["train"])
 
 
 def test_skip_counts_per_reason_and_logs(tmp_path, caplog):
-    path = write(tmp_path / "train.csv", "text,labels,id\n"
-                 "good one,joy,1\n"
-                 "bad label,joyy,2\n"
-                 ",joy,3\n"
-                 "another bad,hapy,4\n"
-                 "out of range,99,5\n"
-                 "short row\n"
-                 "good two,\"love,joy\",6\n")
+    path = write(
+        tmp_path / "train.csv",
+        "text,labels,id\n"
+        "good one,joy,1\n"
+        "bad label,joyy,2\n"
+        ",joy,3\n"
+        "another bad,hapy,4\n"
+        "out of range,99,5\n"
+        "short row\n"
+        'good two,"love,joy",6\n',
+    )
     with caplog.at_level(logging.WARNING, logger="goemox.data"):
-        splits, report = load_emotion_dataset(path, on_bad_rows="skip", **NO_SPLIT,
-                                              return_report=True)
+        splits, report = load_emotion_dataset(path, on_bad_rows="skip", **NO_SPLIT, return_report=True)
     assert splits["train"]["id"][:] == ["1", "6"]
-    assert report.skipped == {"train": {"unknown_label": 2, "empty_text": 1, "label_id_out_of_range": 1,
-                                        "malformed_row": 1}}
+    assert report.skipped == {
+        "train": {"unknown_label": 2, "empty_text": 1, "label_id_out_of_range": 1, "malformed_row": 1}
+    }
     assert report.skipped_by_reason == report.skipped["train"]
     assert report.num_skipped == 5
     assert report.first_errors["unknown_label"].startswith(f"{path}:3: unknown label 'joyy'")
-    assert any("Skipped 5 bad row(s)" in record.getMessage() and "unknown_label: 2" in record.getMessage()
-               for record in caplog.records)
+    assert any(
+        "Skipped 5 bad row(s)" in record.getMessage() and "unknown_label: 2" in record.getMessage()
+        for record in caplog.records
+    )
 
 
 def test_file_level_problems_are_errors_even_when_skipping(tmp_path):
@@ -601,8 +795,34 @@ def test_label_matrix(goemotions_folder):
 
 @pytest.fixture
 def tiny_vocab_tokenizer(tmp_path) -> BertTokenizerFast:
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i", "love", "this", "!", "so", "sad", "today",
-             "he", "said", "wow", "whatever", ".", "thanks", "a", "lot", "[", "]", "name", '"', ":", ")"]
+    words = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "i",
+        "love",
+        "this",
+        "!",
+        "so",
+        "sad",
+        "today",
+        "he",
+        "said",
+        "wow",
+        "whatever",
+        ".",
+        "thanks",
+        "a",
+        "lot",
+        "[",
+        "]",
+        "name",
+        '"',
+        ":",
+        ")",
+    ]
     write(tmp_path / "vocab.txt", "\n".join(words) + "\n")
     # transformers 5: BertTokenizerFast(vocab_file=...) ignores the file; from_pretrained reads it.
     return BertTokenizerFast.from_pretrained(tmp_path)

@@ -43,8 +43,7 @@ def test_goemotions_scheme_is_identity():
         ("sentiment", ("positive", "negative", "ambiguous", "neutral")),
         (
             "ten",
-            ("praise", "amusement", "anger", "disapproval", "confusion", "interest", "sadness", "fear", "joy",
-             "love"),
+            ("praise", "amusement", "anger", "disapproval", "confusion", "interest", "sadness", "fear", "joy", "love"),
         ),
     ],
 )
@@ -79,17 +78,52 @@ EKMAN_GROUPS = {
     "anger": {"anger", "annoyance", "disapproval"},
     "disgust": {"disgust"},
     "fear": {"fear", "nervousness"},
-    "joy": {"joy", "amusement", "approval", "excitement", "gratitude", "love", "optimism", "relief", "pride",
-            "admiration", "desire", "caring"},
+    "joy": {
+        "joy",
+        "amusement",
+        "approval",
+        "excitement",
+        "gratitude",
+        "love",
+        "optimism",
+        "relief",
+        "pride",
+        "admiration",
+        "desire",
+        "caring",
+    },
     "sadness": {"sadness", "disappointment", "embarrassment", "grief", "remorse"},
     "surprise": {"surprise", "realization", "confusion", "curiosity"},
     "neutral": {"neutral"},
 }
 SENTIMENT_GROUPS = {
-    "positive": {"amusement", "excitement", "joy", "love", "desire", "optimism", "caring", "pride",
-                 "admiration", "gratitude", "relief", "approval"},
-    "negative": {"fear", "nervousness", "remorse", "embarrassment", "disappointment", "sadness", "grief",
-                 "disgust", "anger", "annoyance", "disapproval"},
+    "positive": {
+        "amusement",
+        "excitement",
+        "joy",
+        "love",
+        "desire",
+        "optimism",
+        "caring",
+        "pride",
+        "admiration",
+        "gratitude",
+        "relief",
+        "approval",
+    },
+    "negative": {
+        "fear",
+        "nervousness",
+        "remorse",
+        "embarrassment",
+        "disappointment",
+        "sadness",
+        "grief",
+        "disgust",
+        "anger",
+        "annoyance",
+        "disapproval",
+    },
     "ambiguous": {"realization", "surprise", "curiosity", "confusion"},
     "neutral": {"neutral"},
 }
@@ -220,8 +254,7 @@ def test_custom_scheme_from_json(tmp_path):
 
 
 def test_custom_scheme_with_source_labels_and_default_name(tmp_path):
-    content = {"labels": ["up", "down"], "mapping": {"good": ["up"], "bad": ["down"]},
-               "source_labels": ["good", "bad"]}
+    content = {"labels": ["up", "down"], "mapping": {"good": ["up"], "bad": ["down"]}, "source_labels": ["good", "bad"]}
     scheme = get_label_scheme(str(write_scheme(tmp_path, content, name="polarity.json")))
     assert scheme.name == "polarity"
     assert scheme.label_from_id(1) == "bad"

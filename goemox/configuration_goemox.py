@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from transformers import AutoConfig, PreTrainedConfig
-from transformers.configuration_utils import SubConfigSpec
+from transformers import AutoConfig, DistilBertConfig, PreTrainedConfig
 
 POOLING_MODES = ("cls", "mean")
 
@@ -41,7 +40,7 @@ class GoEmoXConfig(PreTrainedConfig):
     ```"""
 
     model_type = "goemox"
-    sub_configs_defaults = {"encoder": SubConfigSpec(config_class=AutoConfig, model_type="distilbert")}
+    sub_configs = {"encoder": AutoConfig}
 
     encoder: PreTrainedConfig | dict | None = None
     pooling: str = "cls"
@@ -51,6 +50,14 @@ class GoEmoXConfig(PreTrainedConfig):
     problem_type: str | None = "multi_label_classification"
 
     def __post_init__(self, **kwargs):
+        # Resolved here rather than through transformers' sub-config machinery, whose API changed within 5.x.
+        if self.encoder is None:
+            self.encoder = DistilBertConfig()
+        elif isinstance(self.encoder, dict):
+            encoder = dict(self.encoder)
+            if "model_type" not in encoder:
+                raise ValueError("encoder config dict needs a 'model_type' (e.g. 'bert', 'distilbert', 'roberta')")
+            self.encoder = AutoConfig.for_model(encoder.pop("model_type"), **encoder)
         super().__post_init__(**kwargs)
         if self.label2id is None and self.id2label is not None:
             self.label2id = {name: i for i, name in self.id2label.items()}

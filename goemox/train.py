@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import DatasetDict
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, set_seed
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, TrainerCallback, set_seed
 
 from . import __version__
 from .arguments import DataArguments, ModelArguments
@@ -130,7 +130,12 @@ def choose_thresholds(report: dict, strategy: str, num_labels: int) -> list[floa
     return [0.5] * num_labels
 
 
-def run_training(model_args: ModelArguments, data_args: DataArguments, training_args: GoEmoXTrainingArguments) -> dict:
+def run_training(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    training_args: GoEmoXTrainingArguments,
+    callbacks: list[TrainerCallback] | None = None,
+) -> dict:
     """Fine-tune, tune thresholds on validation, evaluate on test and save everything to `output_dir`.
 
     Writes the model (safetensors, with its thresholds in `config.json`), the tokenizer, `metrics.json`,
@@ -140,6 +145,7 @@ def run_training(model_args: ModelArguments, data_args: DataArguments, training_
         model_args: encoder and head options.
         data_args: data source, label scheme and tokenization options.
         training_args: optimisation, evaluation and output options.
+        callbacks: extra `TrainerCallback`s (e.g. timing or reporting).
     """
     check_output_dir(training_args)
     set_seed(training_args.seed)
@@ -148,6 +154,9 @@ def run_training(model_args: ModelArguments, data_args: DataArguments, training_
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     model = build_model(model_args, scheme)
     tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
+    for split in ("validation", "test"):
+        if split in tokenized:  # evaluation batches of similar lengths carry little padding
+            tokenized[split] = tokenized[split].sort("length")
 
     trainer = GoEmoXTrainer(
         model=model,
@@ -155,6 +164,7 @@ def run_training(model_args: ModelArguments, data_args: DataArguments, training_
         train_dataset=tokenized["train"],
         eval_dataset=tokenized["validation"],
         processing_class=tokenizer,
+        callbacks=callbacks,
     )
     resume = training_args.resume_from_checkpoint
     train_output = trainer.train(resume_from_checkpoint=True if resume == "last" else resume)

@@ -23,7 +23,8 @@ class GoEmoXTrainer(Trainer):
       positive weights chosen by `args.pos_weight_strategy` from the training set's label frequencies,
     - reports multi-label metrics (macro-F1 and friends) at every evaluation unless `compute_metrics` is given,
     - adds `EarlyStoppingCallback(args.early_stopping_patience)` when patience > 0,
-    - groups training batches by the precomputed `length` column (no pass over the data to measure lengths).
+    - groups training batches by the precomputed `length` column (no pass over the data to measure lengths),
+    - on CUDA, turns off cuDNN's attention kernel, whose per-shape planning costs more than it saves here.
 
     Positive weights are recomputed whenever the arguments that define them change, so they follow the
     trial parameters of `hyperparameter_search`.
@@ -53,6 +54,10 @@ class GoEmoXTrainer(Trainer):
                 self.compute_metrics = make_compute_metrics(label_names)
         if self.args.early_stopping_patience > 0 and self.args.load_best_model_at_end:
             self.add_callback(EarlyStoppingCallback(early_stopping_patience=self.args.early_stopping_patience))
+        if torch.cuda.is_available():
+            # With a padding mask, cuDNN attention plans every new (batch, length) shape anew (~0.2 s each),
+            # which dynamic padding makes frequent; the flash / memory-efficient kernels need no planning.
+            torch.backends.cuda.enable_cudnn_sdp(False)
         self._pos_weight_key: tuple | None = None
         self._pos_weight: torch.Tensor | None = None
 

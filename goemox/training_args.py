@@ -31,6 +31,7 @@ class GoEmoXTrainingArguments(TrainingArguments):
         pos_weight_cap: the largest frequency weight.
         early_stopping_patience: evaluations without a better `metric_for_best_model` before training stops;
             0 disables early stopping.
+        auto_mixed_precision: use bf16 autocast when a GPU supports it and neither `bf16` nor `fp16` is set.
         overwrite_output_dir: allow writing into an `output_dir` that already holds files (otherwise refused).
 
     Example:
@@ -52,6 +53,10 @@ class GoEmoXTrainingArguments(TrainingArguments):
     pos_weight_cap: float = field(default=10.0, metadata={"help": "Cap in clip((neg/pos)**power, 1, cap)."})
     early_stopping_patience: int = field(
         default=2, metadata={"help": "Evaluations without improvement before stopping; 0 disables."}
+    )
+    auto_mixed_precision: bool = field(
+        default=True,
+        metadata={"help": "Train with bf16 autocast on GPUs that support it (unless --fp16/--bf16 is given)."},
     )
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Allow writing into an output_dir that already holds files."}
@@ -81,6 +86,8 @@ class GoEmoXTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        if self.auto_mixed_precision and not (self.bf16 or self.fp16 or self.use_cpu) and bf16_available():
+            self.bf16 = True
         super().__post_init__()
         if not torch.cuda.is_available():
             self.dataloader_pin_memory = False  # pinned memory only helps copies to a GPU
@@ -98,3 +105,8 @@ class GoEmoXTrainingArguments(TrainingArguments):
             raise ValueError(f"label_smoothing_factor must be in [0, 1), got {self.label_smoothing_factor}")
         if self.early_stopping_patience < 0:
             raise ValueError(f"early_stopping_patience must be >= 0, got {self.early_stopping_patience}")
+
+
+def bf16_available() -> bool:
+    """Whether a CUDA GPU with bf16 support is present."""
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()

@@ -1,0 +1,104 @@
+"""Helpers shared by the benchmark scripts: machine facts, data subsets, the plain recipe, bootstrap intervals."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import TrainerCallback
+
+from goemox.metrics import multilabel_metrics
+from goemox.train import library_versions
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+SHARED = Path(os.environ.get("GOEMOX_SHARED", REPO.parent / "shared"))
+DEFAULT_DATA = SHARED / "data" / "goemotions"
+DEFAULT_ENCODER = SHARED / "models" / "all-MiniLM-L6-v2"
+
+
+def machine() -> dict:
+    """Where a benchmark ran: CPU / GPU, core count, library versions, date."""
+    info = {
+        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "versions": library_versions(),
+    }
+    return info
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bootstrap_macro_f1(
+    y_true: np.ndarray, y_pred: np.ndarray, n_resamples: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95% percentile bootstrap interval of macro-F1 over resampled test rows (fixed predictions).
+
+    Each resample draws rows with replacement; per-class true/false positive counts are weighted sums, so
+    all resamples are computed with two matrix products.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(y_true)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_resamples).astype(np.float64)
+    y_true = y_true.astype(np.float64)
+    y_pred = y_pred.astype(np.float64)
+    tp = weights @ (y_true * y_pred)
+    fp = weights @ ((1 - y_true) * y_pred)
+    fn = weights @ (y_true * (1 - y_pred))
+    denom = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    scores = f1.mean(axis=1)
+    return float(np.percentile(scores, 2.5)), float(np.percentile(scores, 97.5))
+
+
+def summarise(runs: list[dict], keys: tuple[str, ...]) -> dict:
+    """Mean and sample standard deviation of each key over runs."""
+    out = {}
+    for key in keys:
+        values = np.array([run[key] for run in runs], dtype=np.float64)
+        out[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+    return out
+
+
+def test_report(y_true: np.ndarray, probs: np.ndarray, labels: list[str], thresholds) -> dict:
+    """Test metrics at the given thresholds plus the bootstrap interval of macro-F1."""
+    metrics = multilabel_metrics(y_true, probs, labels, thresholds)
+    preds = (probs >= np.asarray(thresholds)).astype(int)
+    low, high = bootstrap_macro_f1(y_true, preds)
+    metrics["macro_f1_bootstrap_95"] = [low, high]
+    return metrics
+
+
+class WallClock(TrainerCallback):
+    """Records seconds since training began at every evaluation, to find the wall time to the best checkpoint."""
+
+    def __init__(self):
+        self.start = None
+        self.at_evaluation: dict[int, float] = {}
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self.at_evaluation[state.global_step] = time.perf_counter() - self.start
+
+
+def write_json(path: Path, payload: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2))
+    print(f"wrote {path}")
+    return path

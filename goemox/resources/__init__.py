@@ -1,0 +1,1 @@
+"""Data files shipped with goemox (the demo training set)."""

@@ -1,0 +1,102 @@
+"""Smoke tests of the benchmark scripts on tiny data, so they keep working (no timing is asserted)."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+WORDS = {0: "great admire", 15: "thanks grateful", 2: "angry furious", 17: "happy joy", 27: "the a of"}
+
+
+@pytest.fixture(scope="module")
+def tiny_goemotions(tmp_path_factory) -> Path:
+    """A GoEmotions-format folder (TSV: text, label ids, id) with 80 / 20 / 20 rows."""
+    folder = tmp_path_factory.mktemp("goemotions")
+    rng = random.Random(0)
+    for name, rows in (("train.tsv", 80), ("dev.tsv", 20), ("test.tsv", 20)):
+        lines = []
+        for i in range(rows):
+            ids = rng.sample(sorted(WORDS), k=rng.choice([1, 1, 2]))
+            text = " ".join(WORDS[j] for j in ids) + f" {i}"
+            lines.append(f"{text}\t{','.join(map(str, ids))}\tid{i}")
+        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def run_script(script: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result
+
+
+def test_quality_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
+    out = tmp_path / "quality.json"
+    run_script(
+        "quality.py",
+        "--data",
+        str(tiny_goemotions),
+        "--encoder",
+        str(tiny_encoder_factory("bert")),
+        "--mode",
+        "subset",
+        "--seeds",
+        "0",
+        "1",
+        "--jobs",
+        "2",
+        "--plain_epochs",
+        "1",
+        "--goemox_epochs",
+        "2",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    result = json.loads(out.read_text())
+    for recipe in ("plain", "goemox"):
+        summary = result["recipes"][recipe]
+        assert summary["seeds"] == [0, 1]
+        assert set(summary["test"]["macro_f1"]) == {"mean", "std"}
+        low, high = summary["macro_f1_bootstrap_95_per_seed"][0]
+        assert 0.0 <= low <= high <= 1.0
+        assert len(summary["per_class_f1_mean"]) == 28
+    assert result["mode"] == "subset" and result["subset_rows"]["max_train_samples"] == 2000
+
+
+def test_train_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
+    out = tmp_path / "speed.json"
+    run_script(
+        "train_speed.py",
+        "--data",
+        str(tiny_goemotions),
+        "--encoder",
+        str(tiny_encoder_factory("bert")),
+        "--steps",
+        "6",
+        "--warmup",
+        "2",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    runs = json.loads(out.read_text())["runs"]
+    assert runs["plain"]["speedup_vs_plain"] == 1.0
+    assert runs["goemox"]["steady_samples_per_second"] > 0
+    assert runs["goemox"]["steps"] == runs["plain"]["steps"] == 6

@@ -145,6 +145,7 @@ def run_goemox(args, seed: int, out_dir: Path) -> dict:
             per_device_train_batch_size=32,
             seed=seed,
             save_total_limit=1,
+            metric_for_best_model=args.metric_for_best_model,
             disable_tqdm=True,
             report_to="none",
             use_cpu=not torch.cuda.is_available(),
@@ -225,6 +226,7 @@ def main() -> None:
     parser.add_argument("--goemox_epochs", type=float, default=6)
     parser.add_argument("--goemox_lr", type=float, default=1e-4)
     parser.add_argument("--pooling", default="cls")
+    parser.add_argument("--metric_for_best_model", default="macro_f1")
     parser.add_argument("--work", default="runs/bench_quality")
     parser.add_argument("--out", default=None)
     parser.add_argument("--worker", nargs=2, metavar=("RECIPE", "SEED"), help=argparse.SUPPRESS)

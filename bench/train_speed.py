@@ -110,7 +110,10 @@ def build(recipe: str, args, out_dir: Path):
         return Trainer(model=model, args=trainer_args, train_dataset=train, processing_class=tokenizer)
     model = GoEmoXForSequenceClassification.from_encoder(args.encoder, labels)
     trainer_args = GoEmoXTrainingArguments(
-        **common, overwrite_output_dir=True, load_best_model_at_end=False, early_stopping_patience=0,
+        **common,
+        overwrite_output_dir=True,
+        load_best_model_at_end=False,
+        early_stopping_patience=0,
         torch_compile=recipe == "goemox-compile",
     )
     return GoEmoXTrainer(model=model, args=trainer_args, train_dataset=train, processing_class=tokenizer)
@@ -148,6 +151,27 @@ def measure(recipe: str, args, out_dir: Path) -> dict:
     return result
 
 
+def profile(args, out_dir: Path, table_path: Path) -> None:
+    """Where a goemox training step spends its time: torch.profiler over 30 steps after 20 warm-up steps."""
+    from torch.profiler import ProfilerActivity, schedule
+
+    trainer = build("goemox", args, out_dir)
+    trainer.args.max_steps = 50
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+
+    class Step(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            profiler.step()
+
+    with torch.profiler.profile(activities=activities, schedule=schedule(wait=20, warmup=0, active=30)) as profiler:
+        trainer.add_callback(Step())
+        trainer.train()
+    sort = "self_cuda_time_total" if torch.cuda.is_available() else "self_cpu_time_total"
+    table = profiler.key_averages().table(sort_by=sort, row_limit=25)
+    table_path.write_text(table)
+    print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(DEFAULT_DATA))
@@ -155,19 +179,25 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400 if torch.cuda.is_available() else 60)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--train_rows", type=int, default=None, help="Seeded subset of train (default: all).")
-    parser.add_argument("--recipes", nargs="+", default=["plain", "goemox"],
-                        choices=["plain", "goemox", "goemox-compile"])
+    parser.add_argument(
+        "--recipes", nargs="+", default=["plain", "goemox"], choices=["plain", "goemox", "goemox-compile"]
+    )
     parser.add_argument("--work", default="runs/bench_train_speed")
+    parser.add_argument("--profile", default=None, help="Also profile 30 goemox steps; write the table here.")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    if args.profile:
+        profile(args, Path(args.work), Path(args.profile))
     runs = {recipe: measure(recipe, args, Path(args.work)) for recipe in args.recipes}
     base = runs.get("plain")
     if base:
         for run in runs.values():
             run["speedup_vs_plain"] = run["steady_samples_per_second"] / base["steady_samples_per_second"]
     device = "gpu" if torch.cuda.is_available() else "cpu"
-    write_json(Path(args.out) if args.out else RESULTS / f"train_speed_{device}.json",
-               {"machine": machine(), "data": args.data, "encoder": args.encoder, "runs": runs})
+    write_json(
+        Path(args.out) if args.out else RESULTS / f"train_speed_{device}.json",
+        {"machine": machine(), "data": args.data, "encoder": args.encoder, "runs": runs},
+    )
 
 
 if __name__ == "__main__":

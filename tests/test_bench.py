@@ -100,3 +100,27 @@ def test_train_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     assert runs["plain"]["speedup_vs_plain"] == 1.0
     assert runs["goemox"]["steady_samples_per_second"] > 0
     assert runs["goemox"]["steps"] == runs["plain"]["steps"] == 6
+
+
+def test_infer_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
+    out = tmp_path / "infer.json"
+    run_script(
+        "infer_speed.py",
+        "--data",
+        str(tiny_goemotions),
+        "--encoder",
+        str(tiny_encoder_factory("bert")),
+        "--rows",
+        "20",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    runs = json.loads(out.read_text())["runs"]
+    assert set(runs) == {"pipeline_bs1", "pipeline_bs32", "goemox"}
+    assert runs["pipeline_bs1"]["label_agreement_with_pipeline_bs1"] == 1.0
+    # The same model and thresholds: goemox's label sets match the pipeline's (up to float rounding).
+    assert runs["goemox"]["label_agreement_with_pipeline_bs1"] >= 0.9
+    assert all(run["sentences"] == 20 and run["peak_rss_mib"] > 0 for run in runs.values())

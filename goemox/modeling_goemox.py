@@ -10,6 +10,7 @@ from transformers import AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_goemox import GoEmoXConfig
+from .labels import LabelScheme
 
 
 class GoEmoXClassificationHead(nn.Module):
@@ -85,7 +86,7 @@ class GoEmoXForSequenceClassification(GoEmoXPreTrainedModel):
     def from_encoder(
         cls,
         encoder_name_or_path: str,
-        labels: Sequence[str],
+        labels: Sequence[str] | LabelScheme,
         *,
         pooling: str = "cls",
         classifier_dropout: float = 0.1,
@@ -96,12 +97,14 @@ class GoEmoXForSequenceClassification(GoEmoXPreTrainedModel):
 
         Args:
             encoder_name_or_path: Hub id or local folder of any model `AutoModel` loads.
-            labels: label names, in output order.
+            labels: label names in output order, or a `LabelScheme` (stored in the config for evaluation).
             pooling: `"cls"` or `"mean"`.
             classifier_dropout: dropout inside the head.
             dtype: dtype of the weights (checkpoints stored in half precision are upcast for training).
             encoder_kwargs: passed to `AutoModel.from_pretrained` (e.g. `hidden_dropout_prob`, `revision`).
         """
+        scheme = labels if isinstance(labels, LabelScheme) else None
+        labels = list(scheme.labels) if scheme is not None else list(labels)
         encoder = AutoModel.from_pretrained(encoder_name_or_path, dtype=dtype, **encoder_kwargs)
         config = GoEmoXConfig(
             encoder=encoder.config,
@@ -109,6 +112,7 @@ class GoEmoXForSequenceClassification(GoEmoXPreTrainedModel):
             classifier_dropout=classifier_dropout,
             id2label=dict(enumerate(labels)),
             label2id={name: i for i, name in enumerate(labels)},
+            label_scheme=scheme.to_dict() if scheme is not None else None,
         )
         model = cls(config).to(dtype)
         model.encoder.load_state_dict(encoder.state_dict())

@@ -103,14 +103,12 @@ def build_model(model_args: ModelArguments, scheme: LabelScheme) -> torch.nn.Mod
                 f"{scheme.name!r} has {list(scheme.labels)}"
             )
         return AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path, dtype=torch.float32)
-    model = GoEmoXForSequenceClassification.from_encoder(
+    return GoEmoXForSequenceClassification.from_encoder(
         model_args.model_name_or_path,
-        scheme.labels,
+        scheme,
         pooling=model_args.pooling,
         classifier_dropout=model_args.classifier_dropout,
     )
-    model.config.label_scheme = scheme.to_dict()
-    return model
 
 
 def sigmoid_predictions(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,12 @@ class ModelArguments:
     )
     classifier_dropout: float = field(default=0.1, metadata={"help": "Dropout inside the Tanh head."})
     tokenizer_name: str | None = field(default=None, metadata={"help": "Tokenizer, if not the encoder's own."})
+    encoder_hidden_dropout: float | None = field(
+        default=None, metadata={"help": "Encoder hidden-state dropout (default: the encoder's own)."}
+    )
+    encoder_attention_dropout: float | None = field(
+        default=None, metadata={"help": "Encoder attention dropout (default: the encoder's own)."}
+    )
 
 
 @dataclass

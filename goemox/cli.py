@@ -1,4 +1,4 @@
-"""The `goemox` command line: `train`, `evaluate`, `predict`."""
+"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`."""
 
 from __future__ import annotations
 
@@ -32,32 +32,56 @@ def read_config_file(path: str) -> dict:
     return content
 
 
-def train_parser():
-    """The `HfArgumentParser` over the model, data and training dataclasses."""
+def train_parser(search: bool = False):
+    """The `HfArgumentParser` over the model, data and training dataclasses (and the search options)."""
     from transformers import HfArgumentParser
 
     from .arguments import DataArguments, ModelArguments
+    from .search import SearchArguments
     from .training_args import GoEmoXTrainingArguments
 
-    return HfArgumentParser(
-        (ModelArguments, DataArguments, GoEmoXTrainingArguments), prog="goemox train", description=TRAIN_HELP
-    )
+    classes = (ModelArguments, DataArguments, GoEmoXTrainingArguments) + ((SearchArguments,) if search else ())
+    return HfArgumentParser(classes, prog="goemox search" if search else "goemox train", description=TRAIN_HELP)
 
 
-def parse_train_args(argv: Sequence[str]):
-    """`(model_args, data_args, training_args)` from `--config FILE` (optional) and command-line flags."""
+def read_params_file(path: str) -> dict:
+    """The `params` of a `best_params.json` written by `goemox search`."""
+    content = read_config_file(path)
+    if not isinstance(content.get("params"), dict):
+        raise GoEmoXUsageError(f"{path}: expected a best_params.json from `goemox search` (a 'params' mapping)")
+    return content["params"]
+
+
+def parse_train_args(argv: Sequence[str], search: bool = False):
+    """Dataclasses from `--config FILE`, then `--params best.json`, then flags (each overrides the one before)."""
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config")
+    pre.add_argument("--params")
     known, rest = pre.parse_known_args(list(argv))
-    parser = train_parser()
-    if known.config:
-        options = read_config_file(known.config)
-        valid = {action.dest for action in parser._actions}
-        unknown = sorted(set(options) - valid)
+    parser = train_parser(search)
+    valid = {action.dest for action in parser._actions}
+    for path, options in ((known.config, read_config_file), (known.params, read_params_file)):
+        if not path:
+            continue
+        values = options(path)
+        unknown = sorted(set(values) - valid)
         if unknown:
-            raise GoEmoXUsageError(f"{known.config}: unknown option(s) {unknown}; see `goemox train --help`")
-        parser.set_defaults(**options)
+            raise GoEmoXUsageError(f"{path}: unknown option(s) {unknown}; see `goemox train --help`")
+        parser.set_defaults(**values)
     return parser.parse_args_into_dataclasses(rest)
+
+
+def search_main(argv: Sequence[str]) -> int:
+    """Run `goemox search` (also `scripts/search.py`)."""
+    from .search import run_search
+
+    model_args, data_args, training_args, search_args = parse_train_args(argv, search=True)
+    result = run_search(model_args, data_args, training_args, search_args)
+    print(f"\nBest trial {result['trial']}: validation macro-F1 {result['value']:.4f}")
+    print(f"Wrote trials.csv, best_params.json and plots to {training_args.output_dir}")
+    print(f"Resume or add workers with the same --study_name {result['study_name']} --storage {result['storage']}")
+    print(f"Train with them: goemox train --params {Path(training_args.output_dir) / 'best_params.json'} ...")
+    return 0
 
 
 def train_main(argv: Sequence[str]) -> int:
@@ -206,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="goemox", description="Multi-label emotion classification.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     subparsers.add_parser("train", help="Fine-tune a model (see `goemox train --help`).", add_help=False)
+    subparsers.add_parser("search", help="Optuna hyperparameter search (see `goemox search --help`).", add_help=False)
     add_evaluate_parser(subparsers)
     add_predict_parser(subparsers)
     return parser
@@ -217,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] == "train":
             return train_main(argv[1:])
+        if argv and argv[0] == "search":
+            return search_main(argv[1:])
         args = build_parser().parse_args(argv)
         return {"evaluate": evaluate_main, "predict": predict_main}[args.command](args)
     except GoEmoXError as err:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from transformers import AutoModel, PreTrainedModel
+from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_goemox import GoEmoXConfig
@@ -40,6 +40,26 @@ def pool_hidden_states(hidden_states: torch.Tensor, attention_mask: torch.Tensor
         return hidden_states.mean(dim=1)
     mask = attention_mask.unsqueeze(-1).to(hidden_states.dtype)
     return (hidden_states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+HIDDEN_DROPOUT_NAMES = ("hidden_dropout_prob", "dropout")  # BERT / RoBERTa, DistilBERT
+ATTENTION_DROPOUT_NAMES = ("attention_probs_dropout_prob", "attention_dropout")
+
+
+def encoder_dropout_overrides(config, hidden: float | None, attention: float | None) -> dict[str, float]:
+    """Encoder config attributes that set hidden and attention dropout, named as the encoder family names them."""
+    overrides = {}
+    for kind, value, names in (
+        ("hidden", hidden, HIDDEN_DROPOUT_NAMES),
+        ("attention", attention, ATTENTION_DROPOUT_NAMES),
+    ):
+        if value is None:
+            continue
+        name = next((n for n in names if hasattr(config, n)), None)
+        if name is None:
+            raise ValueError(f"{type(config).__name__} has no {kind} dropout option ({' or '.join(names)})")
+        overrides[name] = float(value)
+    return overrides
 
 
 class GoEmoXPreTrainedModel(PreTrainedModel):
@@ -90,6 +110,8 @@ class GoEmoXForSequenceClassification(GoEmoXPreTrainedModel):
         *,
         pooling: str = "cls",
         classifier_dropout: float = 0.1,
+        encoder_hidden_dropout: float | None = None,
+        encoder_attention_dropout: float | None = None,
         dtype: torch.dtype = torch.float32,
         **encoder_kwargs,
     ) -> GoEmoXForSequenceClassification:
@@ -100,12 +122,19 @@ class GoEmoXForSequenceClassification(GoEmoXPreTrainedModel):
             labels: label names in output order, or a `LabelScheme` (stored in the config for evaluation).
             pooling: `"cls"` or `"mean"`.
             classifier_dropout: dropout inside the head.
+            encoder_hidden_dropout: the encoder's hidden-state dropout (`None` keeps its own).
+            encoder_attention_dropout: the encoder's attention dropout (`None` keeps its own).
             dtype: dtype of the weights (checkpoints stored in half precision are upcast for training).
-            encoder_kwargs: passed to `AutoModel.from_pretrained` (e.g. `hidden_dropout_prob`, `revision`).
+            encoder_kwargs: passed to `AutoConfig.from_pretrained` (e.g. `revision`, other config overrides).
         """
         scheme = labels if isinstance(labels, LabelScheme) else None
         labels = list(scheme.labels) if scheme is not None else list(labels)
-        encoder = AutoModel.from_pretrained(encoder_name_or_path, dtype=dtype, **encoder_kwargs)
+        encoder_config = AutoConfig.from_pretrained(encoder_name_or_path, **encoder_kwargs)
+        for attribute, value in encoder_dropout_overrides(
+            encoder_config, encoder_hidden_dropout, encoder_attention_dropout
+        ).items():
+            setattr(encoder_config, attribute, value)
+        encoder = AutoModel.from_pretrained(encoder_name_or_path, config=encoder_config, dtype=dtype)
         config = GoEmoXConfig(
             encoder=encoder.config,
             pooling=pooling,

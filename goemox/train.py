@@ -108,6 +108,8 @@ def build_model(model_args: ModelArguments, scheme: LabelScheme) -> torch.nn.Mod
         scheme,
         pooling=model_args.pooling,
         classifier_dropout=model_args.classifier_dropout,
+        encoder_hidden_dropout=model_args.encoder_hidden_dropout,
+        encoder_attention_dropout=model_args.encoder_attention_dropout,
     )
 
 

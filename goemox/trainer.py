@@ -52,7 +52,7 @@ class GoEmoXTrainer(Trainer):
             label_names = self._label_names()
             if label_names is not None:
                 self.compute_metrics = make_compute_metrics(label_names)
-        if self.args.early_stopping_patience > 0 and self.args.load_best_model_at_end:
+        if self.args.early_stopping_patience > 0 and self.args.eval_strategy != "no":
             self.add_callback(EarlyStoppingCallback(early_stopping_patience=self.args.early_stopping_patience))
         if torch.cuda.is_available():
             # With a padding mask, cuDNN attention plans every new (batch, length) shape anew (~0.2 s each),
@@ -107,6 +107,23 @@ class GoEmoXTrainer(Trainer):
             raise GoEmoXUsageError(f"{weight.numel()} positive weights for {labels.shape[-1]} labels")
         loss = smoothed_bce_with_logits(outputs.logits, labels, self.args.label_smoothing_factor, weight)
         return (loss, outputs) if return_outputs else loss
+
+    def _report_to_hp_search(self, trial, step: int, metrics: dict[str, float]) -> None:
+        """Report to Optuna per epoch (not per step, which depends on the batch size) the best value so far.
+
+        Trials with different batch sizes then compare at the same epoch in the pruner, and a trial's objective
+        is its best epoch, not its last one (early stopping ends a trial after `patience` worse epochs).
+        """
+        if self.hp_search_backend is None or trial is None or not hasattr(trial, "report"):
+            return super()._report_to_hp_search(trial, step, metrics)
+        import optuna
+
+        value = self.compute_objective(metrics.copy())
+        self.objective = value if self.objective is None else max(self.objective, value)
+        trial.report(self.objective, int(round(self.state.epoch or 0)))
+        if trial.should_prune():
+            self.callback_handler.on_train_end(self.args, self.state, self.control)
+            raise optuna.TrialPruned()
 
     def _get_train_sampler(self, train_dataset=None) -> torch.utils.data.Sampler | None:
         dataset = self.train_dataset

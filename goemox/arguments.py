@@ -71,6 +71,17 @@ class DataArguments:
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Use seeded random subsets of validation and test."}
     )
+    train_on: str = field(
+        default="train",
+        metadata={
+            "help": "train | train+validation | train+validation+test: the final model, trained for the given epochs "
+            "with no early stopping and the thresholds of --thresholds_from",
+            "choices": ["train", "train+validation", "train+validation+test"],
+        },
+    )
+    thresholds_from: str | None = field(
+        default=None, metadata={"help": "A validated run's model folder whose thresholds a --train_on model keeps."}
+    )
     threshold_strategy: str = field(
         default="per_class",
         metadata={

@@ -98,7 +98,7 @@ def train_main(argv: Sequence[str]) -> int:
 
 def print_training_summary(metrics: dict, output_dir: str) -> None:
     """Print the validation and test headline metrics of a finished run."""
-    rows = [("validation, tuned thresholds", metrics["validation"]["per_class"])]
+    rows = [("validation, tuned thresholds", metrics["validation"]["per_class"])] if metrics["validation"] else []
     if "test" in metrics:
         rows += [
             ("test, threshold 0.5", metrics["test"]["fixed_0.5"]),

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import platform
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from datasets import DatasetDict
+from datasets import DatasetDict, concatenate_datasets
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, TrainerCallback, set_seed
 
 from . import __version__
@@ -151,6 +151,10 @@ def run_training(
     set_seed(training_args.seed)
     scheme = get_label_scheme(data_args.resolved_scheme())
     raw = load_data(data_args, scheme)
+    final = data_args.train_on != "train"
+    if final:
+        stored_thresholds = thresholds_of_validated_run(data_args.thresholds_from, scheme)
+        raw, training_args = merge_for_final_training(raw, data_args.train_on, training_args)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     model = build_model(model_args, scheme)
     tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
@@ -162,34 +166,40 @@ def run_training(
         model=model,
         args=training_args,
         train_dataset=tokenized["train"],
-        eval_dataset=tokenized["validation"],
+        eval_dataset=None if final else tokenized["validation"],
         processing_class=tokenizer,
         callbacks=callbacks,
     )
     resume = training_args.resume_from_checkpoint
     train_output = trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
 
-    val_probs, val_true = sigmoid_predictions(trainer, tokenized["validation"])
-    validation = threshold_report(val_true, val_probs, list(scheme.labels))
-    thresholds = choose_thresholds(validation, data_args.threshold_strategy, len(scheme.labels))
-    trainer.model.config.thresholds = thresholds
-
     metrics: dict = {
         "label_names": list(scheme.labels),
         "label_scheme": scheme.name,
+        "train_on": data_args.train_on,
         "threshold_strategy": data_args.threshold_strategy,
-        "thresholds": thresholds,
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "best_validation_macro_f1_at_0.5": trainer.state.best_metric,
         "epochs_trained": trainer.state.epoch,
         "train_runtime_s": train_output.metrics.get("train_runtime"),
         "train_samples_per_second": train_output.metrics.get("train_samples_per_second"),
         "rows": {name: len(split) for name, split in raw.items()},
-        "validation": validation,
+        "processes": training_args.world_size,
     }
+    if final:
+        thresholds = stored_thresholds
+        metrics["thresholds_from"] = data_args.thresholds_from
+        metrics["validation"] = None  # the validation rows were trained on
+    else:
+        val_probs, val_true = sigmoid_predictions(trainer, tokenized["validation"])
+        metrics["validation"] = threshold_report(val_true, val_probs, list(scheme.labels))
+        thresholds = choose_thresholds(metrics["validation"], data_args.threshold_strategy, len(scheme.labels))
+    trainer.model.config.thresholds = thresholds
+    metrics["thresholds"] = thresholds
     if "test" in tokenized:
         test_probs, test_true = sigmoid_predictions(trainer, tokenized["test"])
         metrics["test"] = {
+            "held_out": "test" not in data_args.train_on,
             "fixed_0.5": multilabel_metrics(test_true, test_probs, list(scheme.labels), 0.5),
             "tuned": multilabel_metrics(test_true, test_probs, list(scheme.labels), thresholds),
         }
@@ -209,6 +219,52 @@ def run_training(
         (out / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2, default=str))
         plot_training_curve(trainer.state.log_history, out / CURVE_FILE, best_epoch)
     return metrics
+
+
+def thresholds_of_validated_run(path: str | None, scheme: LabelScheme) -> list[float]:
+    """The per-label thresholds of an earlier run that was validated (its folder or its config.json)."""
+    if path is None:
+        raise GoEmoXUsageError(
+            "--train_on other than 'train' leaves no validation data to tune thresholds on: pass --thresholds_from "
+            "with the folder of a run trained on train only, with the same hyperparameters"
+        )
+    config_path = Path(path) / "config.json" if Path(path).is_dir() else Path(path)
+    if not config_path.is_file():
+        raise GoEmoXUsageError(f"{config_path}: no such file; expected a saved model folder or its config.json")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    labels = [config.get("id2label", {}).get(str(i)) for i in range(len(config.get("id2label", {})))]
+    if labels != list(scheme.labels) or not config.get("thresholds"):
+        raise GoEmoXUsageError(
+            f"{config_path}: expected thresholds for the labels {list(scheme.labels)}, got labels {labels}"
+        )
+    return [float(t) for t in config["thresholds"]]
+
+
+def merge_for_final_training(
+    raw: DatasetDict, train_on: str, training_args: GoEmoXTrainingArguments
+) -> tuple[DatasetDict, GoEmoXTrainingArguments]:
+    """Join the named splits into train; with nothing left to validate on, train for the fixed epoch count."""
+    parts = train_on.split("+")
+    if parts[0] != "train" or any(part not in raw for part in parts):
+        raise GoEmoXUsageError(f"--train_on {train_on}: expected train, train+validation or train+validation+test")
+    merged = DatasetDict({"train": concatenate_datasets([raw[part] for part in parts])})
+    if "test" in raw and "test" not in parts:
+        merged["test"] = raw["test"]
+    if "test" in parts:
+        warning = (
+            f"Training on {train_on}: the test split is part of the training data, so test metrics of this model "
+            "are NOT a held-out measurement (metrics.json marks them held_out: false)."
+        )
+        logger.warning(warning)
+        print(f"WARNING: {warning}")
+    fixed = replace(
+        training_args,
+        eval_strategy="no",
+        load_best_model_at_end=False,
+        early_stopping_patience=0,
+        metric_for_best_model=None,
+    )
+    return merged, fixed
 
 
 def epoch_of_checkpoint(trainer: GoEmoXTrainer) -> float | None:

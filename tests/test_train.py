@@ -129,3 +129,25 @@ def test_report_to_and_subsets_pass_through(tmp_path, tiny_encoder_factory, monk
     assert metrics["rows"] == {"train": 64, "validation": 20, "test": 20}
     assert json.loads((out / "run_config.json").read_text())["training"]["report_to"] == ["tensorboard"]
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*")), "TensorBoard wrote no event file"
+
+
+def test_final_training_on_train_and_validation_keeps_validated_thresholds(tmp_path, tiny_encoder_factory, capsys):
+    encoder = tiny_encoder_factory("distilbert")
+    validated = run(encoder, tmp_path / "validated", num_train_epochs=2)
+    data = DataArguments(
+        dataset="demo", max_length=48, train_on="train+validation", thresholds_from=str(tmp_path / "validated")
+    )
+    final = run(encoder, tmp_path / "final", data=data, num_train_epochs=2)
+    assert final["rows"]["train"] == validated["rows"]["train"] + validated["rows"]["validation"]
+    assert final["thresholds"] == validated["thresholds"]
+    assert final["validation"] is None and final["test"]["held_out"] is True
+    assert final["epochs_trained"] == 2.0
+
+    data.train_on = "train+validation+test"
+    everything = run(encoder, tmp_path / "everything", data=data, num_train_epochs=1)
+    assert everything["rows"] == {"train": sum(validated["rows"].values())}
+    assert "NOT a held-out measurement" in capsys.readouterr().out
+
+    data.thresholds_from = None
+    with pytest.raises(GoEmoXUsageError, match="pass --thresholds_from"):
+        run(encoder, tmp_path / "nothresholds", data=data)

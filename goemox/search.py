@@ -124,16 +124,29 @@ def suggest(trial, space: dict[str, dict]) -> dict:
 def make_storage(search_args: SearchArguments, output_dir: str):
     """An RDB storage with heartbeats; killed workers' trials are failed and re-queued."""
     import optuna
+    import sqlalchemy
     from optuna.storages import RDBStorage, RetryFailedTrialCallback
 
     url = search_args.storage or f"sqlite:///{Path(output_dir).resolve() / 'search.db'}"
-    return RDBStorage(
-        url,
-        heartbeat_interval=search_args.heartbeat_interval,
-        grace_period=search_args.grace_period,
-        heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=3),
-        engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
-    ), optuna
+    # SQLite serialises writers: wait for the lock instead of failing when several workers write at once.
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+
+    def connect() -> RDBStorage:
+        return RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=search_args.heartbeat_interval,
+            grace_period=search_args.grace_period,
+            heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=3),
+        )
+
+    for attempt in range(4):
+        try:
+            return connect(), optuna
+        except sqlalchemy.exc.SQLAlchemyError:
+            # Workers starting together race to create the schema; the others find it made on the next try.
+            time.sleep(1.0 + attempt)
+    return connect(), optuna
 
 
 def trial_counts(study) -> dict[str, int]:

@@ -124,3 +124,36 @@ def test_infer_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     # The same model and thresholds: goemox's label sets match the pipeline's (up to float rounding).
     assert runs["goemox"]["label_agreement_with_pipeline_bs1"] >= 0.9
     assert all(run["sentences"] == 20 and run["peak_rss_mib"] > 0 for run in runs.values())
+
+
+def test_search_quality_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
+    out = tmp_path / "search.json"
+    run_script(
+        "search_quality.py",
+        "--data",
+        str(tiny_goemotions),
+        "--encoder",
+        str(tiny_encoder_factory("bert")),
+        "--train_rows",
+        "60",
+        "--n_trials",
+        "2",
+        "--workers",
+        "2",
+        "--work",
+        str(tmp_path / "work"),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    result = json.loads(out.read_text())
+    finished = result["trial_states"].get("COMPLETE", 0) + result["trial_states"].get("PRUNED", 0)
+    assert 2 <= finished <= 3
+    assert result["search_wall_in_full_runs"] > 0
+    assert set(result["searched_params"]["test"]) == {
+        "macro_f1",
+        "micro_f1",
+        "roc_auc_macro",
+        "hamming_score",
+        "subset_accuracy",
+    }

@@ -11,7 +11,7 @@ validation macro-F1, per-class thresholds tuned on validation).
 
 Modes:
 - `full`: every row of GoEmotions train / dev / test (for a GPU).
-- `subset`: CPU mode: a seeded random 1,500 training rows and 1,000 validation and 1,000 test rows
+- `subset`: CPU mode: a seeded random 1,000 training rows and 500 validation and 500 test rows
   (`Dataset.shuffle(seed=0).select(range(n))` of each split); its numbers are not comparable with `full`.
 
 Runs go in parallel worker processes (`--jobs`); each writes its JSON under `--work`; the parent aggregates
@@ -45,7 +45,7 @@ from bench.common import (  # noqa: E402
     write_json,
 )
 
-SUBSET = {"max_train_samples": 1500, "max_eval_samples": 1000}
+SUBSET = {"max_train_samples": 1000, "max_eval_samples": 500}
 HEADLINE = ("macro_f1", "micro_f1", "roc_auc_macro", "hamming_score", "subset_accuracy", "jaccard_samples")
 
 

@@ -6,7 +6,7 @@
    BENCHMARKS.md) is trained once on the same data: its wall time is "one full training run".
 3. The best trial's parameters (by validation macro-F1) are trained with `goemox train --params`.
 Both models are then scored on test, once each. Training uses a seeded subset of `--train_rows` training rows
-(`shuffle(seed=0)`), the full validation and test splits.
+(`shuffle(seed=0)`), and `--eval_rows` seeded validation and test rows if given (else the full splits).
 
     python bench/search_quality.py --workers 10 --n_trials 20 --out bench/results/search_gpu.json
 """
@@ -50,6 +50,8 @@ def common_flags(args, output_dir: Path) -> list[str]:
     ]
     if args.train_rows:
         flags += ["--max_train_samples", str(args.train_rows)]
+    if args.eval_rows:
+        flags += ["--max_eval_samples", str(args.eval_rows)]
     if not torch.cuda.is_available():
         flags += ["--use_cpu", "true"]
     return flags
@@ -64,6 +66,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--encoder", default=str(DEFAULT_ENCODER))
     parser.add_argument("--train_rows", type=int, default=12000)
+    parser.add_argument("--eval_rows", type=int, default=None, help="Seeded subsets of validation and test.")
     parser.add_argument("--n_trials", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--space", default="pos-weight")
@@ -146,6 +149,7 @@ def main() -> None:
         "machine": machine(),
         "data": args.data,
         "train_rows": args.train_rows,
+        "eval_rows": args.eval_rows,
         "workers": args.workers,
         "space": args.space,
         "space_overrides": SPACE_FILE.strip(),

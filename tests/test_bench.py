@@ -75,7 +75,7 @@ def test_quality_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         low, high = summary["macro_f1_bootstrap_95_per_seed"][0]
         assert 0.0 <= low <= high <= 1.0
         assert len(summary["per_class_f1_mean"]) == 28
-    assert result["mode"] == "subset" and result["subset_rows"]["max_train_samples"] == 1500
+    assert result["mode"] == "subset" and result["subset_rows"]["max_train_samples"] == 1000
 
 
 def test_train_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):

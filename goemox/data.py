@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from importlib.resources import as_file, files
 from itertools import accumulate
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal
 
 import datasets
 import numpy as np
@@ -795,48 +795,6 @@ def _add_missing_splits(
 # ----------------------------------------------------------------------------------------------------
 # Public API
 # ----------------------------------------------------------------------------------------------------
-
-
-@overload
-def load_emotion_dataset(
-    source: str | os.PathLike[str] | None = None,
-    *,
-    scheme: str | LabelScheme = "goemotions",
-    train_file: str | os.PathLike[str] | None = None,
-    validation_file: str | os.PathLike[str] | None = None,
-    test_file: str | os.PathLike[str] | None = None,
-    dataset_config: str | None = "simplified",
-    text_column: str = "text",
-    label_column: str = "labels",
-    label_separator: str = ",",
-    on_bad_rows: Literal["error", "skip"] = "error",
-    empty_rows: Literal["keep", "drop"] = "keep",
-    validation_size: float = 0.1,
-    test_size: float = 0.1,
-    seed: int = 42,
-    return_report: Literal[False] = False,
-) -> DatasetDict: ...
-
-
-@overload
-def load_emotion_dataset(
-    source: str | os.PathLike[str] | None = None,
-    *,
-    scheme: str | LabelScheme = "goemotions",
-    train_file: str | os.PathLike[str] | None = None,
-    validation_file: str | os.PathLike[str] | None = None,
-    test_file: str | os.PathLike[str] | None = None,
-    dataset_config: str | None = "simplified",
-    text_column: str = "text",
-    label_column: str = "labels",
-    label_separator: str = ",",
-    on_bad_rows: Literal["error", "skip"] = "error",
-    empty_rows: Literal["keep", "drop"] = "keep",
-    validation_size: float = 0.1,
-    test_size: float = 0.1,
-    seed: int = 42,
-    return_report: Literal[True],
-) -> tuple[DatasetDict, LoadReport]: ...
 
 
 def load_emotion_dataset(

@@ -6,7 +6,7 @@ from .data import label_matrix, load_emotion_dataset
 from .errors import GoEmoXUsageError
 from .inference import EmotionClassifier
 from .labels import LabelScheme, get_label_scheme
-from .metrics import multilabel_metrics
+from .metrics import SUMMARY_METRICS, multilabel_metrics
 
 
 def model_label_scheme(classifier: EmotionClassifier, scheme: str | None = None) -> LabelScheme:
@@ -66,16 +66,7 @@ def evaluate_model(
 
 def format_metrics_table(metrics: dict) -> str:
     """A plain-text table: the summary metrics, then precision / recall / F1 / support per class."""
-    summary_keys = (
-        "macro_f1",
-        "micro_f1",
-        "samples_f1",
-        "roc_auc_macro",
-        "hamming_score",
-        "jaccard_samples",
-        "subset_accuracy",
-    )
-    lines = [f"{key:<18}{metrics[key]:.4f}" if metrics[key] is not None else f"{key:<18}n/a" for key in summary_keys]
+    lines = [f"{key:<18}{metrics[key]:.4f}" if metrics[key] is not None else f"{key:<18}n/a" for key in SUMMARY_METRICS]
     lines.append("")
     lines.append(f"{'label':<16}{'threshold':>10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for label, row in metrics["per_class"].items():

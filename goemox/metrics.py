@@ -39,6 +39,18 @@ DEFAULT_GRID: np.ndarray = np.round(np.arange(0.05, 0.951, 0.01), 2)
 _TIE_TOL = 1e-12
 
 
+SUMMARY_METRICS = (
+    "macro_f1",
+    "micro_f1",
+    "samples_f1",
+    "roc_auc_macro",
+    "hamming_score",
+    "jaccard_samples",
+    "subset_accuracy",
+)
+"""The scalar metrics reported for every split (also the Trainer's evaluation metrics)."""
+
+
 def _check_inputs(y_true: Any, probs: Any) -> tuple[np.ndarray, np.ndarray]:
     """Validate and convert ``y_true`` / ``probs`` to ``(n, L)`` int and float arrays.
 
@@ -362,15 +374,7 @@ def make_compute_metrics(label_names: Sequence[str]) -> Callable[[EvalPrediction
         0.5
     """
     names = list(label_names)
-    flat_keys = (
-        "macro_f1",
-        "micro_f1",
-        "samples_f1",
-        "roc_auc_macro",
-        "hamming_score",
-        "jaccard_samples",
-        "subset_accuracy",
-    )
+    flat_keys = SUMMARY_METRICS
 
     def compute_metrics(eval_pred: EvalPrediction) -> dict[str, float]:
         logits = eval_pred.predictions

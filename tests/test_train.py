@@ -10,20 +10,12 @@ import goemox.trainer
 from goemox import GoEmoXForSequenceClassification
 from goemox.arguments import DataArguments, ModelArguments
 from goemox.errors import GoEmoXUsageError
+from goemox.metrics import SUMMARY_METRICS
 from goemox.train import run_training
 from goemox.training_args import GoEmoXTrainingArguments
 
 TEN = ["praise", "amusement", "anger", "disapproval", "confusion", "interest", "sadness", "fear", "joy", "love"]
-METRIC_KEYS = {
-    "macro_f1",
-    "micro_f1",
-    "samples_f1",
-    "roc_auc_macro",
-    "hamming_score",
-    "jaccard_samples",
-    "subset_accuracy",
-    "per_class",
-}
+METRIC_KEYS = {*SUMMARY_METRICS, "per_class"}
 
 
 def training_args(output_dir, **kwargs) -> GoEmoXTrainingArguments:

@@ -16,6 +16,10 @@ TRAIN_HELP = """Fine-tune an encoder with the Tanh head. Every option can also c
 --config (flags on the command line win). Run `goemox train --help` for the full list."""
 
 
+SEARCH_HELP = """Search hyperparameters with Optuna (maximising validation macro-F1). Takes every `goemox train` option
+(they fix what is not searched) plus the search options; --config works as for train."""
+
+
 def read_config_file(path: str) -> dict:
     """Options from a YAML or JSON file (a mapping of option name to value)."""
     file = Path(path)
@@ -41,7 +45,9 @@ def train_parser(search: bool = False):
     from .training_args import GoEmoXTrainingArguments
 
     classes = (ModelArguments, DataArguments, GoEmoXTrainingArguments) + ((SearchArguments,) if search else ())
-    return HfArgumentParser(classes, prog="goemox search" if search else "goemox train", description=TRAIN_HELP)
+    if search:
+        return HfArgumentParser(classes, prog="goemox search", description=SEARCH_HELP)
+    return HfArgumentParser(classes, prog="goemox train", description=TRAIN_HELP)
 
 
 def read_params_file(path: str) -> dict:

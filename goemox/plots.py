@@ -52,7 +52,8 @@ def plot_training_curve(log_history: list[dict], path: str | Path, best_epoch: f
             ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1, label="selected checkpoint")
     ax_f1.set_xlabel("epoch")
     ax_f1.set_ylabel("macro-F1")
-    ax_f1.legend()
+    if ax_f1.get_legend_handles_labels()[0]:  # a final run on all data has no validation curve
+        ax_f1.legend()
     fig.suptitle("goemox training curve")
     fig.tight_layout()
     path = Path(path)

@@ -147,6 +147,14 @@ def study_counts(tmp_path) -> dict:
     return counts
 
 
+def counts_if_created(tmp_path) -> dict:
+    """Trial counts, or none while the worker has made the database file but not yet the study."""
+    try:
+        return study_counts(tmp_path)
+    except KeyError:
+        return {}
+
+
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -178,7 +186,7 @@ def test_killed_worker_trial_is_retried_and_nothing_is_lost(tmp_path, tiny_encod
     db = tmp_path / "out" / "search.db"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:  # wait until its first trial is running
-        if db.exists() and study_counts(tmp_path).get("RUNNING"):
+        if db.exists() and counts_if_created(tmp_path).get("RUNNING"):
             break
         time.sleep(0.5)
     worker.send_signal(signal.SIGKILL)

@@ -127,7 +127,7 @@ def make_storage(search_args: SearchArguments, output_dir: str):
     import sqlalchemy
     from optuna.storages import RDBStorage, RetryFailedTrialCallback
 
-    url = search_args.storage or f"sqlite:///{Path(output_dir).resolve() / 'search.db'}"
+    url = storage_url(search_args, output_dir)
     # SQLite serialises writers: wait for the lock instead of failing when several workers write at once.
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
 
@@ -262,6 +262,7 @@ def run_search(
 
 
 def storage_url(search_args: SearchArguments, output_dir: str) -> str:
+    """The study's database URL: the one given, or SQLite in the output folder."""
     return search_args.storage or f"sqlite:///{Path(output_dir).resolve() / 'search.db'}"
 
 

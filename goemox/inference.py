@@ -84,24 +84,31 @@ class EmotionClassifier:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         return cls(model.to(device), tokenizer, max_length=max_length, batch_size=batch_size)
 
-    def predict_proba(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        """Sigmoid probabilities, shape (len(texts), num_labels), rows in input order."""
+    def predict_logits(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Raw logits, shape (len(texts), num_labels), rows in input order."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.label_names)), dtype=np.float32)
         encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)
         order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
-        probs = np.empty((len(texts), len(self.label_names)), dtype=np.float32)
-        device = self.model.device
+        logits = np.empty((len(texts), len(self.label_names)), dtype=np.float32)
         starts = range(0, len(texts), self.batch_size)
+        for start in tqdm(starts, desc="Predicting", unit="batch", disable=not show_progress):
+            rows = order[start : start + self.batch_size]
+            features = [{key: encoded[key][i] for key in encoded} for i in rows]
+            logits[rows] = self._forward(self.tokenizer.pad(features, return_tensors="pt"))
+        return logits
+
+    def _forward(self, batch) -> np.ndarray:
+        """Logits of one padded batch (a `BatchEncoding` of PyTorch tensors)."""
+        device = self.model.device
         with torch.inference_mode():
-            for start in tqdm(starts, desc="Predicting", unit="batch", disable=not show_progress):
-                rows = order[start : start + self.batch_size]
-                features = [{key: encoded[key][i] for key in encoded} for i in rows]
-                batch = self.tokenizer.pad(features, return_tensors="pt")
-                logits = self.model(**{k: v.to(device) for k, v in batch.items()}).logits
-                probs[rows] = torch.sigmoid(logits.float()).cpu().numpy()
-        return probs
+            return self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+
+    def predict_proba(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        """Sigmoid probabilities, shape (len(texts), num_labels), rows in input order."""
+        logits = self.predict_logits(texts, show_progress=show_progress)
+        return torch.sigmoid(torch.from_numpy(logits)).numpy()
 
     def predict(
         self,

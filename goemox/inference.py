@@ -20,16 +20,25 @@ class EmotionPrediction:
     Attributes:
         labels: the labels whose probability reaches their threshold, most probable first.
         scores: every label's sigmoid probability, in the model's label order.
+        unfamiliar: whether the text looks unlike the training domain (its highest probability falls below the
+            model's stored `ood_cutoff`); `None` when the model stores no cutoff.
     """
 
     labels: list[str]
     scores: dict[str, float]
+    unfamiliar: bool | None = None
 
 
 def model_thresholds(model: PreTrainedModel) -> list[float]:
     """The decision thresholds stored in a model's config (`thresholds`), 0.5 for every label if none."""
     stored = getattr(model.config, "thresholds", None)
     return [float(t) for t in stored] if stored else [0.5] * model.config.num_labels
+
+
+def model_ood_cutoff(model: PreTrainedModel) -> float | None:
+    """The max-probability cutoff below which a text counts as out of domain (config key `ood_cutoff`), if any."""
+    stored = getattr(model.config, "ood_cutoff", None)
+    return float(stored["cutoff"]) if stored else None
 
 
 class EmotionClassifier:
@@ -59,6 +68,7 @@ class EmotionClassifier:
         self.batch_size = batch_size
         self.label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.thresholds = model_thresholds(model)
+        self.ood_cutoff = model_ood_cutoff(model)
 
     @classmethod
     def from_pretrained(
@@ -135,6 +145,7 @@ class EmotionClassifier:
                 EmotionPrediction(
                     labels=[self.label_names[i] for i in picked],
                     scores={name: float(p) for name, p in zip(self.label_names, row_probs)},
+                    unfamiliar=None if self.ood_cutoff is None else bool(row_probs.max() < self.ood_cutoff),
                 )
             )
         return predictions

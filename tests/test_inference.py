@@ -54,3 +54,14 @@ def test_ensure_top_label_and_threshold_override(saved_model):
 def test_model_without_thresholds_uses_one_half(tiny_encoder_factory):
     model = GoEmoXForSequenceClassification.from_encoder(str(tiny_encoder_factory("bert")), LABELS)
     assert model_thresholds(model) == [0.5, 0.5, 0.5]
+
+
+def test_stored_ood_cutoff_flags_texts_whose_top_probability_falls_below_it(saved_model):
+    clf = EmotionClassifier.from_pretrained(str(saved_model), device="cpu")
+    assert all(p.unfamiliar is None for p in clf.predict(TEXTS))
+    top = clf.predict_proba(TEXTS).max(axis=1)
+    cutoff = float(np.median(top))
+    clf.model.config.ood_cutoff = {"score": "max_probability", "cutoff": cutoff, "source": "test"}
+    clf = EmotionClassifier(clf.model, clf.tokenizer)
+    assert [p.unfamiliar for p in clf.predict(TEXTS)] == [bool(t < cutoff) for t in top]
+    assert any(t < cutoff for t in top) and any(t >= cutoff for t in top)

@@ -1,4 +1,4 @@
-"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`."""
+"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`, `push`, `export`, `card`."""
 
 from __future__ import annotations
 
@@ -50,12 +50,24 @@ def train_parser(search: bool = False):
     return HfArgumentParser(classes, prog="goemox train", description=TRAIN_HELP)
 
 
-def read_params_file(path: str) -> dict:
-    """The `params` of a `best_params.json` written by `goemox search`."""
+def read_search_summary(path: str) -> dict:
+    """A `best_params.json` written by `goemox search` (its `params`, best value, trial counts...)."""
     content = read_config_file(path)
     if not isinstance(content.get("params"), dict):
         raise GoEmoXUsageError(f"{path}: expected a best_params.json from `goemox search` (a 'params' mapping)")
-    return content["params"]
+    return content
+
+
+def read_params_file(path: str) -> dict:
+    """The `params` of a `best_params.json` written by `goemox search`."""
+    return read_search_summary(path)["params"]
+
+
+def params_file_of(argv: Sequence[str]) -> str | None:
+    """The `--params` file named on a command line, if any."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--params")
+    return pre.parse_known_args(list(argv))[0].params
 
 
 def parse_train_args(argv: Sequence[str], search: bool = False):
@@ -95,7 +107,9 @@ def train_main(argv: Sequence[str]) -> int:
     from .train import run_training
 
     model_args, data_args, training_args = parse_train_args(argv)
-    metrics = run_training(model_args, data_args, training_args)
+    params_file = params_file_of(argv)
+    search_summary = read_search_summary(params_file) if params_file else None
+    metrics = run_training(model_args, data_args, training_args, search_summary=search_summary)
     if training_args.process_index == 0:
         print_training_summary(metrics, training_args.output_dir)
         print_example_prediction(training_args.output_dir)
@@ -232,6 +246,106 @@ def load_classifier(model: str, max_length: int, batch_size: int):
         raise GoEmoXUsageError(f"could not load the model {model!r}: {err}") from None
 
 
+def add_card_options(parser: argparse.ArgumentParser) -> None:
+    """Model-card metadata the run folder cannot know."""
+    group = parser.add_argument_group("model card")
+    group.add_argument("--license", default="apache-2.0", help="License identifier for the card (default apache-2.0).")
+    group.add_argument("--base_model", default=None, help="Hub id of the encoder, if the run loaded a local path.")
+    group.add_argument("--dataset_id", default=None, help="Hub id of the training data, if the run read local files.")
+    group.add_argument("--analysis", default=None, help="A `goemox analyze` folder: its out-of-domain numbers.")
+
+
+def card_options(args: argparse.Namespace, repo_id: str | None):
+    from .model_card import ModelCardOptions
+
+    return ModelCardOptions(
+        repo_id=repo_id,
+        license=args.license,
+        base_model=args.base_model,
+        dataset_id=args.dataset_id,
+        analysis_dir=args.analysis,
+    )
+
+
+def add_push_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "push",
+        help="Publish a trained model to the Hub (one commit; native class when possible).",
+        description="Publish a trained model folder to a Hub model repository in a single commit. The token comes "
+        "from huggingface_hub (HF_TOKEN or `hf auth login`) and is never printed.",
+    )
+    parser.add_argument("model", help="Trained goemox model folder.")
+    parser.add_argument("repo_id", help="user/name or org/name.")
+    parser.add_argument("--private", action="store_true", help="Create the repository as private.")
+    parser.add_argument("--revision", default=None, help="Branch to commit to (created if missing).")
+    parser.add_argument("--commit_message", default=None)
+    parser.add_argument(
+        "--no_native", action="store_true", help="Publish goemox's architecture (remote code) even if native works."
+    )
+    add_card_options(parser)
+
+
+def push_main(args: argparse.Namespace) -> int:
+    from .hub import push_to_hub
+
+    url = push_to_hub(
+        args.model,
+        args.repo_id,
+        private=args.private or None,
+        revision=args.revision,
+        commit_message=args.commit_message,
+        native=not args.no_native,
+        card_options=card_options(args, args.repo_id),
+    )
+    print(f"Published {args.model} to {args.repo_id}: {url}")
+    return 0
+
+
+def add_export_parser(subparsers) -> None:
+    parser = subparsers.add_parser("export", help="Export a trained model (Hub folder, ONNX).")
+    formats = parser.add_subparsers(dest="format", required=True)
+    hub = formats.add_parser("hub", help="Write the exact folder `goemox push` would upload, without uploading.")
+    hub.add_argument("model", help="Trained goemox model folder.")
+    hub.add_argument("output", help="Folder to write (must not hold files unless --overwrite).")
+    hub.add_argument("--repo_id", default=None, help="Repository id shown in the card's usage snippets.")
+    hub.add_argument("--no_native", action="store_true", help="Keep goemox's architecture (remote code).")
+    hub.add_argument("--overwrite", action="store_true", help="Replace the output folder's contents.")
+    add_card_options(hub)
+
+
+def export_main(args: argparse.Namespace) -> int:
+    from .hub import build_hub_folder
+
+    folder = build_hub_folder(
+        args.model,
+        args.output,
+        native=not args.no_native,
+        card_options=card_options(args, args.repo_id),
+        overwrite=args.overwrite,
+    )
+    kind = "native transformers class" if folder.native else f"goemox remote code ({folder.native_blocker})"
+    print(f"Wrote {len(folder.files)} files to {folder.path}: {folder.architecture}, {kind}")
+    print(f"Reloaded and checked: max probability difference {folder.max_abs_difference:.1e}")
+    return 0
+
+
+def add_card_parser(subparsers) -> None:
+    parser = subparsers.add_parser("card", help="Render a trained run's model card (README.md).")
+    parser.add_argument("model", help="Trained goemox model folder.")
+    parser.add_argument("--output", default=None, help="Where to write (default: MODEL/README.md).")
+    parser.add_argument("--repo_id", default=None, help="Repository id shown in the usage snippets.")
+    add_card_options(parser)
+
+
+def card_main(args: argparse.Namespace) -> int:
+    from .model_card import render_model_card
+
+    output = Path(args.output or Path(args.model) / "README.md")
+    render_model_card(args.model, options=card_options(args, args.repo_id)).save(output)
+    print(f"Wrote {output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="goemox", description="Multi-label emotion classification.")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -239,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.add_parser("search", help="Optuna hyperparameter search (see `goemox search --help`).", add_help=False)
     add_evaluate_parser(subparsers)
     add_predict_parser(subparsers)
+    add_push_parser(subparsers)
+    add_export_parser(subparsers)
+    add_card_parser(subparsers)
     return parser
 
 
@@ -251,7 +368,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "search":
             return search_main(argv[1:])
         args = build_parser().parse_args(argv)
-        return {"evaluate": evaluate_main, "predict": predict_main}[args.command](args)
+        commands = {
+            "evaluate": evaluate_main,
+            "predict": predict_main,
+            "push": push_main,
+            "export": export_main,
+            "card": card_main,
+        }
+        return commands[args.command](args)
     except GoEmoXError as err:
         print(f"goemox: error: {err}", file=sys.stderr)
         return 2

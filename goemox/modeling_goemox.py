@@ -10,7 +10,6 @@ from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_goemox import GoEmoXConfig
-from .labels import LabelScheme
 
 
 class GoEmoXClassificationHead(nn.Module):
@@ -106,7 +105,7 @@ class GoEmoXForSequenceClassification(GoEmoXPreTrainedModel):
     def from_encoder(
         cls,
         encoder_name_or_path: str,
-        labels: Sequence[str] | LabelScheme,
+        labels: Sequence[str],
         *,
         pooling: str = "cls",
         classifier_dropout: float = 0.1,
@@ -119,7 +118,8 @@ class GoEmoXForSequenceClassification(GoEmoXPreTrainedModel):
 
         Args:
             encoder_name_or_path: Hub id or local folder of any model `AutoModel` loads.
-            labels: label names in output order, or a `LabelScheme` (stored in the config for evaluation).
+            labels: label names in output order, or a `goemox.labels.LabelScheme` (stored in the config for
+                evaluation). This module imports nothing else from goemox, so it also runs as Hub remote code.
             pooling: `"cls"` or `"mean"`.
             classifier_dropout: dropout inside the head.
             encoder_hidden_dropout: the encoder's hidden-state dropout (`None` keeps its own).
@@ -127,7 +127,7 @@ class GoEmoXForSequenceClassification(GoEmoXPreTrainedModel):
             dtype: dtype of the weights (checkpoints stored in half precision are upcast for training).
             encoder_kwargs: passed to `AutoConfig.from_pretrained` (e.g. `revision`, other config overrides).
         """
-        scheme = labels if isinstance(labels, LabelScheme) else None
+        scheme = labels if hasattr(labels, "to_dict") else None  # a LabelScheme
         labels = list(scheme.labels) if scheme is not None else list(labels)
         encoder_config = AutoConfig.from_pretrained(encoder_name_or_path, **encoder_kwargs)
         for attribute, value in encoder_dropout_overrides(

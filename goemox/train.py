@@ -20,6 +20,7 @@ from .data import load_emotion_dataset, tokenize_dataset
 from .errors import GoEmoXUsageError
 from .labels import LabelScheme, get_label_scheme
 from .metrics import multilabel_metrics, threshold_report
+from .model_card import ModelCardCallback, render_model_card
 from .modeling_goemox import GoEmoXForSequenceClassification
 from .plots import plot_training_curve
 from .trainer import GoEmoXTrainer
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 METRICS_FILE = "metrics.json"
 RUN_CONFIG_FILE = "run_config.json"
 CURVE_FILE = "training_curve.png"
+CARD_FILE = "README.md"
 
 
 def library_versions() -> dict[str, str]:
@@ -135,19 +137,25 @@ def run_training(
     data_args: DataArguments,
     training_args: GoEmoXTrainingArguments,
     callbacks: list[TrainerCallback] | None = None,
+    search_summary: dict | None = None,
 ) -> dict:
     """Fine-tune, tune thresholds on validation, evaluate on test and save everything to `output_dir`.
 
     Writes the model (safetensors, with its thresholds in `config.json`), the tokenizer, `metrics.json`,
-    `run_config.json` and `training_curve.png`. Returns the content of `metrics.json`.
+    `run_config.json`, `training_curve.png` and the model card `README.md`. Returns the content of `metrics.json`.
 
     Args:
         model_args: encoder and head options.
         data_args: data source, label scheme and tokenization options.
         training_args: optimisation, evaluation and output options.
         callbacks: extra `TrainerCallback`s (e.g. timing or reporting).
+        search_summary: the `best_params.json` of the `goemox search` the options came from, for the model card.
     """
     check_output_dir(training_args)
+    publish = training_args.push_to_hub
+    if publish:  # goemox publishes the finished model itself, not the Trainer's checkpoints
+        check_hub_model_id(training_args.hub_model_id)
+        training_args = replace(training_args, push_to_hub=False)
     set_seed(training_args.seed)
     scheme = get_label_scheme(data_args.resolved_scheme())
     raw = load_data(data_args, scheme)
@@ -162,13 +170,14 @@ def run_training(
         if split in tokenized:  # evaluation batches of similar lengths carry little padding
             tokenized[split] = tokenized[split].sort("length")
 
+    card_log = ModelCardCallback()
     trainer = GoEmoXTrainer(
         model=model,
         args=training_args,
         train_dataset=tokenized["train"],
         eval_dataset=None if final else tokenized["validation"],
         processing_class=tokenizer,
-        callbacks=callbacks,
+        callbacks=[*(callbacks or []), card_log],
     )
     resume = training_args.resume_from_checkpoint
     train_output = trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
@@ -205,6 +214,7 @@ def run_training(
         }
     best_epoch = epoch_of_checkpoint(trainer)
     metrics["best_epoch"] = best_epoch
+    metrics["epochs"] = card_log.epoch_log()
 
     if trainer.is_world_process_zero():
         out = Path(training_args.output_dir)
@@ -215,10 +225,28 @@ def run_training(
             "data": asdict(data_args),
             "training": training_args.to_dict(),
             "versions": library_versions(),
+            "search": search_summary,
         }
         (out / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2, default=str))
         plot_training_curve(trainer.state.log_history, out / CURVE_FILE, best_epoch)
+        render_model_card(out).save(out / CARD_FILE)
+        if publish:
+            from .hub import push_to_hub
+
+            metrics["hub_commit_url"] = push_to_hub(
+                out,
+                training_args.hub_model_id,
+                private=training_args.hub_private_repo,
+                revision=training_args.hub_revision,
+                token=training_args.hub_token,
+            )
     return metrics
+
+
+def check_hub_model_id(repo_id: str | None) -> None:
+    """Fail before training when `--push_to_hub` has no usable repository id."""
+    if not repo_id or repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise GoEmoXUsageError(f"--push_to_hub needs --hub_model_id user/name (or org/name), got {repo_id!r}")
 
 
 def thresholds_of_validated_run(path: str | None, scheme: LabelScheme) -> list[float]:

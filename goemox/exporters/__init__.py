@@ -1,0 +1,1 @@
+"""Exporters: a trained goemox model in other forms (native transformers classes, ONNX)."""

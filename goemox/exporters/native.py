@@ -1,0 +1,103 @@
+"""Export a goemox model as the encoder family's own sequence-classification class, when one has the same head.
+
+BERT's `BertForSequenceClassification` computes [CLS] -> pooler Linear(h, h) + Tanh -> Dropout -> Linear, and
+RoBERTa's / XLM-R's classification head computes first token -> Dropout -> Linear(h, h) + Tanh -> Dropout -> Linear.
+At inference (dropout off) both equal goemox's head with first-token pooling, so the weights move over unchanged and
+the exported checkpoint loads anywhere transformers does: the Hub widget, hosted inference, optimum, transformers.js.
+"""
+
+from __future__ import annotations
+
+from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
+
+from ..configuration_goemox import GoEmoXConfig
+
+NATIVE_ENCODER_FAMILIES = {
+    "bert": "bert",
+    "roberta": "roberta",
+    "xlm-roberta": "roberta",
+}
+"""Encoder `model_type` -> the attribute name of the encoder inside the native classifier."""
+
+GOEMOX_CONFIG_KEYS = ("thresholds", "calibration_temperature", "ood_cutoff", "label_scheme")
+"""goemox's extra config keys, carried over to a native config (transformers keeps unknown keys in config.json)."""
+
+
+def native_export_blocker(config: GoEmoXConfig) -> str | None:
+    """Why this model has no identical native class, or `None` when it has one."""
+    family = config.encoder.model_type
+    if family not in NATIVE_ENCODER_FAMILIES:
+        return (
+            f"the {family!r} encoder's native classification head differs from goemox's Linear + Tanh head "
+            f"(identical heads exist for {', '.join(sorted(NATIVE_ENCODER_FAMILIES))})"
+        )
+    if config.pooling != "cls":
+        return f"the model pools with {config.pooling!r}; native heads read the first token only"
+    return None
+
+
+def native_config(config: GoEmoXConfig):
+    """The native classifier's configuration: the encoder's own, plus labels, problem type and goemox's keys."""
+    encoder = config.encoder.to_dict()
+    model_type = encoder.pop("model_type")
+    for key in ("architectures", "_name_or_path", "transformers_version", "dtype", "torch_dtype"):
+        encoder.pop(key, None)
+    encoder.pop("num_labels", None)
+    encoder.update(
+        id2label=dict(config.id2label),
+        label2id=dict(config.label2id),
+        problem_type="multi_label_classification",
+        classifier_dropout=config.classifier_dropout,
+    )
+    native = AutoConfig.for_model(model_type, **encoder)
+    for key in GOEMOX_CONFIG_KEYS:
+        value = getattr(config, key, None)
+        if value is not None:
+            setattr(native, key, value)
+    return native
+
+
+def to_native_model(model: PreTrainedModel) -> PreTrainedModel:
+    """The same classifier as a native `*ForSequenceClassification` with goemox's weights.
+
+    Args:
+        model: a `GoEmoXForSequenceClassification` whose encoder family and pooling allow it
+            (see `native_export_blocker`).
+
+    Raises:
+        ValueError: when no native class computes the same function.
+
+    Example:
+
+    ```python
+    >>> native = to_native_model(GoEmoXForSequenceClassification.from_pretrained("runs/bert"))  # doctest: +SKIP
+    >>> type(native).__name__  # doctest: +SKIP
+    'BertForSequenceClassification'
+    ```"""
+    reason = native_export_blocker(model.config)
+    if reason is not None:
+        raise ValueError(f"no native export: {reason}")
+    prefix = NATIVE_ENCODER_FAMILIES[model.config.encoder.model_type]
+    native = AutoModelForSequenceClassification.from_config(
+        native_config(model.config), attn_implementation=model.config.encoder._attn_implementation
+    )
+    head = model.classifier
+    weights = {f"{prefix}.{name}": tensor for name, tensor in model.encoder.state_dict().items()}
+    if prefix == "bert":
+        weights["bert.pooler.dense.weight"] = head.dense.weight
+        weights["bert.pooler.dense.bias"] = head.dense.bias
+        weights["classifier.weight"] = head.out_proj.weight
+        weights["classifier.bias"] = head.out_proj.bias
+    else:
+        weights = {name: tensor for name, tensor in weights.items() if ".pooler." not in name}
+        for layer in ("dense", "out_proj"):
+            weights[f"classifier.{layer}.weight"] = getattr(head, layer).weight
+            weights[f"classifier.{layer}.bias"] = getattr(head, layer).bias
+    expected = set(native.state_dict())
+    if set(weights) != expected:
+        raise ValueError(
+            f"weights do not line up with {type(native).__name__}: missing {sorted(expected - set(weights))[:5]}, "
+            f"unexpected {sorted(set(weights) - expected)[:5]}"
+        )
+    native.load_state_dict(weights)
+    return native.to(model.dtype).eval()

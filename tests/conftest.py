@@ -101,3 +101,35 @@ def shared_minilm() -> Path:
     if not (path / "config.json").is_file():
         pytest.skip(f"shared all-MiniLM-L6-v2 not found at {path} (set GOEMOX_SHARED)")
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
+    """`make(kind, pooling)` -> output folder of a short real `run_training` on the demo set with a tiny encoder."""
+    from goemox.arguments import DataArguments, ModelArguments
+    from goemox.train import run_training
+    from goemox.training_args import GoEmoXTrainingArguments
+
+    built: dict[tuple[str, str], Path] = {}
+
+    def make(kind: str, pooling: str = "cls") -> Path:
+        if (kind, pooling) not in built:
+            out = tmp_path_factory.mktemp(f"run-{kind}-{pooling}")
+            run_training(
+                ModelArguments(model_name_or_path=str(tiny_encoder_factory(kind)), pooling=pooling),
+                DataArguments(dataset="demo", max_length=48),
+                GoEmoXTrainingArguments(
+                    output_dir=str(out),
+                    overwrite_output_dir=True,
+                    learning_rate=3e-3,
+                    num_train_epochs=2,
+                    report_to="none",
+                    use_cpu=True,
+                    disable_tqdm=True,
+                    seed=3,
+                ),
+            )
+            built[kind, pooling] = out
+        return built[kind, pooling]
+
+    return make

@@ -201,13 +201,15 @@ def call_with_retries(
         backoff_s: the first wait; it doubles after each failure up to `max_backoff_s`.
         sleep: the waiting function (tests pass a recorder).
     """
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
     transport = _transport_errors()
     wait = backoff_s
     for attempt in range(1, max_attempts + 1):
         try:
             return action()
+        except OfflineModeIsEnabled:
+            raise GoEmoXUsageError(f"{description}: HF_HUB_OFFLINE is set; unset it to reach the Hub") from None
         except HfHubHTTPError as err:
             status = err.response.status_code if err.response is not None else None
             if status in (401, 403):

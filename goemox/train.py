@@ -152,10 +152,11 @@ def run_training(
         search_summary: the `best_params.json` of the `goemox search` the options came from, for the model card.
     """
     check_output_dir(training_args)
-    publish = training_args.push_to_hub
+    publish, hub_token = training_args.push_to_hub, training_args.hub_token
     if publish:  # goemox publishes the finished model itself, not the Trainer's checkpoints
         check_hub_model_id(training_args.hub_model_id)
-        training_args = replace(training_args, push_to_hub=False)
+    if publish or hub_token:  # the Trainer would pickle the token into training_args.bin
+        training_args = replace(training_args, push_to_hub=False, hub_token=None)
     set_seed(training_args.seed)
     scheme = get_label_scheme(data_args.resolved_scheme())
     raw = load_data(data_args, scheme)
@@ -238,7 +239,7 @@ def run_training(
                 training_args.hub_model_id,
                 private=training_args.hub_private_repo,
                 revision=training_args.hub_revision,
-                token=training_args.hub_token,
+                token=hub_token,
             )
     return metrics
 

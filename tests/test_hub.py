@@ -130,7 +130,7 @@ def test_bert_with_cls_pooling_is_published_as_the_native_class(tmp_path, traine
     config = json.loads((folder.path / "config.json").read_text())
     assert config["model_type"] == "bert" and "auto_map" not in config
     assert not set(REMOTE_CODE_FILES) & set(folder.files)
-    assert "pipeline(\"text-classification\", model=" in (folder.path / "README.md").read_text()
+    assert 'pipeline("text-classification", model=' in (folder.path / "README.md").read_text()
     opted_out = build_hub_folder(trained_run_factory("bert"), tmp_path / "remote", native=False)
     assert opted_out.architecture == "GoEmoXForSequenceClassification"
 
@@ -212,3 +212,74 @@ def test_retries_give_up_with_the_last_reason_and_other_errors_are_not_retried()
 def test_push_rejects_a_bad_repository_id(trained_run_factory):
     with pytest.raises(GoEmoXUsageError, match="user/name"):
         push_to_hub(trained_run_factory("bert"), "no-namespace", api=FakeHubApi())
+
+
+def test_train_push_to_hub_publishes_the_finished_model_once(tmp_path, tiny_encoder_factory, monkeypatch):
+    import huggingface_hub
+
+    from goemox.arguments import DataArguments, ModelArguments
+    from goemox.train import run_training
+    from goemox.training_args import GoEmoXTrainingArguments
+
+    api = FakeHubApi()
+    tokens = []
+    monkeypatch.setattr(huggingface_hub, "HfApi", lambda token=None: tokens.append(token) or api)
+
+    def args(**kwargs):
+        return GoEmoXTrainingArguments(
+            output_dir=str(tmp_path / "run"),
+            num_train_epochs=1,
+            learning_rate=3e-3,
+            report_to="none",
+            use_cpu=True,
+            disable_tqdm=True,
+            push_to_hub=True,
+            hub_token=SECRET,
+            **kwargs,
+        )
+
+    model_args = ModelArguments(model_name_or_path=str(tiny_encoder_factory("bert")))
+    data_args = DataArguments(dataset="demo", max_length=32)
+    with pytest.raises(GoEmoXUsageError, match="--hub_model_id"):
+        run_training(model_args, data_args, args())
+    assert not (tmp_path / "run").exists()  # refused before training
+
+    metrics = run_training(model_args, data_args, args(hub_model_id="me/trained", hub_private_repo=True))
+    assert tokens == [SECRET]
+    assert metrics["hub_commit_url"] == "https://hub.test/me/trained/commit/1"
+    assert len(api.commits) == 1 and api.repo == {"repo_id": "me/trained", "private": True}
+    published = api.commits[0]["files"]
+    assert json.loads(published["config.json"])["model_type"] == "bert"
+    assert published["metrics.json"] == (tmp_path / "run" / "metrics.json").read_bytes()
+    for path in (tmp_path / "run").rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_cli_export_hub_then_card_and_offline_push(tmp_path, trained_run_factory):
+    run_dir = str(trained_run_factory("bert"))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+
+    def goemox(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "goemox.cli", *args], capture_output=True, text=True, env=env, timeout=300
+        )
+
+    exported = goemox("export", "hub", run_dir, str(tmp_path / "repo"), "--repo_id", "me/tiny", "--license", "mit")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert "BertForSequenceClassification, native transformers class" in exported.stdout
+    assert card_license(tmp_path / "repo" / "README.md") == "mit"
+    again = goemox("export", "hub", run_dir, str(tmp_path / "repo"))
+    assert again.returncode == 2 and "already holds files" in again.stderr and "Traceback" not in again.stderr
+
+    carded = goemox("card", run_dir, "--output", str(tmp_path / "card.md"), "--repo_id", "me/tiny")
+    assert carded.returncode == 0 and "me/tiny" in (tmp_path / "card.md").read_text()
+
+    offline = goemox("push", run_dir, "me/tiny")
+    assert offline.returncode == 2 and "HF_HUB_OFFLINE" in offline.stderr and "Traceback" not in offline.stderr
+
+
+def card_license(path) -> str:
+    from huggingface_hub import ModelCard
+
+    return ModelCard.load(path).data.license

@@ -1,4 +1,4 @@
-"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`."""
+"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`, `fetch`."""
 
 from __future__ import annotations
 
@@ -232,6 +232,112 @@ def load_classifier(model: str, max_length: int, batch_size: int):
         raise GoEmoXUsageError(f"could not load the model {model!r}: {err}") from None
 
 
+def add_fetch_parser(subparsers) -> None:
+    from .fetch import GITHUB_STATES, HN_LISTS, OUTPUT_FORMATS
+
+    parser = subparsers.add_parser("fetch", help="Download out-of-domain text (Hacker News, GitHub issues).")
+    sources = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--output", required=True, help="JSONL or CSV file to write (a `text` column + metadata).")
+    common.add_argument("--format", choices=OUTPUT_FORMATS, default=None, help="Default: csv for *.csv, else jsonl.")
+    common.add_argument("--limit", type=int, default=1000, help="Most texts to write (default 1000; 0: no limit).")
+    common.add_argument("--titles_only", action="store_true", help="Use only titles as texts (not the bodies).")
+    common.add_argument("--overwrite", action="store_true", help="Replace an existing output file.")
+    common.add_argument("--cache_dir", default=None, help="Where fetched items/pages are kept (default OUTPUT.cache).")
+    common.add_argument("--refresh", action="store_true", help="Fetch the story list / issue pages again.")
+    common.add_argument("--api_url", default=None, help="API base URL (tests, mirrors, GitHub Enterprise).")
+    common.add_argument("--timeout", type=float, default=30.0, help="Seconds to wait for a connection or data.")
+    common.add_argument("--max_retries", type=int, default=5, help="Retries per request (errors, 5xx, limits).")
+    common.add_argument(
+        "--max_wait", type=float, default=300.0, help="Longest rate-limit wait in seconds; longer ones stop the run."
+    )
+    common.add_argument("--no_progress", action="store_true", help="Hide the progress bar.")
+    hn = sources.add_parser("hackernews", parents=[common], help="Stories from the Hacker News API.")
+    hn.add_argument("--list", dest="story_list", choices=HN_LISTS, default="top", help="Which story list.")
+    hn.add_argument("--workers", type=int, default=8, help="Items fetched in parallel (default 8).")
+    github = sources.add_parser(
+        "github-issues", parents=[common], help="Issues of a GitHub repository (token from $GITHUB_TOKEN/$GH_TOKEN)."
+    )
+    github.add_argument("repo", metavar="OWNER/REPO", help="e.g. huggingface/transformers")
+    github.add_argument("--state", choices=GITHUB_STATES, default="all", help="Issue state (default all).")
+    github.add_argument("--include_pulls", action="store_true", help="Keep pull requests too.")
+
+
+def fetch_main(args: argparse.Namespace) -> int:
+    import logging
+
+    from .fetch import (
+        DEFAULT_GITHUB_API,
+        DEFAULT_HN_API,
+        GITHUB_API_ENV,
+        GITHUB_COLUMNS,
+        HN_API_ENV,
+        HN_COLUMNS,
+        FetchCache,
+        api_url,
+        check_output,
+        fetch_github_issues,
+        fetch_hackernews,
+        github_headers,
+        github_token,
+        output_format,
+        parse_repo,
+        resumable,
+        write_rows,
+    )
+    from .http_client import JsonClient, RetryPolicy
+
+    if args.limit < 0:
+        raise GoEmoXUsageError(f"--limit must be 0 (no limit) or more, got {args.limit}")
+    logging.basicConfig(format="goemox fetch: %(message)s")
+    fmt = output_format(args.output, args.format)
+    output = check_output(args.output, args.overwrite)
+    cache = FetchCache(Path(args.cache_dir) if args.cache_dir else output.with_name(output.name + ".cache"))
+    policy = RetryPolicy(timeout=args.timeout, max_retries=args.max_retries, max_wait=args.max_wait)
+    limit = args.limit or None
+    if args.source == "hackernews":
+        api = api_url(args.api_url, HN_API_ENV, DEFAULT_HN_API)
+        client = JsonClient({"User-Agent": "goemox", "Accept": "application/json"}, policy)
+        with resumable(cache):
+            rows = fetch_hackernews(
+                client,
+                cache,
+                api,
+                story_list=args.story_list,
+                limit=limit,
+                titles_only=args.titles_only,
+                workers=args.workers,
+                refresh=args.refresh,
+                show_progress=not args.no_progress,
+            )
+        columns, what = HN_COLUMNS, f"Hacker News {args.story_list} stories"
+    else:
+        parse_repo(args.repo)
+        api = api_url(args.api_url, GITHUB_API_ENV, DEFAULT_GITHUB_API)
+        token, variable = github_token()
+        client = JsonClient(github_headers(token), policy)
+        with resumable(cache):
+            rows = fetch_github_issues(
+                client,
+                cache,
+                args.repo,
+                api,
+                state=args.state,
+                limit=limit,
+                include_pulls=args.include_pulls,
+                titles_only=args.titles_only,
+                refresh=args.refresh,
+                token_source=f"${variable}" if variable else None,
+                show_progress=not args.no_progress,
+            )
+        columns, what = GITHUB_COLUMNS, f"{args.repo} issues ({args.state})"
+    if not rows:
+        raise GoEmoXUsageError(f"no texts found among the {what}; nothing written to {args.output}")
+    write_rows(rows, output, fmt, columns, overwrite=args.overwrite)
+    print(f"Wrote {len(rows)} {what} to {args.output} ({client.requests_sent} requests; cache: {cache.root}/)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="goemox", description="Multi-label emotion classification.")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -239,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.add_parser("search", help="Optuna hyperparameter search (see `goemox search --help`).", add_help=False)
     add_evaluate_parser(subparsers)
     add_predict_parser(subparsers)
+    add_fetch_parser(subparsers)
     return parser
 
 
@@ -251,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "search":
             return search_main(argv[1:])
         args = build_parser().parse_args(argv)
-        return {"evaluate": evaluate_main, "predict": predict_main}[args.command](args)
+        return {"evaluate": evaluate_main, "predict": predict_main, "fetch": fetch_main}[args.command](args)
     except GoEmoXError as err:
         print(f"goemox: error: {err}", file=sys.stderr)
         return 2

@@ -100,12 +100,14 @@ class _PlainTextParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIPPED:
             self.skipping += 1
+            self.parts.append("\n")
         elif tag in self.BREAKS:
             self.parts.append(self.BREAKS[tag])
 
     def handle_endtag(self, tag):
         if tag in self.SKIPPED:
             self.skipping = max(0, self.skipping - 1)
+            self.parts.append("\n")
         elif tag in self.BREAKS and tag != "br":
             self.parts.append("\n")
 

@@ -244,18 +244,19 @@ class JsonClient:
                 wait, why = max(SECONDARY_LIMIT_WAIT, self.backoff_delay(attempt)), detail
             else:
                 wait, why = self.backoff_delay(attempt), "no Retry-After"
-            self._check_wait(wait, url, f"HTTP {status}, {why}")
+            self._check_wait(wait, now, url, f"HTTP {status}, {why}")
             return wait, f"rate limited (HTTP {status}, {why})"
         if status in RETRYABLE_STATUSES:
             if retry_after is not None:
-                self._check_wait(retry_after, url, f"HTTP {status}, Retry-After {headers['retry-after']}")
+                self._check_wait(retry_after, now, url, f"HTTP {status}, Retry-After {headers['retry-after']}")
                 return retry_after, f"HTTP {status}"
             return self.backoff_delay(attempt), f"HTTP {status}"
         raise HttpStatusError(status, url, detail)
 
-    def _check_wait(self, wait: float, url: str, why: str) -> None:
+    def _check_wait(self, wait: float, now: float, url: str, why: str) -> None:
+        """Raise a `RateLimitError` naming the time to retry when `wait` (from `now`) exceeds `max_wait`."""
         if wait > self.policy.max_wait:
-            retry_at = self._clock() + wait
+            retry_at = now + wait
             raise RateLimitError(
                 f"GET {url}: rate limited ({why}); retry after {utc_text(retry_at)} "
                 f"(in {_duration(wait)}, longer than --max_wait {self.policy.max_wait:g} s)",
@@ -274,10 +275,11 @@ class JsonClient:
             until, self._blocked_until = self._blocked_until, None
         if until is None:
             return
-        wait = until - self._clock()
+        now = self._clock()
+        wait = until - now
         if wait <= 0:
             return
-        self._check_wait(wait, url, "X-RateLimit-Remaining 0")
+        self._check_wait(wait, now, url, "X-RateLimit-Remaining 0")
         self._pause(wait, f"rate limit quota spent; waiting for its reset before {url}")
 
     def _pause(self, seconds: float, why: str) -> None:

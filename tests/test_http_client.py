@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
 import pytest
 from local_api import LocalApi, Reply
@@ -77,9 +77,11 @@ def test_backoff_is_jittered_and_capped():
 
 def test_retries_are_bounded():
     fake = FakeTime()
-    with LocalApi(lambda path, nth: Reply({"message": "boom"}, status=500)) as api:
-        with pytest.raises(FetchError, match=r"HTTP 500; gave up after 3 attempts"):
-            make_client(fake, max_retries=2).get(f"{api.url}/x")
+    with (
+        LocalApi(lambda path, nth: Reply({"message": "boom"}, status=500)) as api,
+        pytest.raises(FetchError, match=r"HTTP 500; gave up after 3 attempts"),
+    ):
+        make_client(fake, max_retries=2).get(f"{api.url}/x")
     assert len(api.log) == 3 and len(fake.sleeps) == 2
 
 
@@ -143,9 +145,8 @@ def test_github_rate_limit_waits_for_the_reset():
 def test_github_rate_limit_far_away_stops_with_the_retry_time():
     fake = FakeTime()
     reset = NOW + 3600
-    with LocalApi(lambda path, nth: rate_limited(reset)) as api:
-        with pytest.raises(RateLimitError) as caught:
-            make_client(fake, max_wait=300).get(f"{api.url}/repos/o/r/issues")
+    with LocalApi(lambda path, nth: rate_limited(reset)) as api, pytest.raises(RateLimitError) as caught:
+        make_client(fake, max_wait=300).get(f"{api.url}/repos/o/r/issues")
     assert utc_text(reset + 1) in str(caught.value)
     assert "UTC" in str(caught.value) and "--max_wait" in str(caught.value)
     assert caught.value.retry_at == datetime.fromtimestamp(reset + 1, tz=timezone.utc)
@@ -185,9 +186,11 @@ def test_secondary_rate_limit_waits_a_minute():
 
 def test_secondary_rate_limit_with_retry_after_beyond_max_wait_stops():
     fake = FakeTime()
-    with LocalApi(lambda path, nth: Reply({"message": "slow down"}, 403, {"Retry-After": "900"})) as api:
-        with pytest.raises(RateLimitError, match=utc_text(NOW + 900)):
-            make_client(fake, max_wait=60).get(f"{api.url}/x")
+    with (
+        LocalApi(lambda path, nth: Reply({"message": "slow down"}, 403, {"Retry-After": "900"})) as api,
+        pytest.raises(RateLimitError, match=utc_text(NOW + 900)),
+    ):
+        make_client(fake, max_wait=60).get(f"{api.url}/x")
     assert len(api.log) == 1
 
 
@@ -196,18 +199,22 @@ def test_secondary_rate_limit_with_retry_after_beyond_max_wait_stops():
 )
 def test_client_errors_are_not_retried(status, detail):
     fake = FakeTime()
-    with LocalApi(lambda path, nth: Reply({"message": detail}, status)) as api:
-        with pytest.raises(HttpStatusError) as caught:
-            make_client(fake).get(f"{api.url}/x")
+    with (
+        LocalApi(lambda path, nth: Reply({"message": detail}, status)) as api,
+        pytest.raises(HttpStatusError) as caught,
+    ):
+        make_client(fake).get(f"{api.url}/x")
     assert caught.value.status == status and caught.value.detail == detail
     assert f"HTTP {status} ({detail})" in str(caught.value)
     assert len(api.log) == 1 and fake.sleeps == []
 
 
 def test_a_body_that_is_not_json_is_an_error():
-    with LocalApi(lambda path, nth: Reply(b"<html>maintenance</html>")) as api:
-        with pytest.raises(FetchError, match="the body is not JSON"):
-            make_client(FakeTime()).get(f"{api.url}/x")
+    with (
+        LocalApi(lambda path, nth: Reply(b"<html>maintenance</html>")) as api,
+        pytest.raises(FetchError, match="the body is not JSON"),
+    ):
+        make_client(FakeTime()).get(f"{api.url}/x")
 
 
 def test_the_token_is_sent_but_never_logged_or_shown(caplog):

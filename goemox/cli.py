@@ -266,76 +266,82 @@ def add_fetch_parser(subparsers) -> None:
 def fetch_main(args: argparse.Namespace) -> int:
     import logging
 
-    from .fetch import (
-        DEFAULT_GITHUB_API,
-        DEFAULT_HN_API,
-        GITHUB_API_ENV,
-        GITHUB_COLUMNS,
-        HN_API_ENV,
-        HN_COLUMNS,
-        FetchCache,
-        api_url,
-        check_output,
-        fetch_github_issues,
-        fetch_hackernews,
-        github_headers,
-        github_token,
-        output_format,
-        parse_repo,
-        resumable,
-        write_rows,
-    )
-    from .http_client import JsonClient, RetryPolicy
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from .fetch import FetchCache, check_output, output_format, resumable, write_rows
+    from .http_client import RetryPolicy
 
     if args.limit < 0:
         raise GoEmoXUsageError(f"--limit must be 0 (no limit) or more, got {args.limit}")
-    logging.basicConfig(format="goemox fetch: %(message)s")
     fmt = output_format(args.output, args.format)
     output = check_output(args.output, args.overwrite)
     cache = FetchCache(Path(args.cache_dir) if args.cache_dir else output.with_name(output.name + ".cache"))
     policy = RetryPolicy(timeout=args.timeout, max_retries=args.max_retries, max_wait=args.max_wait)
-    limit = args.limit or None
-    if args.source == "hackernews":
-        api = api_url(args.api_url, HN_API_ENV, DEFAULT_HN_API)
-        client = JsonClient({"User-Agent": "goemox", "Accept": "application/json"}, policy)
-        with resumable(cache):
-            rows = fetch_hackernews(
-                client,
-                cache,
-                api,
-                story_list=args.story_list,
-                limit=limit,
-                titles_only=args.titles_only,
-                workers=args.workers,
-                refresh=args.refresh,
-                show_progress=not args.no_progress,
-            )
-        columns, what = HN_COLUMNS, f"Hacker News {args.story_list} stories"
-    else:
-        parse_repo(args.repo)
-        api = api_url(args.api_url, GITHUB_API_ENV, DEFAULT_GITHUB_API)
-        token, variable = github_token()
-        client = JsonClient(github_headers(token), policy)
-        with resumable(cache):
-            rows = fetch_github_issues(
-                client,
-                cache,
-                args.repo,
-                api,
-                state=args.state,
-                limit=limit,
-                include_pulls=args.include_pulls,
-                titles_only=args.titles_only,
-                refresh=args.refresh,
-                token_source=f"${variable}" if variable else None,
-                show_progress=not args.no_progress,
-            )
-        columns, what = GITHUB_COLUMNS, f"{args.repo} issues ({args.state})"
+    fetch_source = fetch_hackernews_rows if args.source == "hackernews" else fetch_github_rows
+    logging.basicConfig(format="goemox fetch: %(message)s")
+    try:
+        with logging_redirect_tqdm(), resumable(cache):  # retry messages go above the progress bar
+            rows, columns, what, requests = fetch_source(args, cache, policy)
+    except KeyboardInterrupt:
+        print(f"\ngoemox: interrupted; what was fetched is kept in {cache.root}/: run the same command again to "
+              "continue from there", file=sys.stderr)  # fmt: skip
+        return 130
     if not rows:
         raise GoEmoXUsageError(f"no texts found among the {what}; nothing written to {args.output}")
     write_rows(rows, output, fmt, columns, overwrite=args.overwrite)
-    print(f"Wrote {len(rows)} {what} to {args.output} ({client.requests_sent} requests; cache: {cache.root}/)")
+    print(f"Wrote {len(rows)} {what} to {args.output} ({requests} requests; cache: {cache.root}/)")
     return 0
+
+
+def fetch_hackernews_rows(args: argparse.Namespace, cache, policy):
+    """`goemox fetch hackernews`: rows, their columns, what they are, and the number of HTTP requests sent."""
+    from .fetch import DEFAULT_HN_API, HN_API_ENV, HN_COLUMNS, api_url, fetch_hackernews
+    from .http_client import JsonClient
+
+    client = JsonClient({"User-Agent": "goemox", "Accept": "application/json"}, policy)
+    rows = fetch_hackernews(
+        client,
+        cache,
+        api_url(args.api_url, HN_API_ENV, DEFAULT_HN_API),
+        story_list=args.story_list,
+        limit=args.limit or None,
+        titles_only=args.titles_only,
+        workers=args.workers,
+        refresh=args.refresh,
+        show_progress=not args.no_progress,
+    )
+    return rows, HN_COLUMNS, f"Hacker News {args.story_list} stories", client.requests_sent
+
+
+def fetch_github_rows(args: argparse.Namespace, cache, policy):
+    """`goemox fetch github-issues`: rows, their columns, what they are, and the number of HTTP requests sent."""
+    from .fetch import (
+        DEFAULT_GITHUB_API,
+        GITHUB_API_ENV,
+        GITHUB_COLUMNS,
+        api_url,
+        fetch_github_issues,
+        github_headers,
+        github_token,
+    )
+    from .http_client import JsonClient
+
+    token, variable = github_token()
+    client = JsonClient(github_headers(token), policy)
+    rows = fetch_github_issues(
+        client,
+        cache,
+        args.repo,
+        api_url(args.api_url, GITHUB_API_ENV, DEFAULT_GITHUB_API),
+        state=args.state,
+        limit=args.limit or None,
+        include_pulls=args.include_pulls,
+        titles_only=args.titles_only,
+        refresh=args.refresh,
+        token_source=f"${variable}" if variable else None,
+        show_progress=not args.no_progress,
+    )
+    return rows, GITHUB_COLUMNS, f"{args.repo} issues ({args.state})", client.requests_sent
 
 
 def build_parser() -> argparse.ArgumentParser:

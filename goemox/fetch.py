@@ -237,6 +237,8 @@ def fetch_hackernews(
     """
     if story_list not in HN_LISTS:
         raise GoEmoXUsageError(f"--list must be one of {HN_LISTS}, got {story_list!r}")
+    if workers < 1:
+        raise GoEmoXUsageError(f"--workers must be at least 1, got {workers}")
     list_url = f"{api}/{story_list}stories.json"
     stored = None if refresh else cache.read("hackernews", f"{story_list}stories.json")
     if isinstance(stored, dict) and stored.get("url") == list_url and isinstance(stored.get("ids"), list):
@@ -486,8 +488,6 @@ def resumable(cache: FetchCache) -> Iterator[None]:
 @contextlib.contextmanager
 def _thread_pool(workers: int) -> Iterator[ThreadPoolExecutor]:
     """A thread pool that cancels its queued work when the caller stops early (an error or Ctrl-C)."""
-    if workers < 1:
-        raise GoEmoXUsageError(f"--workers must be at least 1, got {workers}")
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="goemox-fetch")
     try:
         yield pool

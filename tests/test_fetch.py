@@ -197,6 +197,14 @@ def test_hackernews_rerun_uses_the_cache_and_refresh_refetches_only_the_list(tmp
         assert api.paths()[count:] == ["/v0/topstories.json"]
 
 
+def test_hackernews_checks_its_options_before_any_request(tmp_path):
+    with LocalApi(HackerNews()) as api:
+        for options, message in (({"workers": 0}, "--workers must be at least 1"), ({"story_list": "ask"}, "--list")):
+            with pytest.raises(GoEmoXUsageError, match=message):
+                fetch_hackernews(quick_client(), FetchCache(tmp_path), f"{api.url}/v0", show_progress=False, **options)
+    assert api.log == []
+
+
 def test_hackernews_rejects_a_list_that_is_not_ids(tmp_path):
     with LocalApi(lambda path, nth: Reply({"not": "a list"})) as api, pytest.raises(FetchError, match="list of item"):
         fetch_hackernews(quick_client(), FetchCache(tmp_path), f"{api.url}/v0", show_progress=False)

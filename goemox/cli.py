@@ -1,4 +1,4 @@
-"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`, `push`, `export`, `card`."""
+"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`, `push`, `export`, `card`, `fetch`."""
 
 from __future__ import annotations
 
@@ -346,6 +346,118 @@ def card_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_fetch_parser(subparsers) -> None:
+    from .fetch import GITHUB_STATES, HN_LISTS, OUTPUT_FORMATS
+
+    parser = subparsers.add_parser("fetch", help="Download out-of-domain text (Hacker News, GitHub issues).")
+    sources = parser.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--output", required=True, help="JSONL or CSV file to write (a `text` column + metadata).")
+    common.add_argument("--format", choices=OUTPUT_FORMATS, default=None, help="Default: csv for *.csv, else jsonl.")
+    common.add_argument("--limit", type=int, default=1000, help="Most texts to write (default 1000; 0: no limit).")
+    common.add_argument("--titles_only", action="store_true", help="Use only titles as texts (not the bodies).")
+    common.add_argument("--overwrite", action="store_true", help="Replace an existing output file.")
+    common.add_argument("--cache_dir", default=None, help="Where fetched items/pages are kept (default OUTPUT.cache).")
+    common.add_argument("--refresh", action="store_true", help="Fetch the story list / issue pages again.")
+    common.add_argument("--api_url", default=None, help="API base URL (tests, mirrors, GitHub Enterprise).")
+    common.add_argument("--timeout", type=float, default=30.0, help="Seconds to wait for a connection or data.")
+    common.add_argument("--max_retries", type=int, default=5, help="Retries per request (errors, 5xx, limits).")
+    common.add_argument(
+        "--max_wait", type=float, default=300.0, help="Longest rate-limit wait in seconds; longer ones stop the run."
+    )
+    common.add_argument("--no_progress", action="store_true", help="Hide the progress bar.")
+    hn = sources.add_parser("hackernews", parents=[common], help="Stories from the Hacker News API.")
+    hn.add_argument("--list", dest="story_list", choices=HN_LISTS, default="top", help="Which story list.")
+    hn.add_argument("--workers", type=int, default=8, help="Items fetched in parallel (default 8).")
+    github = sources.add_parser(
+        "github-issues", parents=[common], help="Issues of a GitHub repository (token from $GITHUB_TOKEN/$GH_TOKEN)."
+    )
+    github.add_argument("repo", metavar="OWNER/REPO", help="e.g. huggingface/transformers")
+    github.add_argument("--state", choices=GITHUB_STATES, default="all", help="Issue state (default all).")
+    github.add_argument("--include_pulls", action="store_true", help="Keep pull requests too.")
+
+
+def fetch_main(args: argparse.Namespace) -> int:
+    import logging
+
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from .fetch import FetchCache, check_output, output_format, resumable, write_rows
+    from .http_client import RetryPolicy
+
+    if args.limit < 0:
+        raise GoEmoXUsageError(f"--limit must be 0 (no limit) or more, got {args.limit}")
+    fmt = output_format(args.output, args.format)
+    output = check_output(args.output, args.overwrite)
+    cache = FetchCache(Path(args.cache_dir) if args.cache_dir else output.with_name(output.name + ".cache"))
+    policy = RetryPolicy(timeout=args.timeout, max_retries=args.max_retries, max_wait=args.max_wait)
+    fetch_source = fetch_hackernews_rows if args.source == "hackernews" else fetch_github_rows
+    logging.basicConfig(format="goemox fetch: %(message)s")
+    try:
+        with logging_redirect_tqdm(), resumable(cache):  # retry messages go above the progress bar
+            rows, columns, what, requests = fetch_source(args, cache, policy)
+    except KeyboardInterrupt:
+        print(f"\ngoemox: interrupted; what was fetched is kept in {cache.root}/: run the same command again to "
+              "continue from there", file=sys.stderr)  # fmt: skip
+        return 130
+    if not rows:
+        raise GoEmoXUsageError(f"no texts found among the {what}; nothing written to {args.output}")
+    write_rows(rows, output, fmt, columns, overwrite=args.overwrite)
+    print(f"Wrote {len(rows)} {what} to {args.output} ({requests} requests; cache: {cache.root}/)")
+    return 0
+
+
+def fetch_hackernews_rows(args: argparse.Namespace, cache, policy):
+    """`goemox fetch hackernews`: rows, their columns, what they are, and the number of HTTP requests sent."""
+    from .fetch import DEFAULT_HN_API, HN_API_ENV, HN_COLUMNS, api_url, fetch_hackernews
+    from .http_client import JsonClient
+
+    client = JsonClient({"User-Agent": "goemox", "Accept": "application/json"}, policy)
+    rows = fetch_hackernews(
+        client,
+        cache,
+        api_url(args.api_url, HN_API_ENV, DEFAULT_HN_API),
+        story_list=args.story_list,
+        limit=args.limit or None,
+        titles_only=args.titles_only,
+        workers=args.workers,
+        refresh=args.refresh,
+        show_progress=not args.no_progress,
+    )
+    return rows, HN_COLUMNS, f"Hacker News {args.story_list} stories", client.requests_sent
+
+
+def fetch_github_rows(args: argparse.Namespace, cache, policy):
+    """`goemox fetch github-issues`: rows, their columns, what they are, and the number of HTTP requests sent."""
+    from .fetch import (
+        DEFAULT_GITHUB_API,
+        GITHUB_API_ENV,
+        GITHUB_COLUMNS,
+        api_url,
+        fetch_github_issues,
+        github_headers,
+        github_token,
+    )
+    from .http_client import JsonClient
+
+    token, variable = github_token()
+    client = JsonClient(github_headers(token), policy)
+    rows = fetch_github_issues(
+        client,
+        cache,
+        args.repo,
+        api_url(args.api_url, GITHUB_API_ENV, DEFAULT_GITHUB_API),
+        state=args.state,
+        limit=args.limit or None,
+        include_pulls=args.include_pulls,
+        titles_only=args.titles_only,
+        refresh=args.refresh,
+        token_source=f"${variable}" if variable else None,
+        show_progress=not args.no_progress,
+    )
+    return rows, GITHUB_COLUMNS, f"{args.repo} issues ({args.state})", client.requests_sent
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="goemox", description="Multi-label emotion classification.")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -356,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_push_parser(subparsers)
     add_export_parser(subparsers)
     add_card_parser(subparsers)
+    add_fetch_parser(subparsers)
     return parser
 
 
@@ -374,6 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "push": push_main,
             "export": export_main,
             "card": card_main,
+            "fetch": fetch_main,
         }
         return commands[args.command](args)
     except GoEmoXError as err:

@@ -1,13 +1,15 @@
 # One-command entry points. Each does its own set-up in .venv on a fresh machine.
 #   make demo   train on the packaged demo set with the offline MiniLM encoder (a few minutes on 2 CPU cores)
 #   make test   the whole test suite
+#   make reference  train the reference model on the shared GoEmotions + MiniLM and render model_card.md
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # torch 2.13.0: a CPU wheel on machines without CUDA-enabled pip indexes, the CUDA build from PyPI on Linux x86-64.
 TORCH_SPEC ?= torch==2.13.0
+SHARED ?= $(or $(GOEMOX_SHARED),../shared)
 
-.PHONY: install demo test lint
+.PHONY: install demo test lint reference reference-card
 
 install: $(VENV)/.installed
 
@@ -28,3 +30,14 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+reference: install
+	$(VENV)/bin/goemox train --config configs/reference.yaml \
+		--dataset $(SHARED)/data/goemotions --model_name_or_path $(SHARED)/models/all-MiniLM-L6-v2
+	$(MAKE) reference-card
+
+REFERENCE ?= runs/reference
+reference-card: install
+	$(VENV)/bin/goemox card $(REFERENCE) --output model_card.md --repo_id runs/reference \
+		--base_model sentence-transformers/all-MiniLM-L6-v2 --dataset_id google-research-datasets/go_emotions \
+		$$(test -f docs/domain_shift/analysis.json && echo --analysis docs/domain_shift)

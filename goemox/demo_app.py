@@ -176,11 +176,14 @@ def file_tab(classifier: EmotionClassifier, thresholds: list[float], settings: D
     frame = results_frame(batch, result["probabilities"], classifier.label_names, thresholds, classifier.ood_cutoff)
     if result["long_texts"]:
         st.info(
-            f"{result['long_texts']} texts are longer than {classifier.max_length} tokens; "
+            f"Texts longer than {classifier.max_length} tokens: {result['long_texts']} of {len(frame)}; "
             "the model read only their beginning."
         )
     if "unfamiliar" in frame and frame["unfamiliar"].any():
-        st.info(f"{int(frame['unfamiliar'].sum())} texts look unlike the training data (column `unfamiliar`).")
+        st.info(
+            f"Texts that look unlike the training data: {int(frame['unfamiliar'].sum())} of {len(frame)} "
+            "(column `unfamiliar`)."
+        )
     st.dataframe(frame, hide_index=True)
     st.download_button(
         "Download as CSV", results_csv(frame), file_name=f"{Path(upload.name).stem}_predictions.csv", mime="text/csv"

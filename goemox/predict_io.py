@@ -93,6 +93,11 @@ def parse_inputs(content: str, name: str, text_column: str = "text", fmt: str = 
                 "(choose one with --text_column)"
             )
         rows = [(reader.line_num, row) for row in reader]
+        for number, row in rows:
+            if None in row:
+                raise GoEmoXUsageError(
+                    f"{name}:{number}: more cells than the header's {len(reader.fieldnames)} columns"
+                )
     for number, row in rows:
         text = row.get(text_column)
         if not isinstance(text, str) or not text.strip():

@@ -201,6 +201,14 @@ def test_ood_cutoff_and_calibration_are_shown(start_app, keyword_model, tmp_path
     familiar = classify(unfamiliar, "wow")
     assert not familiar.info
 
+    familiar.file_uploader[0].upload("two.txt", b"the house\nwow\n", "text/plain")
+    app = familiar.run()
+    app = [button for button in app.button if button.label == "Classify 2 texts"][0].click().run()
+    assert list(app.dataframe[0].value["unfamiliar"]) == [True, False]
+    assert [note.value for note in app.info] == [
+        "Texts that look unlike the training data: 1 of 2 (column `unfamiliar`)."
+    ]
+
 
 @pytest.mark.parametrize("script_args", [["--model", "/no/such/model"], [], ["--model", "m", "--max_rows", "0"]])
 def test_a_model_or_arguments_that_do_not_work_give_a_message(start_app, script_args):
@@ -230,14 +238,18 @@ def test_csv_upload_gives_a_table_of_the_apis_predictions(start_app, keyword_mod
     assert app.get("progress")
 
 
-def test_txt_upload_and_slider_changes_need_no_second_run(start_app, keyword_model, classifier):
-    texts = ["happy today", "furious and scared"]
-    app = start_app("--model", str(keyword_model))
+def test_txt_upload_and_slider_changes_need_no_second_run(start_app, keyword_model):
+    texts = ["happy today", "furious and scared", " ".join(["wow"] * 20)]
+    app = start_app("--model", str(keyword_model), "--max_length", "8")
     app.file_uploader[0].upload("lines.txt", ("\n".join(texts) + "\n\n").encode(), "text/plain")
     app = app.run()
     assert not app.selectbox
-    app = [button for button in app.button if button.label == "Classify 2 texts"][0].click().run()
+    app = [button for button in app.button if button.label == "Classify 3 texts"][0].click().run()
     assert list(app.dataframe[0].value["text"]) == texts
+    assert [note.value for note in app.info] == [
+        "Texts longer than 8 tokens: 1 of 3; the model read only their beginning."
+    ]
+    assert "joy" in ";".join(app.dataframe[0].value["labels"])
     app = app.slider(key="threshold::joy").set_value(1.0).run()
     assert "joy" not in ";".join(app.dataframe[0].value["labels"])
 

@@ -144,6 +144,7 @@ def test_read_upload_txt_skips_blank_lines():
         (b"text\n", "f.csv", "text", "f.csv: no texts found"),
         (b'text\nhi\n""\n', "f.csv", "text", "f.csv:3: empty or missing 'text'"),
         (b",\n", "f.csv", "text", "f.csv:1: no header row"),
+        (b'text\nhi\n"a, b",c\n', "f.csv", "text", "f.csv:3: more cells than the header's 1 columns"),
         (b"{}", "f.json", "text", "f.json: expected a .csv or .txt file"),
     ],
 )

@@ -144,7 +144,7 @@ def single_text_tab(classifier: EmotionClassifier, thresholds: list[float]) -> N
 def file_tab(classifier: EmotionClassifier, thresholds: list[float], settings: DemoSettings) -> None:
     """Upload a CSV or TXT file, classify every text with a progress bar, show and download the table."""
     upload = st.file_uploader(
-        f"A CSV file with a header row, or a TXT file with one text per line (at most {settings.max_rows} rows)",
+        f"A CSV file with a header row, or a TXT file with one text per line (at most {settings.max_rows:,} rows)",
         type=["csv", "txt"],
     )
     if upload is None:

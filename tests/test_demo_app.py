@@ -309,15 +309,22 @@ def demo_server(model: Path, log_path: Path, timeout: float = 120):
             server.wait(timeout=20)
 
 
-@contextmanager
-def headless_chromium(profile_dir: Path, width: int = 1400, height: int = 1000):
-    """Debian's Chromium driven by its chromedriver (Selenium Manager downloads nothing); skips when absent."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
+def chromium_paths() -> tuple[str, str]:
+    """Debian's Chromium and its chromedriver; skips the test when either (or selenium) is missing."""
+    pytest.importorskip("selenium", reason="needs selenium (pip install -e '.[dev]')")
     browser, driver_path = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
     if not browser or not driver_path:
         pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    return browser, driver_path
+
+
+@contextmanager
+def headless_chromium(profile_dir: Path, width: int = 1400, height: int = 1000):
+    """Headless Chromium driven by its chromedriver, both given by path so Selenium Manager downloads nothing."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver_path = chromium_paths()
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in (
@@ -357,7 +364,10 @@ def classify_in_browser(driver, url: str, text: str, timeout: float = 120) -> li
     return labels
 
 
-def test_real_browser_highlights_the_apis_labels(keyword_model, classifier, tmp_path):
+def test_real_browser_highlights_the_apis_labels(tmp_path, request):
+    chromium_paths()  # skip before training the model when there is no browser
+    classifier = request.getfixturevalue("classifier")
+    keyword_model = request.getfixturevalue("keyword_model")
     expected = classifier.predict([BROWSER_TEXT])[0].labels
     at_one_half = classifier.predict([BROWSER_TEXT], thresholds=0.5)[0].labels
     assert expected and len(expected) < len(LABELS) and expected != at_one_half  # the model says something non-trivial

@@ -1,12 +1,15 @@
-"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`, `push`, `export`, `card`, `fetch`."""
+"""The `goemox` command line: one sub-command per job (`goemox --help` lists them)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -458,6 +461,57 @@ def fetch_github_rows(args: argparse.Namespace, cache, policy):
     return rows, GITHUB_COLUMNS, f"{args.repo} issues ({args.state})", client.requests_sent
 
 
+def add_demo_parser(subparsers) -> None:
+    from .demo_logic import DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, positive_int
+
+    parser = subparsers.add_parser("demo", help="Start the web demo (Streamlit) for a model.")
+    parser.add_argument("--model", required=True, help="Saved model folder or Hub id.")
+    parser.add_argument("--host", default="127.0.0.1", help="Address to serve on (default: 127.0.0.1).")
+    parser.add_argument("--port", type=positive_int, default=8501, help="Port to serve on (default: 8501).")
+    parser.add_argument(
+        "--max_rows", type=positive_int, default=DEFAULT_MAX_ROWS, help="Most rows an uploaded file may have."
+    )
+    parser.add_argument("--max_length", type=positive_int, default=DEFAULT_MAX_LENGTH, help="Longest input in tokens.")
+
+
+def demo_command(args: argparse.Namespace) -> list[str]:
+    """The `streamlit run` command line that serves `goemox/demo_app.py` with the options of `goemox demo`."""
+    from .demo_logic import DemoSettings
+
+    settings = DemoSettings(model=args.model, max_rows=args.max_rows, max_length=args.max_length)
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(Path(__file__).with_name("demo_app.py")),
+        "--server.address",
+        args.host,
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+        "--",
+        *settings.script_args(),
+    ]
+
+
+def demo_main(args: argparse.Namespace) -> NoReturn:
+    """Serve the demo until stopped: this process becomes the Streamlit server, so a signal reaches it directly."""
+    if importlib.util.find_spec("streamlit") is None:
+        raise GoEmoXUsageError("the demo needs Streamlit: pip install 'goemox[demo]'")
+    print(f"goemox demo: serving {args.model} on http://{args.host}:{args.port} (Ctrl-C stops it)", file=sys.stderr)
+    sys.stderr.flush()
+    command = demo_command(args)
+    os.execv(command[0], command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="goemox", description="Multi-label emotion classification.")
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -469,6 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(subparsers)
     add_card_parser(subparsers)
     add_fetch_parser(subparsers)
+    add_demo_parser(subparsers)
     return parser
 
 
@@ -488,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "export": export_main,
             "card": card_main,
             "fetch": fetch_main,
+            "demo": demo_main,
         }
         return commands[args.command](args)
     except GoEmoXError as err:

@@ -28,9 +28,13 @@ def input_format(path: str, fmt: str | None) -> str:
     return "jsonl" if suffix == "json" else suffix
 
 
-def _read_text(path: str) -> str:
-    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    name = "<stdin>" if path == "-" else path
+def decode_utf8(raw: bytes, name: str) -> str:
+    """The text of a file's bytes (a UTF-8 byte-order mark is dropped); an error names the first bad line.
+
+    Args:
+        raw: the file's content.
+        name: what to call the file in the message.
+    """
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -49,11 +53,22 @@ def read_inputs(path: str, text_column: str = "text", fmt: str | None = None) ->
         text_column: the column with the text (CSV/TSV/JSONL).
         fmt: `txt`, `csv`, `tsv` or `jsonl`; guessed from the extension if `None`.
     """
-    fmt = input_format(path, fmt)
     name = "<stdin>" if path == "-" else path
     if path != "-" and not Path(path).is_file():
         raise GoEmoXUsageError(f"{name}: no such file")
-    content = _read_text(path)
+    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    return parse_inputs(decode_utf8(raw, name), name, text_column, input_format(path, fmt))
+
+
+def parse_inputs(content: str, name: str, text_column: str = "text", fmt: str = "txt") -> list[dict]:
+    """Rows to classify from a file's text, checked as :func:`read_inputs` describes.
+
+    Args:
+        content: the decoded file.
+        name: what to call the file in messages.
+        text_column: the column with the text (CSV/TSV/JSONL).
+        fmt: `txt`, `csv`, `tsv` or `jsonl`.
+    """
     if fmt == "txt":
         return [{text_column: line.strip()} for line in content.splitlines() if line.strip()]
     rows: list[tuple[int, dict]] = []
@@ -78,6 +93,11 @@ def read_inputs(path: str, text_column: str = "text", fmt: str | None = None) ->
                 "(choose one with --text_column)"
             )
         rows = [(reader.line_num, row) for row in reader]
+        for number, row in rows:
+            if None in row:
+                raise GoEmoXUsageError(
+                    f"{name}:{number}: more cells than the header's {len(reader.fieldnames)} columns"
+                )
     for number, row in rows:
         text = row.get(text_column)
         if not isinstance(text, str) or not text.strip():

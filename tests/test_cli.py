@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from goemox.cli import parse_train_args
+from goemox.cli import build_parser, demo_command, parse_train_args
+from goemox.demo_logic import DemoSettings, parse_demo_args
 from goemox.errors import GoEmoXUsageError
 
 TEN = ["praise", "amusement", "anger", "disapproval", "confusion", "interest", "sadness", "fear", "joy", "love"]
@@ -163,3 +164,27 @@ def test_config_file_values_are_overridden_by_flags(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(GoEmoXUsageError, match="expected a mapping"):
         parse_train_args(["--config", str(tmp_path / "list.yaml")])
+
+
+def test_demo_runs_streamlit_on_the_packaged_app_with_the_options():
+    args = build_parser().parse_args(["demo", "--model", "org/model", "--port", "9000", "--max_rows", "7"])
+    command = demo_command(args)
+    assert command[:4] == [sys.executable, "-m", "streamlit", "run"]
+    assert Path(command[4]).name == "demo_app.py" and Path(command[4]).is_file()
+    separator = command.index("--")
+    options = command[5:separator]
+    assert dict(zip(options[::2], options[1::2])) == {
+        "--server.address": "127.0.0.1",
+        "--server.port": "9000",
+        "--server.headless": "true",
+        "--server.fileWatcherType": "none",
+        "--browser.gatherUsageStats": "false",
+        "--client.toolbarMode": "viewer",
+    }
+    assert parse_demo_args(command[separator + 1 :]) == DemoSettings(model="org/model", max_rows=7, max_length=128)
+
+
+def test_demo_refuses_a_row_limit_below_one():
+    result = goemox("demo", "--model", "m", "--max_rows", "0")
+    assert result.returncode == 2
+    assert "--max_rows: expected at least 1, got 0" in result.stderr

@@ -32,6 +32,7 @@ def test_reads_txt_csv_tsv_and_jsonl(tmp_path):
     [
         ("bad.csv", b"id,body\n1,hi\n", r"bad.csv:1: no column 'text'; the header has \['id', 'body'\]"),
         ("bad2.csv", b"id,text\n1,hi\n2,\n", r"bad2.csv:3: empty or missing 'text'"),
+        ("bad3.csv", b"id,text\n1,hi\n2,a,b\n", r"bad3.csv:3: more cells than the header's 2 columns"),
         ("bad.jsonl", b'{"text": "a"}\n{"text": \n', r"bad.jsonl:2: invalid JSON"),
         ("bad2.jsonl", b'{"text": "a"}\n[1, 2]\n', r"bad2.jsonl:2: expected a JSON object"),
         ("bad.txt", b"fine\ncaf\xe9\n", r"bad.txt:2: bytes that are not UTF-8"),

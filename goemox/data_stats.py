@@ -60,7 +60,8 @@ def find_emoji(text: str) -> list[str]:
 
 
 def emoji_name(emoji: str) -> str:
-    """A readable name: `flag US` for flags, else the Unicode names of its characters joined by ` + `.
+    """A readable name: `flag US` for flags, else the Unicode names of its characters joined by ` + ` (skin-tone
+    modifiers shortened to `skin tone type-N`).
 
     Characters newer than Python's Unicode database are shown as `U+XXXX`.
     """
@@ -68,7 +69,7 @@ def emoji_name(emoji: str) -> str:
     if len(points) == 2 and all(_REGIONAL_A <= point < _REGIONAL_A + 26 for point in points):
         return "flag " + "".join(chr(ord("A") + point - _REGIONAL_A) for point in points)
     parts = [
-        unicodedata.name(char, f"U+{ord(char):04X}").lower()
+        unicodedata.name(char, f"U+{ord(char):04X}").lower().replace("emoji modifier fitzpatrick ", "skin tone ")
         for char in emoji
         if char != "\u200d" and not 0xE0020 <= ord(char) <= 0xE007F
     ]
@@ -343,7 +344,7 @@ def plot_token_lengths(stats: dict, path: Path, split: str) -> Path:
     max_length = summary.get("max_length")
     if max_length is not None:
         ax.axvline(max_length + 0.5, color="tab:red", linestyle="--", label=f"max_length {max_length}")
-        ax.legend()
+        ax.legend(loc="upper center")
     ax.set_xlabel("tokens per text (special tokens included)")
     ax.set_ylabel("rows")
     ax.set_title(

@@ -77,7 +77,7 @@ def test_find_emoji_handles_sequences_and_skips_text_symbols():
     assert find_emoji(text) == ["👨\u200d👩\u200d👧", "👍🏽", "👍", "❤", "❤", "🇫🇷", "1\u20e3", "™", "☺"]
     assert find_emoji("plain text, 123 #tag *bold*") == []
     assert emoji_name("🇫🇷") == "flag FR"
-    assert emoji_name("👍🏽") == "thumbs up sign + emoji modifier fitzpatrick type-4"
+    assert emoji_name("👍🏽") == "thumbs up sign + skin tone type-4"
     assert emoji_name("👨\u200d👩\u200d👧") == "man + woman + girl"
 
 

@@ -114,8 +114,7 @@ def plot_per_class_metrics(per_class: dict[str, dict], path: Path, title: str) -
     ax.set_xlim(0, 1)
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("score at the stored thresholds")
-    ax.legend(loc="lower right")
-    ax.set_title(title)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False)  # above the bars, never on them
     thresholds = [per_class[name]["threshold"] for name in order]
     ax_threshold.barh(positions, thresholds, height=0.6, color="tab:gray")
     for position, value in zip(positions, thresholds):
@@ -124,6 +123,7 @@ def plot_per_class_metrics(per_class: dict[str, dict], path: Path, title: str) -
     ax_threshold.set_xlim(0, 1.05)
     ax_threshold.set_xlabel("decision threshold")
     ax_threshold.set_title("per-class thresholds")
+    fig.suptitle(title)
     return save_figure(fig, path)
 
 
@@ -210,7 +210,9 @@ def write_error_report(
         ],
     )
     report.heading("Per-class precision, recall, F1 and thresholds")
-    plot = plot_per_class_metrics(metrics["per_class"], folder / "per_class_metrics.png", f"{scored.split} split")
+    plot = plot_per_class_metrics(
+        metrics["per_class"], folder / "per_class_metrics.png", f"{scored.split}: precision, recall and F1 per class"
+    )
     report.image(plot, "per-class precision, recall, F1 and thresholds")
     predicted_counts = apply_thresholds(scored.probs, list(thresholds)).sum(axis=0)
     report.table(

@@ -155,50 +155,164 @@ def print_example_prediction(model_dir: str, text: str = EXAMPLE_TEXT) -> None:
     print(f"  labels at the tuned thresholds: {chosen or '(none)'}")
 
 
-def add_evaluate_parser(subparsers) -> None:
-    parser = subparsers.add_parser("evaluate", help="Score a saved model on a labelled split.")
-    parser.add_argument("--model", required=True, help="Saved model folder or Hub id.")
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say where labelled data is and how to read it (as in `goemox train`)."""
     parser.add_argument("--dataset", default=None, help="Same sources as `goemox train --dataset`.")
-    (
-        parser.add_argument("--train_file"),
-        parser.add_argument("--validation_file"),
-        parser.add_argument("--test_file"),
-    )
-    parser.add_argument("--dataset_config", default="simplified")
-    parser.add_argument("--split", default="test", help="Split to score (default: test).")
-    parser.add_argument("--scheme", default=None, help="Label scheme of the data (default: stored with the model).")
+    parser.add_argument("--train_file", help="CSV/TSV/JSONL training file.")
+    parser.add_argument("--validation_file", help="CSV/TSV/JSONL validation file.")
+    parser.add_argument("--test_file", help="CSV/TSV/JSONL test file.")
+    parser.add_argument("--dataset_config", default="simplified", help="Hub dataset configuration.")
     parser.add_argument("--text_column", default="text")
     parser.add_argument("--label_column", default="labels")
     parser.add_argument("--label_separator", default=",")
     parser.add_argument("--split_seed", type=int, default=42, help="Seed of an automatic split (as in train).")
+
+
+def data_load_options(args: argparse.Namespace) -> dict:
+    """Keyword arguments of `load_emotion_dataset` from the options of `add_data_options`."""
+    return {
+        "train_file": args.train_file,
+        "validation_file": args.validation_file,
+        "test_file": args.test_file,
+        "dataset_config": args.dataset_config,
+        "text_column": args.text_column,
+        "label_column": args.label_column,
+        "label_separator": args.label_separator,
+        "seed": args.split_seed,
+    }
+
+
+def add_evaluate_parser(subparsers) -> None:
+    parser = subparsers.add_parser("evaluate", help="Score a saved model on a labelled split.")
+    parser.add_argument("--model", required=True, help="Saved model folder or Hub id.")
+    add_data_options(parser)
+    parser.add_argument("--split", default="test", help="Split to score (default: test).")
+    parser.add_argument("--scheme", default=None, help="Label scheme of the data (default: stored with the model).")
     parser.add_argument("--max_length", type=int, default=128)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--output", default=None, help="Write the metrics as JSON here.")
+    parser.add_argument(
+        "--report",
+        default=None,
+        metavar="DIR",
+        help="Also write an error analysis here: report.md, PNGs, analysis.json and errors.csv.",
+    )
+    parser.add_argument(
+        "--errors_per_class", type=int, default=5, help="Most confident false positives and negatives per class."
+    )
+    parser.add_argument("--overwrite", action="store_true", help="Allow --report to write into a non-empty folder.")
 
 
 def evaluate_main(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_model, format_metrics_table
+    from .evaluation import format_metrics_table, score_split, split_metrics
 
+    report_folder = None
+    if args.report:
+        from .report import prepare_report_folder
+
+        if args.errors_per_class < 0:
+            raise GoEmoXUsageError(f"--errors_per_class must be 0 or more, got {args.errors_per_class}")
+        report_folder = prepare_report_folder(args.report, args.overwrite)
     classifier = load_classifier(args.model, args.max_length, args.batch_size)
-    result = evaluate_model(
-        classifier,
-        args.dataset,
-        split=args.split,
-        scheme=args.scheme,
-        train_file=args.train_file,
-        validation_file=args.validation_file,
-        test_file=args.test_file,
-        dataset_config=args.dataset_config,
-        text_column=args.text_column,
-        label_column=args.label_column,
-        label_separator=args.label_separator,
-        seed=args.split_seed,
-    )
+    scored = score_split(classifier, args.dataset, split=args.split, scheme=args.scheme, **data_load_options(args))
+    result = split_metrics(classifier, scored)
     print(f"{result['split']}: {result['rows']} rows, stored thresholds\n")
     print(format_metrics_table(result["stored_thresholds"]))
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2))
         print(f"\nWrote {args.output}")
+    if report_folder is not None:
+        from .error_analysis import write_error_report
+
+        path = write_error_report(
+            scored,
+            classifier.label_names,
+            classifier.thresholds,
+            report_folder,
+            errors_per_class=args.errors_per_class,
+            description=[f"model: `{args.model}`", f"data: {describe_source(args)}, split `{args.split}`"],
+        )
+        print(f"Wrote the error analysis to {path}")
+    return 0
+
+
+def describe_source(args: argparse.Namespace) -> str:
+    """The data options given to a command, for the top of its report."""
+    names = ("dataset", "train_file", "validation_file", "test_file")
+    return ", ".join(f"{name} `{getattr(args, name)}`" for name in names if getattr(args, name)) or "none"
+
+
+def add_data_parser(subparsers) -> None:
+    parser = subparsers.add_parser("data", help="Look at a labelled data set (`goemox data stats`).")
+    commands = parser.add_subparsers(dest="data_command", required=True)
+    stats = commands.add_parser(
+        "stats",
+        help="Label frequencies, cardinality, co-occurrence, token lengths and emoji per split.",
+        description="Write report.md, stats.json and PNGs describing each split of a labelled data set.",
+    )
+    add_data_options(stats)
+    stats.add_argument("--scheme", default="goemotions", help="Label scheme of the data (as in train).")
+    stats.add_argument("--empty_rows", choices=["keep", "drop"], default="keep", help="As in train.")
+    stats.add_argument("--on_bad_rows", choices=["error", "skip"], default="error", help="As in train.")
+    stats.add_argument("--splits", default=None, help="Comma-separated splits to describe (default: all).")
+    stats.add_argument("--tokenizer", required=True, help="Tokenizer folder or Hub id (the model's encoder).")
+    stats.add_argument("--max_length", type=int, default=128, help="Training max_length; longer rows are truncated.")
+    stats.add_argument("--top_emoji", type=int, default=15, help="How many of the most frequent emoji to describe.")
+    stats.add_argument("--output_dir", required=True, help="Folder for report.md, stats.json and the PNGs.")
+    stats.add_argument("--overwrite", action="store_true", help="Allow writing into a non-empty folder.")
+
+
+def data_main(args: argparse.Namespace) -> int:
+    return {"stats": data_stats_main}[args.data_command](args)
+
+
+def load_tokenizer(name_or_path: str):
+    """`AutoTokenizer.from_pretrained`, with a missing or incomplete folder reported in one line."""
+    from transformers import AutoTokenizer
+
+    folder = Path(name_or_path)
+    if folder.exists() and not any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json")):
+        raise GoEmoXUsageError(f"{name_or_path}: not a tokenizer folder (no tokenizer.json or tokenizer_config.json)")
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError) as err:
+        raise GoEmoXUsageError(f"could not load the tokenizer {name_or_path!r}: {' '.join(str(err).split())}") from None
+
+
+def data_stats_main(args: argparse.Namespace) -> int:
+    from .data import load_emotion_dataset
+    from .data_stats import dataset_statistics, write_stats_report
+    from .labels import get_label_scheme
+    from .report import prepare_report_folder
+
+    if args.max_length < 1 or args.top_emoji < 0:
+        raise GoEmoXUsageError("--max_length must be at least 1 and --top_emoji 0 or more")
+    folder = prepare_report_folder(args.output_dir, args.overwrite)
+    scheme = get_label_scheme(args.scheme)
+    tokenizer = load_tokenizer(args.tokenizer)
+    splits = load_emotion_dataset(
+        args.dataset, scheme=scheme, empty_rows=args.empty_rows, on_bad_rows=args.on_bad_rows, **data_load_options(args)
+    )
+    wanted = [name.strip() for name in args.splits.split(",") if name.strip()] if args.splits else None
+    stats = dataset_statistics(
+        splits, scheme.labels, tokenizer, max_length=args.max_length, top_emoji=args.top_emoji, split_names=wanted
+    )
+    stats["options"] = {
+        "data": {name: getattr(args, name) for name in ("dataset", "train_file", "validation_file", "test_file")},
+        "scheme": scheme.name,
+        "tokenizer": args.tokenizer,
+        "empty_rows": args.empty_rows,
+    }
+    path = write_stats_report(
+        stats,
+        folder,
+        [
+            f"data: {describe_source(args)}",
+            f"label scheme: `{scheme.name}` ({scheme.num_labels} labels), rows without a label: {args.empty_rows}",
+            f"tokenizer: `{args.tokenizer}`, max_length {args.max_length}",
+        ],
+    )
+    print(f"Wrote {path}, stats.json and the plots to {folder}")
     return 0
 
 
@@ -524,6 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_card_parser(subparsers)
     add_fetch_parser(subparsers)
     add_demo_parser(subparsers)
+    add_data_parser(subparsers)
     return parser
 
 
@@ -544,6 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "card": card_main,
             "fetch": fetch_main,
             "demo": demo_main,
+            "data": data_main,
         }
         return commands[args.command](args)
     except GoEmoXError as err:

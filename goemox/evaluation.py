@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+
 from .data import label_matrix, load_emotion_dataset
 from .errors import GoEmoXUsageError
 from .inference import EmotionClassifier
@@ -26,6 +30,55 @@ def model_label_scheme(classifier: EmotionClassifier, scheme: str | None = None)
     return resolved
 
 
+@dataclass
+class ScoredSplit:
+    """A split's texts, true labels and the model's probabilities (rows in data order, columns in label order)."""
+
+    split: str
+    texts: list[str]
+    y_true: np.ndarray
+    probs: np.ndarray
+
+
+def score_split(
+    classifier: EmotionClassifier,
+    dataset: str | None,
+    *,
+    split: str = "test",
+    scheme: str | None = None,
+    show_progress: bool = True,
+    **load_kwargs,
+) -> ScoredSplit:
+    """Load one split and predict its probabilities.
+
+    Args:
+        classifier: the loaded model.
+        dataset: any source `load_emotion_dataset` takes.
+        split: which split to score.
+        scheme: label scheme of the data; defaults to the one stored with the model.
+        show_progress: show a progress bar.
+        load_kwargs: passed to `load_emotion_dataset` (files, columns, separator, ...).
+    """
+    resolved = model_label_scheme(classifier, scheme)
+    splits = load_emotion_dataset(dataset, scheme=resolved, **load_kwargs)
+    if split not in splits:
+        raise GoEmoXUsageError(f"the data has no {split!r} split; it has {sorted(splits)}")
+    data = splits[split]
+    probs = classifier.predict_proba(data["text"], show_progress=show_progress)
+    return ScoredSplit(split=split, texts=list(data["text"]), y_true=label_matrix(data).astype(int), probs=probs)
+
+
+def split_metrics(classifier: EmotionClassifier, scored: ScoredSplit) -> dict:
+    """`{"split", "rows", "stored_thresholds": metrics, "fixed_0.5": metrics}` of a scored split."""
+    names = classifier.label_names
+    return {
+        "split": scored.split,
+        "rows": len(scored.texts),
+        "stored_thresholds": multilabel_metrics(scored.y_true, scored.probs, names, classifier.thresholds),
+        "fixed_0.5": multilabel_metrics(scored.y_true, scored.probs, names, 0.5),
+    }
+
+
 def evaluate_model(
     classifier: EmotionClassifier,
     dataset: str | None,
@@ -48,20 +101,8 @@ def evaluate_model(
     Returns:
         `{"split", "rows", "stored_thresholds": metrics, "fixed_0.5": metrics}`.
     """
-    resolved = model_label_scheme(classifier, scheme)
-    splits = load_emotion_dataset(dataset, scheme=resolved, **load_kwargs)
-    if split not in splits:
-        raise GoEmoXUsageError(f"the data has no {split!r} split; it has {sorted(splits)}")
-    data = splits[split]
-    probs = classifier.predict_proba(data["text"], show_progress=show_progress)
-    y_true = label_matrix(data).astype(int)
-    names = classifier.label_names
-    return {
-        "split": split,
-        "rows": len(data),
-        "stored_thresholds": multilabel_metrics(y_true, probs, names, classifier.thresholds),
-        "fixed_0.5": multilabel_metrics(y_true, probs, names, 0.5),
-    }
+    scored = score_split(classifier, dataset, split=split, scheme=scheme, show_progress=show_progress, **load_kwargs)
+    return split_metrics(classifier, scored)
 
 
 def format_metrics_table(metrics: dict) -> str:

@@ -7,6 +7,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .errors import GoEmoXUsageError
+
 
 def _cell(value) -> str:
     if isinstance(value, float):
@@ -65,5 +67,34 @@ class MarkdownReport:
         handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(self.render())
+        os.chmod(temporary, 0o644)  # mkstemp creates the file readable by its owner only
         os.replace(temporary, target)
         return target
+
+
+def prepare_report_folder(folder: str | Path, overwrite: bool = False) -> Path:
+    """Create the output folder of a report, refusing one that already holds files unless `overwrite` is set.
+
+    Args:
+        folder: the folder to write into.
+        overwrite: allow writing into a non-empty folder (files of the same name are replaced).
+
+    Raises:
+        GoEmoXUsageError: the path is a file, cannot be created or written, or already holds files.
+    """
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise GoEmoXUsageError(f"{folder}: exists and is not a folder; give a folder for the report")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise GoEmoXUsageError(f"{folder}: cannot create the report folder ({err.strerror or err})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise GoEmoXUsageError(f"{folder}: the report folder is not writable")
+    existing = sorted(entry.name for entry in path.iterdir())
+    if existing and not overwrite:
+        shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
+        raise GoEmoXUsageError(
+            f"{folder}: already holds files ({shown}); pass --overwrite to replace them, or choose an empty folder"
+        )
+    return path

@@ -21,7 +21,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from .errors import GoEmoXError, GoEmoXUsageError
-from .exporters.native import native_export_blocker, to_native_model
+from .exporters.native import published_architecture, to_native_model
 from .model_card import ModelCardOptions, render_model_card
 from .modeling_goemox import GoEmoXForSequenceClassification
 
@@ -129,7 +129,7 @@ def build_hub_folder(
         shutil.rmtree(out)
     model = _load_goemox_model(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    blocker = native_export_blocker(model.config) if native else "native export was turned off"
+    architecture, blocker = published_architecture(model.config, native)
     if blocker is None:
         export = to_native_model(model)
     else:
@@ -144,10 +144,7 @@ def build_hub_folder(
     for name in RUN_FILES:
         if (Path(model_dir) / name).is_file():
             shutil.copy2(Path(model_dir) / name, out / name)
-    architecture = type(export).__name__
-    card = render_model_card(
-        model_dir, options=card_options, architecture=architecture, native=blocker is None, native_blocker=blocker
-    )
+    card = render_model_card(model_dir, options=card_options, native=native)
     card.save(out / "README.md")
 
     reloaded = AutoModelForSequenceClassification.from_pretrained(out, dtype=torch.float32).eval()

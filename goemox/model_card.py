@@ -17,6 +17,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import AutoConfig, TrainerCallback
 
 from .errors import GoEmoXUsageError
+from .exporters.native import published_architecture
 
 TEMPLATE = "model_card_template.md"
 
@@ -153,18 +154,15 @@ def render_model_card(
     model_dir: str | Path,
     *,
     options: ModelCardOptions | None = None,
-    architecture: str | None = None,
-    native: bool = False,
-    native_blocker: str | None = None,
+    native: bool = True,
 ) -> ModelCard:
     """Render the model card of a trained run with `huggingface_hub.ModelCard` and goemox's packaged template.
 
     Args:
         model_dir: the run's output folder (`config.json`, `metrics.json`, `run_config.json`).
         options: metadata the run cannot know (license, Hub ids, analysis folder).
-        architecture: the class the published `config.json` names (default: the run's).
-        native: whether that class ships with transformers.
-        native_blocker: why no native class is used (shown in the card).
+        native: whether the model is published as a native transformers class when its encoder and pooling
+            allow it (as `goemox push` does by default).
 
     Example:
 
@@ -178,6 +176,7 @@ def render_model_card(
     metrics = _read_json(folder / "metrics.json", "metrics")
     run_config = _read_json(folder / "run_config.json", "options")
     config = AutoConfig.from_pretrained(folder)
+    architecture, native_blocker = published_architecture(config, native)
     model_args, data_args, training = run_config["model"], run_config["data"], run_config["training"]
     labels = [config.id2label[i] for i in range(config.num_labels)]
     repo_id = options.repo_id or folder.resolve().name
@@ -325,7 +324,7 @@ def render_model_card(
             "Linear + Tanh classification head, trained with label-smoothed binary cross-entropy and per-label "
             "decision thresholds tuned on validation data."
         ),
-        architecture=architecture or (config.architectures or ["GoEmoXForSequenceClassification"])[0],
+        architecture=architecture,
         encoder_type=config.encoder.model_type,
         base_model=base_model,
         pooling_text="first-token pooling" if config.pooling == "cls" else "mean pooling over tokens",
@@ -334,8 +333,8 @@ def render_model_card(
         calibration_text=calibration_text,
         ood_text=ood_text,
         versions=run_config["versions"],
-        native=native,
-        native_blocker=native_blocker or "no native transformers class has the same head",
+        native=native_blocker is None,
+        native_blocker=native_blocker,
         repo_id=repo_id,
         test_rows=test_rows,
         test_heading=test_heading,

@@ -9,6 +9,7 @@ the exported checkpoint loads anywhere transformers does: the Hub widget, hosted
 from __future__ import annotations
 
 from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
+from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 
 from ..configuration_goemox import GoEmoXConfig
 
@@ -34,6 +35,14 @@ def native_export_blocker(config: GoEmoXConfig) -> str | None:
     if config.pooling != "cls":
         return f"the model pools with {config.pooling!r}; native heads read the first token only"
     return None
+
+
+def published_architecture(config: GoEmoXConfig, native: bool = True) -> tuple[str, str | None]:
+    """The class a published repository names, and why it is not native (`None` when it is)."""
+    blocker = native_export_blocker(config) if native else "native export was turned off"
+    if blocker is None:
+        return MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES[config.encoder.model_type], None
+    return "GoEmoXForSequenceClassification", blocker
 
 
 def native_config(config: GoEmoXConfig):

@@ -284,3 +284,17 @@ def test_missing_onnxruntime_is_a_clear_error(goemox_distilbert, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(GoEmoXUsageError, match=r"needs onnxruntime; install it with `pip install 'goemox\[onnx\]'`"):
         OnnxEmotionClassifier.from_pretrained(goemox_distilbert[1])
+
+
+def test_cli_evaluate_onnx_gives_the_torch_metrics(goemox_bert, tmp_path):
+    model_dir, onnx_dir = goemox_bert
+    rows = [f"{text},{LABELS[i % len(LABELS)]}" for i, text in enumerate(TEXTS[:-1]) if "," not in text]
+    (tmp_path / "test.csv").write_text("text,labels\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    metrics = {}
+    for backend, folder in (("torch", model_dir), ("onnx", onnx_dir)):
+        out = tmp_path / f"{backend}.json"
+        args = ["--model", str(folder), "--backend", backend, "--test_file", str(tmp_path / "test.csv")]
+        assert main(["evaluate", *args, "--max_length", str(MAX_LENGTH), "--output", str(out)]) == 0
+        metrics[backend] = json.loads(out.read_text())["stored_thresholds"]
+    assert metrics["onnx"]["macro_f1"] == pytest.approx(metrics["torch"]["macro_f1"], abs=1e-9)
+    assert metrics["onnx"]["roc_auc_macro"] == pytest.approx(metrics["torch"]["roc_auc_macro"], abs=1e-3)

@@ -1,24 +1,31 @@
-"""CPU inference speed: the plain `pipeline("text-classification", top_k=None)` against goemox's prediction path.
+"""CPU inference speed: the plain `pipeline("text-classification", top_k=None)` against goemox's prediction paths.
 
-All variants score the same 2,000 GoEmotions test sentences (the first 2,000 rows of test.tsv) with the same
-trained model and its tuned thresholds; the pipeline's scores are turned into labels with those thresholds,
-so the label sets are comparable. Each variant runs in its own process (peak RSS is per process); the model
-is loaded and warmed up on 32 sentences before the clock starts.
+All variants score the same GoEmotions test sentences (the first `--rows` rows of test.tsv, or all with
+`--rows 0`) with the same trained model and its tuned thresholds; the pipeline's scores are turned into labels
+with those thresholds, so the label sets are comparable. Each variant runs in its own process (peak RSS is per
+process); the model is loaded and warmed up on 32 sentences before the clock starts. Every run records the
+machine's load average (`os.getloadavg()`) before and after, since the machine may be shared.
 
 - `pipeline_bs1`, `pipeline_bs32`: `pipeline(..., top_k=None, batch_size=B)` in input order.
-- `goemox`: `EmotionClassifier.predict` (batch 64, texts sorted by length, `torch.inference_mode`).
+- `goemox`: `EmotionClassifier.predict` (batch 64, texts sorted by length, `torch.inference_mode`): the PyTorch
+  baseline the ONNX rows are compared with (`speedup_vs_goemox`, `label_agreement_with_goemox`).
+- `onnx_fp32`, `onnx_int8`: `OnnxEmotionClassifier.predict` (the same batching) on the model exported with
+  `goemox export onnx --quantize int8` (done once by this script, its time recorded), onnxruntime with as many
+  threads as torch uses.
 
 Without `--model`, a model is first trained on CPU (mean pooling, a seeded 3,000-row subset of train,
 1 epoch, thresholds tuned on the full validation split): its quality is modest, which does not matter for
 speed, and agreement is measured on its own labels.
 
     python bench/infer_speed.py --out bench/results/infer_speed_cpu.json
+    python bench/infer_speed.py --model /work/ref/model --rows 0 --out bench/results/infer_speed_onnx_cpu.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -31,14 +38,26 @@ import torch  # noqa: E402
 
 from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, RESULTS, machine, peak_rss_mib, write_json  # noqa: E402
 
-VARIANTS = ("pipeline_bs1", "pipeline_bs32", "goemox")
+VARIANTS = ("pipeline_bs1", "pipeline_bs32", "goemox", "onnx_fp32", "onnx_int8")
 
 
 def read_test(data: Path, rows: int) -> tuple[list[str], np.ndarray]:
+    """The first `rows` rows of the test split (all of it when `rows` is 0)."""
     from goemox.data import label_matrix, load_emotion_dataset
 
-    test = load_emotion_dataset(str(data))["test"].select(range(rows))
+    test = load_emotion_dataset(str(data))["test"]
+    if rows:
+        test = test.select(range(min(rows, len(test))))
     return list(test["text"]), label_matrix(test).astype(int)
+
+
+def export_model(model: str, out: Path) -> dict:
+    """Export the model to ONNX with an int8 copy, timed; returns the export's record and seconds."""
+    from goemox.exporters.onnx import export_onnx
+
+    start = time.perf_counter()
+    record = export_onnx(model, out, quantize="int8", overwrite=True)
+    return {"seconds": time.perf_counter() - start, "folder": str(out), "parity": record["parity"]}
 
 
 def train_model(args, out: Path) -> Path:
@@ -62,15 +81,24 @@ def train_model(args, out: Path) -> Path:
     return out
 
 
-def run_variant(variant: str, model: str, texts: list[str]) -> dict:
+def run_variant(variant: str, model: str, onnx_dir: Path, texts: list[str]) -> dict:
     """Time one variant in this process; returns speed, peak RSS and the predicted label sets."""
     from transformers import pipeline
 
     import goemox  # noqa: F401  (registers the architecture for pipeline())
     from goemox.inference import EmotionClassifier
+    from goemox.onnx_inference import OnnxEmotionClassifier
 
-    if variant == "goemox":
-        classifier = EmotionClassifier.from_pretrained(model, device="cpu", batch_size=64)
+    load_before = os.getloadavg()
+    if variant in ("goemox", "onnx_fp32", "onnx_int8"):
+        if variant == "goemox":
+            classifier = EmotionClassifier.from_pretrained(model, device="cpu", batch_size=64)
+        else:
+            precision = variant.removeprefix("onnx_")
+            threads = torch.get_num_threads()
+            classifier = OnnxEmotionClassifier.from_pretrained(
+                onnx_dir, precision=precision, num_threads=threads, batch_size=64
+            )
         classifier.predict(texts[:32])
         start = time.perf_counter()
         labels = [p.labels for p in classifier.predict(texts)]
@@ -92,6 +120,8 @@ def run_variant(variant: str, model: str, texts: list[str]) -> dict:
         "peak_rss_mib": peak_rss_mib(),
         "labels": labels,
         "torch_threads": torch.get_num_threads(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
     }
 
 
@@ -100,22 +130,24 @@ def main() -> None:
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--encoder", default=str(DEFAULT_ENCODER))
     parser.add_argument("--model", default=None, help="A trained goemox model folder (else one is trained).")
-    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--rows", type=int, default=2000, help="First N test rows; 0 for the whole split.")
     parser.add_argument("--work", default="runs/bench_infer_speed")
     parser.add_argument("--out", default=None)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work)
     texts_file = work / "texts.json"
+    onnx_dir = work / "onnx"
     if args.worker:  # reads plain text, so its peak RSS is the model's and the variant's, not the data loader's
         texts = json.loads(texts_file.read_text(encoding="utf-8"))
-        write_json(work / f"{args.worker}.json", run_variant(args.worker, args.model, texts))
+        write_json(work / f"{args.worker}.json", run_variant(args.worker, args.model, onnx_dir, texts))
         return
     texts, y_true = read_test(Path(args.data), args.rows)
     work.mkdir(parents=True, exist_ok=True)
     texts_file.write_text(json.dumps(texts), encoding="utf-8")
 
     model = args.model or str(train_model(args, work / "model"))
+    export = export_model(model, onnx_dir)
     runs = {}
     for variant in VARIANTS:
         command = [
@@ -138,27 +170,31 @@ def main() -> None:
     from goemox.metrics import multilabel_metrics
 
     label_names = list(json.loads((Path(model) / "config.json").read_text())["id2label"].values())
-    reference = runs["pipeline_bs1"]["labels"]
-    for run in runs.values():
-        labels = run.pop("labels")
-        predicted = np.array([[name in row for name in label_names] for row in labels], dtype=int)
-        run["label_agreement_with_pipeline_bs1"] = float(np.mean([set(a) == set(b) for a, b in zip(labels, reference)]))
-        run["share_with_a_label"] = float(np.mean([bool(row) for row in labels]))
+    labels = {name: run.pop("labels") for name, run in runs.items()}
+    for name, run in runs.items():
+        predicted = np.array([[label in row for label in label_names] for row in labels[name]], dtype=int)
+        for reference in ("pipeline_bs1", "goemox"):
+            same = [set(a) == set(b) for a, b in zip(labels[name], labels[reference])]
+            run[f"label_agreement_with_{reference}"] = float(np.mean(same))
+        run["share_with_a_label"] = float(np.mean([bool(row) for row in labels[name]]))
         run["macro_f1"] = multilabel_metrics(y_true, predicted.astype(float), label_names, 0.5)["macro_f1"]
-    for name in VARIANTS:
-        runs[name]["speedup_vs_pipeline_bs1"] = (
-            runs[name]["sentences_per_second"] / runs["pipeline_bs1"]["sentences_per_second"]
-        )
-        runs[name]["speedup_vs_pipeline_bs32"] = (
-            runs[name]["sentences_per_second"] / runs["pipeline_bs32"]["sentences_per_second"]
-        )
-    result = {"machine": machine(), "model": model, "rows": args.rows, "runs": runs}
+        for reference in ("pipeline_bs1", "pipeline_bs32", "goemox"):
+            run[f"speedup_vs_{reference}"] = run["sentences_per_second"] / runs[reference]["sentences_per_second"]
+    result = {
+        "machine": machine(),
+        "load_average_at_end": os.getloadavg(),
+        "model": model,
+        "rows": len(texts),
+        "onnx_export": export,
+        "runs": runs,
+    }
     write_json(Path(args.out) if args.out else RESULTS / "infer_speed_cpu.json", result)
     for name, run in runs.items():
         print(
             f"{name:<14} {run['sentences_per_second']:8.1f} sentences/s  x{run['speedup_vs_pipeline_bs1']:.2f} vs bs1  "
-            f"x{run['speedup_vs_pipeline_bs32']:.2f} vs bs32  RSS {run['peak_rss_mib']:.0f} MiB  "
-            f"agreement {run['label_agreement_with_pipeline_bs1']:.4f}"
+            f"x{run['speedup_vs_pipeline_bs32']:.2f} vs bs32  x{run['speedup_vs_goemox']:.2f} vs goemox  "
+            f"RSS {run['peak_rss_mib']:.0f} MiB  agreement with goemox {run['label_agreement_with_goemox']:.4f}  "
+            f"macro-F1 {run['macro_f1']:.4f}"
         )
 
 

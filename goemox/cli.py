@@ -201,6 +201,7 @@ def add_evaluate_parser(subparsers) -> None:
         "--errors_per_class", type=int, default=5, help="Most confident false positives and negatives per class."
     )
     parser.add_argument("--overwrite", action="store_true", help="Allow --report to write into a non-empty folder.")
+    add_backend_arguments(parser)
 
 
 def evaluate_main(args: argparse.Namespace) -> int:
@@ -213,7 +214,7 @@ def evaluate_main(args: argparse.Namespace) -> int:
         if args.errors_per_class < 0:
             raise GoEmoXUsageError(f"--errors_per_class must be 0 or more, got {args.errors_per_class}")
         report_folder = prepare_report_folder(args.report, args.overwrite)
-    classifier = load_classifier(args.model, args.max_length, args.batch_size)
+    classifier = load_classifier(args.model, args.max_length, args.batch_size, args.backend, args.precision)
     scored = score_split(classifier, args.dataset, split=args.split, scheme=args.scheme, **data_load_options(args))
     result = split_metrics(classifier, scored)
     print(f"{result['split']}: {result['rows']} rows, stored thresholds\n")
@@ -334,13 +335,29 @@ def add_predict_parser(subparsers) -> None:
     parser.add_argument(
         "--ensure_top_label", action="store_true", help="Give every text at least its most probable label."
     )
+    add_backend_arguments(parser)
+
+
+def add_backend_arguments(parser) -> None:
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "onnx"],
+        default="torch",
+        help="torch: a saved model folder; onnx: a folder written by `goemox export onnx` (CPU, onnxruntime).",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "int8"],
+        default="fp32",
+        help="ONNX model to run (int8: the --quantize int8 copy, faster, slightly different scores).",
+    )
 
 
 def predict_main(args: argparse.Namespace) -> int:
     from .predict_io import read_inputs, write_predictions
 
     rows = read_inputs(args.input, args.text_column, args.input_format)
-    classifier = load_classifier(args.model, args.max_length, args.batch_size)
+    classifier = load_classifier(args.model, args.max_length, args.batch_size, args.backend, args.precision)
     predictions = classifier.predict(
         [row[args.text_column] for row in rows], ensure_top_label=args.ensure_top_label, show_progress=True
     )
@@ -351,10 +368,28 @@ def predict_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_classifier(model: str, max_length: int, batch_size: int):
-    """Load a model for prediction, turning a missing or invalid folder into a plain message."""
+def load_classifier(model: str, max_length: int, batch_size: int, backend: str = "torch", precision: str = "fp32"):
+    """Load a model for prediction, turning a missing or invalid folder into a plain message.
+
+    Args:
+        model: a saved model folder or Hub id (torch), or a `goemox export onnx` folder (onnx).
+        max_length: longest input in tokens.
+        batch_size: texts per forward pass.
+        backend: `"torch"` or `"onnx"`.
+        precision: the ONNX model to run, `"fp32"` or `"int8"` (onnx only).
+    """
     from .inference import EmotionClassifier
 
+    if backend == "onnx":
+        from .onnx_inference import OnnxEmotionClassifier
+
+        if not Path(model).is_dir():
+            raise GoEmoXUsageError(f"{model}: no such folder (the onnx backend reads a `goemox export onnx` folder)")
+        return OnnxEmotionClassifier.from_pretrained(
+            model, precision=precision, max_length=max_length, batch_size=batch_size
+        )
+    if precision != "fp32":
+        raise GoEmoXUsageError(f"--precision {precision} needs --backend onnx (the torch backend runs fp32)")
     if Path(model).exists() and not (Path(model) / "config.json").is_file():
         raise GoEmoXUsageError(f"{model}: not a saved model folder (no config.json)")
     try:
@@ -419,7 +454,7 @@ def push_main(args: argparse.Namespace) -> int:
 
 
 def add_export_parser(subparsers) -> None:
-    parser = subparsers.add_parser("export", help="Export a trained model (Hub folder, ONNX).")
+    parser = subparsers.add_parser("export", help="Export a trained model (the Hub folder, ONNX).")
     formats = parser.add_subparsers(dest="format", required=True)
     hub = formats.add_parser("hub", help="Write the exact folder `goemox push` would upload, without uploading.")
     hub.add_argument("model", help="Trained goemox model folder.")
@@ -428,9 +463,40 @@ def add_export_parser(subparsers) -> None:
     hub.add_argument("--no_native", action="store_true", help="Keep goemox's architecture (remote code).")
     hub.add_argument("--overwrite", action="store_true", help="Replace the output folder's contents.")
     add_card_options(hub)
+    onnx = formats.add_parser(
+        "onnx",
+        help="ONNX for CPU inference with onnxruntime (`goemox predict --backend onnx`).",
+        description="Export MODEL_DIR to ONNX in OUT_DIR (with config.json and the tokenizer), checked against "
+        "PyTorch on goemox's demo sentences; fails if fp32 probabilities differ by more than 1e-4.",
+    )
+    onnx.add_argument("model_dir", metavar="MODEL_DIR", help="A saved model folder (goemox, BERT, RoBERTa, ...).")
+    onnx.add_argument("out_dir", metavar="OUT_DIR", help="The folder to write.")
+    onnx.add_argument("--quantize", choices=["int8"], default=None, help="Also write a dynamically quantized copy.")
+    onnx.add_argument("--overwrite", action="store_true", help="Replace the export files in a non-empty OUT_DIR.")
 
 
 def export_main(args: argparse.Namespace) -> int:
+    return {"hub": export_hub_main, "onnx": export_onnx_main}[args.format](args)
+
+
+def export_onnx_main(args: argparse.Namespace) -> int:
+    from .exporters.onnx import export_onnx
+
+    record = export_onnx(args.model_dir, args.out_dir, quantize=args.quantize, overwrite=args.overwrite)
+    parity = record["parity"]
+    print(f"Wrote {', '.join(record['files'].values())}, config.json and the tokenizer to {args.out_dir}")
+    print(f"Checked against PyTorch on {parity['texts']} texts (inputs: {', '.join(record['inputs'])}):")
+    for precision in record["files"]:
+        check = parity[precision]
+        print(
+            f"  {precision}: max |probability difference| {check['max_abs_probability_difference']:.2e}, "
+            f"same labels for {check['label_agreement']:.1%} of texts"
+        )
+    print(f"Predict with: goemox predict --backend onnx --model {args.out_dir} --input texts.txt")
+    return 0
+
+
+def export_hub_main(args: argparse.Namespace) -> int:
     from .hub import build_hub_folder
 
     folder = build_hub_folder(

@@ -17,8 +17,8 @@ def model_label_scheme(classifier: EmotionClassifier, scheme: str | None = None)
     """The scheme that maps data labels onto the model's labels: given, stored with the model, or identity."""
     if scheme is not None:
         resolved = get_label_scheme(scheme)
-    elif getattr(classifier.model.config, "label_scheme", None):
-        resolved = LabelScheme.from_dict(classifier.model.config.label_scheme)
+    elif getattr(classifier.config, "label_scheme", None):
+        resolved = LabelScheme.from_dict(classifier.config.label_scheme)
     else:
         names = tuple(classifier.label_names)
         resolved = LabelScheme(name="model", labels=names, mapping={n: (n,) for n in names}, source_labels=names)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig, PreTrainedModel
 
 from .metrics import apply_thresholds
 
@@ -29,16 +29,26 @@ class EmotionPrediction:
     unfamiliar: bool | None = None
 
 
+def config_thresholds(config: PretrainedConfig) -> list[float]:
+    """The decision thresholds stored in a model config (`thresholds`), 0.5 for every label if none."""
+    stored = getattr(config, "thresholds", None)
+    return [float(t) for t in stored] if stored else [0.5] * config.num_labels
+
+
+def config_ood_cutoff(config: PretrainedConfig) -> float | None:
+    """The max-probability cutoff below which a text counts as out of domain (config key `ood_cutoff`), if any."""
+    stored = getattr(config, "ood_cutoff", None)
+    return float(stored["cutoff"]) if stored else None
+
+
 def model_thresholds(model: PreTrainedModel) -> list[float]:
     """The decision thresholds stored in a model's config (`thresholds`), 0.5 for every label if none."""
-    stored = getattr(model.config, "thresholds", None)
-    return [float(t) for t in stored] if stored else [0.5] * model.config.num_labels
+    return config_thresholds(model.config)
 
 
 def model_ood_cutoff(model: PreTrainedModel) -> float | None:
-    """The max-probability cutoff below which a text counts as out of domain (config key `ood_cutoff`), if any."""
-    stored = getattr(model.config, "ood_cutoff", None)
-    return float(stored["cutoff"]) if stored else None
+    """The max-probability cutoff stored in a model's config (`ood_cutoff`), if any."""
+    return config_ood_cutoff(model.config)
 
 
 class EmotionClassifier:
@@ -47,11 +57,16 @@ class EmotionClassifier:
     Texts are tokenized once, sorted by length so each batch carries little padding, run under
     `torch.inference_mode`, and returned in the input order.
 
+    Subclasses that run the network elsewhere (e.g. `goemox.onnx_inference.OnnxEmotionClassifier`) pass
+    `model=None` with the model's `config`, override `_forward`, and set `batch_tensor_type` to the tensor type
+    their `_forward` takes.
+
     Args:
-        model: a sequence-classification model with multi-label (sigmoid) outputs.
+        model: a sequence-classification model with multi-label (sigmoid) outputs, or `None` with `config`.
         tokenizer: its tokenizer.
         max_length: longest input in tokens; longer texts are truncated.
         batch_size: texts per forward pass.
+        config: the model config with the label names, `thresholds` and `ood_cutoff` (default: `model.config`).
 
     Example:
 
@@ -61,14 +76,27 @@ class EmotionClassifier:
     ['praise', 'joy']
     ```"""
 
-    def __init__(self, model: PreTrainedModel, tokenizer, max_length: int = 128, batch_size: int = 64):
-        self.model = model.eval()
+    batch_tensor_type = "pt"
+
+    def __init__(
+        self,
+        model: PreTrainedModel | None,
+        tokenizer,
+        max_length: int = 128,
+        batch_size: int = 64,
+        *,
+        config: PretrainedConfig | None = None,
+    ):
+        if model is None and config is None:
+            raise ValueError("EmotionClassifier needs a model or a config")
+        self.model = model.eval() if model is not None else None
+        self.config = config if config is not None else model.config
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.batch_size = batch_size
-        self.label_names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        self.thresholds = model_thresholds(model)
-        self.ood_cutoff = model_ood_cutoff(model)
+        self.label_names = [self.config.id2label[i] for i in range(self.config.num_labels)]
+        self.thresholds = config_thresholds(self.config)
+        self.ood_cutoff = config_ood_cutoff(self.config)
 
     @classmethod
     def from_pretrained(
@@ -106,11 +134,11 @@ class EmotionClassifier:
         for start in tqdm(starts, desc="Predicting", unit="batch", disable=not show_progress):
             rows = order[start : start + self.batch_size]
             features = [{key: encoded[key][i] for key in encoded} for i in rows]
-            logits[rows] = self._forward(self.tokenizer.pad(features, return_tensors="pt"))
+            logits[rows] = self._forward(self.tokenizer.pad(features, return_tensors=self.batch_tensor_type))
         return logits
 
     def _forward(self, batch) -> np.ndarray:
-        """Logits of one padded batch (a `BatchEncoding` of PyTorch tensors)."""
+        """Logits of one padded batch (a `BatchEncoding` of `batch_tensor_type` tensors)."""
         device = self.model.device
         with torch.inference_mode():
             return self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()

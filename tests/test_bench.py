@@ -118,12 +118,19 @@ def test_infer_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         str(out),
         cwd=tmp_path,
     )
-    runs = json.loads(out.read_text())["runs"]
-    assert set(runs) == {"pipeline_bs1", "pipeline_bs32", "goemox"}
+    result = json.loads(out.read_text())
+    runs = result["runs"]
+    assert set(runs) == {"pipeline_bs1", "pipeline_bs32", "goemox", "onnx_fp32", "onnx_int8"}
     assert runs["pipeline_bs1"]["label_agreement_with_pipeline_bs1"] == 1.0
-    # The same model and thresholds: goemox's label sets match the pipeline's (up to float rounding).
+    assert runs["goemox"]["label_agreement_with_goemox"] == runs["goemox"]["speedup_vs_goemox"] == 1.0
+    # The same model and thresholds: goemox's and the fp32 ONNX label sets match (up to float rounding).
     assert runs["goemox"]["label_agreement_with_pipeline_bs1"] >= 0.9
+    assert runs["onnx_fp32"]["label_agreement_with_goemox"] >= 0.9
+    assert 0.0 <= runs["onnx_int8"]["label_agreement_with_goemox"] <= 1.0
+    assert result["onnx_export"]["parity"]["fp32"]["max_abs_probability_difference"] <= 1e-4
+    assert result["rows"] == 20 and len(result["load_average_at_end"]) == 3
     assert all(run["sentences"] == 20 and run["peak_rss_mib"] > 0 for run in runs.values())
+    assert all(len(run["load_average_before"]) == 3 for run in runs.values())
 
 
 def test_search_quality_script(tiny_goemotions, tiny_encoder_factory, tmp_path):

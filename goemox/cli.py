@@ -1,4 +1,4 @@
-"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`."""
+"""The `goemox` command line: `train`, `search`, `evaluate`, `predict`, `calibrate`."""
 
 from __future__ import annotations
 
@@ -138,9 +138,8 @@ def print_example_prediction(model_dir: str, text: str = EXAMPLE_TEXT) -> None:
     print(f"  labels at the tuned thresholds: {chosen or '(none)'}")
 
 
-def add_evaluate_parser(subparsers) -> None:
-    parser = subparsers.add_parser("evaluate", help="Score a saved model on a labelled split.")
-    parser.add_argument("--model", required=True, help="Saved model folder or Hub id.")
+def add_labelled_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data options shared by commands that score a saved model on labelled texts."""
     parser.add_argument("--dataset", default=None, help="Same sources as `goemox train --dataset`.")
     (
         parser.add_argument("--train_file"),
@@ -148,7 +147,6 @@ def add_evaluate_parser(subparsers) -> None:
         parser.add_argument("--test_file"),
     )
     parser.add_argument("--dataset_config", default="simplified")
-    parser.add_argument("--split", default="test", help="Split to score (default: test).")
     parser.add_argument("--scheme", default=None, help="Label scheme of the data (default: stored with the model).")
     parser.add_argument("--text_column", default="text")
     parser.add_argument("--label_column", default="labels")
@@ -156,6 +154,28 @@ def add_evaluate_parser(subparsers) -> None:
     parser.add_argument("--split_seed", type=int, default=42, help="Seed of an automatic split (as in train).")
     parser.add_argument("--max_length", type=int, default=128)
     parser.add_argument("--batch_size", type=int, default=64)
+
+
+def data_source_options(args: argparse.Namespace) -> dict:
+    """The `load_emotion_dataset` keyword arguments given by `add_labelled_data_arguments` options."""
+    return {
+        "source": args.dataset,
+        "train_file": args.train_file,
+        "validation_file": args.validation_file,
+        "test_file": args.test_file,
+        "dataset_config": args.dataset_config,
+        "text_column": args.text_column,
+        "label_column": args.label_column,
+        "label_separator": args.label_separator,
+        "seed": args.split_seed,
+    }
+
+
+def add_evaluate_parser(subparsers) -> None:
+    parser = subparsers.add_parser("evaluate", help="Score a saved model on a labelled split.")
+    parser.add_argument("--model", required=True, help="Saved model folder or Hub id.")
+    add_labelled_data_arguments(parser)
+    parser.add_argument("--split", default="test", help="Split to score (default: test).")
     parser.add_argument("--output", default=None, help="Write the metrics as JSON here.")
 
 
@@ -163,25 +183,77 @@ def evaluate_main(args: argparse.Namespace) -> int:
     from .evaluation import evaluate_model, format_metrics_table
 
     classifier = load_classifier(args.model, args.max_length, args.batch_size)
-    result = evaluate_model(
-        classifier,
-        args.dataset,
-        split=args.split,
-        scheme=args.scheme,
-        train_file=args.train_file,
-        validation_file=args.validation_file,
-        test_file=args.test_file,
-        dataset_config=args.dataset_config,
-        text_column=args.text_column,
-        label_column=args.label_column,
-        label_separator=args.label_separator,
-        seed=args.split_seed,
-    )
+    options = data_source_options(args)
+    result = evaluate_model(classifier, options.pop("source"), split=args.split, scheme=args.scheme, **options)
     print(f"{result['split']}: {result['rows']} rows, stored thresholds\n")
     print(format_metrics_table(result["stored_thresholds"]))
     if args.output:
         Path(args.output).write_text(json.dumps(result, indent=2))
         print(f"\nWrote {args.output}")
+    return 0
+
+
+CALIBRATE_HELP = """Fit a temperature on validation data (binary cross-entropy of sigmoid(logits / T)), fold it into the
+model's output layer, re-tune the thresholds and save the calibrated model; writes report.md with reliability
+diagrams and expected calibration error (ECE) before and after."""
+
+
+def add_calibrate_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "calibrate", help="Temperature scaling of a saved model's scores.", description=CALIBRATE_HELP
+    )
+    parser.add_argument("--model", required=True, help="Saved model folder.")
+    add_labelled_data_arguments(parser)
+    parser.add_argument("--split", default="validation", help="Split to fit on (default: validation).")
+    parser.add_argument("--test_split", default=None, help="Also score this split once, before and after (e.g. test).")
+    parser.add_argument("--per_class", action="store_true", help="Fit one temperature per label.")
+    parser.add_argument("--output_dir", default=None, help="New folder for the calibrated model.")
+    parser.add_argument("--in_place", action="store_true", help="Replace the model folder's files instead.")
+    parser.add_argument("--overwrite", action="store_true", help="Write into --output_dir/--report_dir with files.")
+    parser.add_argument("--report_dir", default=None, help="Report folder (default: OUTPUT/calibration).")
+    parser.add_argument(
+        "--threshold_strategy",
+        choices=["per_class", "global", "fixed"],
+        default=None,
+        help="How thresholds are re-tuned (default: as in the model's training run, else per_class).",
+    )
+    parser.add_argument("--bins", type=int, default=15, help="Equal-width probability bins of the ECE.")
+
+
+def calibrate_main(args: argparse.Namespace) -> int:
+    from .calibrate import CalibrationRequest, calibrate
+
+    request = CalibrationRequest(
+        model=args.model,
+        output_dir=args.output_dir,
+        in_place=args.in_place,
+        overwrite=args.overwrite,
+        per_class=args.per_class,
+        split=args.split,
+        test_split=args.test_split,
+        report_dir=args.report_dir,
+        threshold_strategy=args.threshold_strategy,
+        bins=args.bins,
+        scheme=args.scheme,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        data=data_source_options(args),
+    )
+    result = calibrate(request)
+    temperature = result["temperature"]
+    shown = f"{temperature:.4f}" if isinstance(temperature, float) else f"{min(temperature):.3f}-{max(temperature):.3f}"
+    print(f"\nTemperature: {shown} (fitted on {result['fit_split']})")
+    print(f"{'':<10}{'ECE mean/label':>16}{'ECE pooled':>12}{'NLL':>9}{'macro-F1':>10}")
+    for split, scores in result["splits"].items():
+        for state in ("before", "after"):
+            values = scores[state]
+            print(
+                f"{split[:9]:<10}{values['ece']['class_mean']:>16.4f}{values['ece']['pooled']:>12.4f}"
+                f"{values['nll']:>9.4f}{values['metrics']['macro_f1']:>10.4f}  {state}"
+            )
+    for note in result["notes"]:
+        print(f"Note: {note}")
+    print(f"Saved the calibrated model to {result['output']} and the report to {result['report']}")
     return 0
 
 
@@ -239,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.add_parser("search", help="Optuna hyperparameter search (see `goemox search --help`).", add_help=False)
     add_evaluate_parser(subparsers)
     add_predict_parser(subparsers)
+    add_calibrate_parser(subparsers)
     return parser
 
 
@@ -251,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] == "search":
             return search_main(argv[1:])
         args = build_parser().parse_args(argv)
-        return {"evaluate": evaluate_main, "predict": predict_main}[args.command](args)
+        return {"evaluate": evaluate_main, "predict": predict_main, "calibrate": calibrate_main}[args.command](args)
     except GoEmoXError as err:
         print(f"goemox: error: {err}", file=sys.stderr)
         return 2

@@ -88,7 +88,9 @@ def plot_class_reliability(
     """
     count = len(label_names)
     rows = math.ceil(count / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 2.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(3.3 * columns, 2.9 * rows + 0.4), squeeze=False, layout="constrained"
+    )
     for index, ax in enumerate(axes.flat):
         if index >= count:
             ax.axis("off")
@@ -109,7 +111,6 @@ def plot_class_reliability(
             ax.set_xlabel("predicted probability", fontsize=8)
     axes.flat[0].legend(fontsize=7, loc="upper left")
     fig.suptitle(f"Reliability per label (bins with at least {MIN_BIN_COUNT} texts)")
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -122,14 +123,13 @@ def plot_class_ece(
     """Horizontal bars of each label's ECE before and after calibration, worst-calibrated label on top."""
     order = np.argsort(ece_before)
     positions = np.arange(len(label_names))
-    fig, ax = plt.subplots(figsize=(8, 0.28 * len(label_names) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(label_names) + 1.8), layout="constrained")
     ax.barh(positions + 0.2, np.asarray(ece_before)[order], height=0.4, **BEFORE_STYLE)
     ax.barh(positions - 0.2, np.asarray(ece_after)[order], height=0.4, **AFTER_STYLE)
     ax.set_yticks(positions, [label_names[i] for i in order], fontsize=8)
     ax.set_xlabel("expected calibration error")
-    ax.legend(loc="lower right")
+    fig.legend(loc="outside lower center", ncol=2)
     ax.set_title("ECE per label")
-    fig.tight_layout()
     return _save(fig, path)
 
 

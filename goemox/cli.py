@@ -243,13 +243,13 @@ def calibrate_main(args: argparse.Namespace) -> int:
     temperature = result["temperature"]
     shown = f"{temperature:.4f}" if isinstance(temperature, float) else f"{min(temperature):.3f}-{max(temperature):.3f}"
     print(f"\nTemperature: {shown} (fitted on {result['fit_split']})")
-    print(f"{'':<10}{'ECE mean/label':>16}{'ECE pooled':>12}{'NLL':>9}{'macro-F1':>10}")
+    print(f"{'':<18}{'ECE mean/label':>16}{'ECE pooled':>12}{'NLL':>9}{'macro-F1':>10}")
     for split, scores in result["splits"].items():
         for state in ("before", "after"):
             values = scores[state]
             print(
-                f"{split[:9]:<10}{values['ece']['class_mean']:>16.4f}{values['ece']['pooled']:>12.4f}"
-                f"{values['nll']:>9.4f}{values['metrics']['macro_f1']:>10.4f}  {state}"
+                f"{split + ', ' + state:<18}{values['ece']['class_mean']:>16.4f}{values['ece']['pooled']:>12.4f}"
+                f"{values['nll']:>9.4f}{values['metrics']['macro_f1']:>10.4f}"
             )
     for note in result["notes"]:
         print(f"Note: {note}")

@@ -264,7 +264,7 @@ def test_command_line(goemox_folder, tmp_path, capsys):
         "--report_dir", str(report), "--test_split", "test", "--threshold_strategy", "per_class",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Temperature: " in result.stdout and "validatio" in result.stdout and "test" in result.stdout
+    assert "Temperature: " in result.stdout and "validation, before" in result.stdout and "test, after" in result.stdout
     calibration = json.loads((report / "calibration.json").read_text())
     assert calibration["threshold_strategy"] == "per_class"
     assert (report / "report.md").is_file() and (out / "config.json").is_file()

@@ -7,11 +7,11 @@ of running the model (`EmotionClassifier`, `pipeline()`, native and ONNX exports
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +39,18 @@ from .metrics import multilabel_metrics, threshold_report
 from .report import MarkdownReport
 from .train import METRICS_FILE, RUN_CONFIG_FILE, choose_thresholds, library_versions
 
-logger = logging.getLogger(__name__)
-
 CALIBRATION_FILE = "calibration.json"
 REPORT_FOLDER = "calibration"
 WEIGHT_FILE_PATTERNS = ("model*.safetensors", "model.safetensors.index.json", "pytorch_model*.bin*")
+TRAINER_STATE_PATTERNS = (
+    "optimizer.pt",
+    "scheduler.pt",
+    "scaler.pt",
+    "rng_state*.pth",
+    "trainer_state.json",
+    "training_args.bin",
+)
+"""Files of a Trainer checkpoint that describe the optimisation of the uncalibrated model; never copied."""
 
 
 @dataclass
@@ -197,7 +204,7 @@ def calibrate(request: CalibrationRequest) -> dict:
     Writes the calibrated model (weights, tokenizer, `config.json` with `calibration_temperature` and re-tuned
     `thresholds`) to the destination, plus `calibration.json`; and `report.md` with reliability diagrams to the
     report folder. Other top-level files of the model folder (`metrics.json`, `run_config.json`, plots) are copied
-    unchanged as the record of the training run; checkpoint folders are not.
+    unchanged as the record of the training run; checkpoint folders and a checkpoint's optimiser state are not.
 
     Args:
         request: what to do (see `CalibrationRequest`).
@@ -308,7 +315,12 @@ def save_calibrated_model(
         copied = []
         if not in_place:
             for path in sorted(model_dir.iterdir()):
-                skip = path.name in written or path.name == CALIBRATION_FILE or path.name.startswith(".")
+                skip = (
+                    path.name in written
+                    or path.name == CALIBRATION_FILE
+                    or path.name.startswith(".")
+                    or any(fnmatch(path.name, pattern) for pattern in TRAINER_STATE_PATTERNS)
+                )
                 if path.is_file() and not skip:
                     shutil.copy2(path, staging / path.name)
                     copied.append(path.name)

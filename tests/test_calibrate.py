@@ -55,6 +55,7 @@ def goemox_folder(tmp_path, tiny_encoder_factory, tiny_tokenizer) -> Path:
     tiny_tokenizer.save_pretrained(folder)
     (folder / "metrics.json").write_text(json.dumps({"threshold_strategy": "global"}))
     (folder / "training_curve.png").write_bytes(b"not really a png")
+    (folder / "optimizer.pt").write_bytes(b"optimiser state of the uncalibrated model")
     (folder / "checkpoint-7").mkdir()
     (folder / "checkpoint-7" / "trainer_state.json").write_text("{}")
     return folder
@@ -103,10 +104,10 @@ def test_new_folder_holds_the_calibrated_model_and_the_input_is_untouched(goemox
     # The training run tuned one global threshold, so the re-tuned thresholds are one global threshold too.
     assert result["threshold_strategy"] == "global"
     assert config["thresholds"] == result["thresholds"]["after"] and len(set(config["thresholds"])) == 1
-    # Files of the training run come along unchanged; checkpoints of the uncalibrated model do not.
+    # Files of the training run come along unchanged; checkpoints and optimiser state do not.
     assert sorted(result["copied_files"]) == ["metrics.json", "training_curve.png"]
     assert (out / "metrics.json").read_bytes() == (goemox_folder / "metrics.json").read_bytes()
-    assert not (out / "checkpoint-7").exists()
+    assert not (out / "checkpoint-7").exists() and not (out / "optimizer.pt").exists()
     assert json.loads((out / "calibration.json").read_text())["temperature"] == pytest.approx(t)
 
     fit = result["splits"]["validation"]

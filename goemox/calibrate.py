@@ -29,15 +29,16 @@ from .calibration import (
     output_layer,
     scale_logits,
     sigmoid,
+    threshold_grid_after_scaling,
 )
 from .calibration_plots import plot_class_ece, plot_class_reliability, plot_overall_reliability
 from .data import label_matrix, load_emotion_dataset
 from .errors import GoEmoXUsageError
 from .evaluation import model_label_scheme
 from .inference import EmotionClassifier
-from .metrics import multilabel_metrics, threshold_report
+from .metrics import DEFAULT_GRID, multilabel_metrics, tune_global_threshold, tune_per_class_thresholds
 from .report import MarkdownReport
-from .train import METRICS_FILE, RUN_CONFIG_FILE, choose_thresholds, library_versions
+from .train import METRICS_FILE, RUN_CONFIG_FILE, library_versions
 
 CALIBRATION_FILE = "calibration.json"
 REPORT_FOLDER = "calibration"
@@ -136,9 +137,13 @@ def training_threshold_strategy(model_dir: Path) -> str | None:
     return None
 
 
-def tuned_thresholds(labels: np.ndarray, probs: np.ndarray, names: list[str], strategy: str) -> list[float]:
-    """Thresholds chosen on these probabilities the way `goemox train` chooses them."""
-    return [float(t) for t in choose_thresholds(threshold_report(labels, probs, names), strategy, len(names))]
+def tuned_thresholds(labels: np.ndarray, probs: np.ndarray, strategy: str, grid: np.ndarray) -> list[float]:
+    """Thresholds chosen on these probabilities with a `goemox train` strategy, from the candidates in `grid`."""
+    if strategy == "per_class":
+        return tune_per_class_thresholds(labels, probs, grid)
+    if strategy == "global":
+        return [tune_global_threshold(labels, probs, grid)] * labels.shape[1]
+    return [0.5] * labels.shape[1]
 
 
 def score_split(
@@ -245,8 +250,13 @@ def calibrate(request: CalibrationRequest) -> dict:
 
     temperature = fit_temperature(logits, labels, per_class=request.per_class)
     thresholds = {
-        "before": tuned_thresholds(labels, sigmoid(logits), names, strategy),
-        "after": tuned_thresholds(labels, sigmoid(scale_logits(logits, temperature)), names, strategy),
+        "before": tuned_thresholds(labels, sigmoid(logits), strategy, DEFAULT_GRID),
+        "after": tuned_thresholds(
+            labels,
+            sigmoid(scale_logits(logits, temperature)),
+            strategy,
+            threshold_grid_after_scaling(DEFAULT_GRID, temperature),
+        ),
     }
     previous = getattr(model.config, TEMPERATURE_KEY, None)
     result = {

@@ -141,6 +141,22 @@ def scale_logits(logits, temperature: Temperature) -> np.ndarray:
     return np.asarray(logits, dtype=np.float64) / np.asarray(temperature, dtype=np.float64)
 
 
+def threshold_grid_after_scaling(grid: Sequence[float], temperature: Temperature) -> np.ndarray:
+    """A threshold grid for calibrated probabilities: `grid` plus every value of it carried through the scaling.
+
+    A threshold `t` on the old probabilities makes the same decisions as `sigmoid(logit(t) / T)` on the
+    calibrated ones, so tuning on this grid can still pick every decision rule the old grid offered, also where
+    calibration moves probabilities past the grid's ends (e.g. 0.75 becomes 0.96 at T = 1/3).
+
+    Example:
+        >>> threshold_grid_after_scaling([0.5, 0.75], 0.5).round(3).tolist()
+        [0.5, 0.75, 0.9]
+    """
+    values = np.asarray(grid, dtype=np.float64)
+    carried = sigmoid(np.log(values / (1.0 - values))[None, :] / np.atleast_1d(temperature)[:, None])
+    return np.unique(np.concatenate([values, carried.ravel()]))
+
+
 def sigmoid(logits) -> np.ndarray:
     """A numerically stable sigmoid."""
     z = np.asarray(logits, dtype=np.float64)

@@ -114,6 +114,8 @@ def test_new_folder_holds_the_calibrated_model_and_the_input_is_untouched(goemox
     assert fit["rows"] == len(labels)
     assert fit["after"]["nll"] < fit["before"]["nll"]
     assert fit["after"]["ece"]["class_mean"] < fit["before"]["ece"]["class_mean"]
+    # Tuned on a grid that holds the old grid carried through T, the global rule can only improve on validation.
+    assert fit["after"]["metrics"]["macro_f1"] >= fit["before"]["metrics"]["macro_f1"] - 1e-9
     assert "test" in result["splits"]
     report = (out / "calibration" / "report.md").read_text()
     for image in ("reliability_overall.png", "reliability_per_label.png", "ece_per_label.png"):
@@ -140,6 +142,10 @@ def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_p
     t = np.asarray(result["temperature"])
     assert t.shape == (10,) and result["threshold_strategy"] == "per_class"
     assert result["copied_files"] == []
+    fit = result["splits"]["validation"]
+    for name in result["label_names"]:
+        before, after = fit["before"]["metrics"]["per_class"][name], fit["after"]["metrics"]["per_class"][name]
+        assert after["f1"] >= before["f1"] - 1e-9
     # No single cutoff on the highest probability flags the same texts under per-label temperatures.
     assert "ood_cutoff" not in json.loads((tmp_path / "out" / "config.json").read_text())
     assert any("ood_cutoff was removed" in note for note in result["notes"])

@@ -24,6 +24,7 @@ from goemox.calibration import (
     output_layer,
     reliability_bins,
     sigmoid,
+    threshold_grid_after_scaling,
 )
 from goemox.errors import GoEmoXUsageError
 
@@ -120,6 +121,20 @@ def test_ece_falls_after_scaling_miscalibrated_scores():
     t = fit_temperature(z, y, per_class=True)
     after = expected_calibration_error(sigmoid(z / np.asarray(t)), y)
     assert max(after["per_class"]) < 0.02 < min(before["per_class"])
+
+
+def test_carried_grid_reproduces_every_old_decision_rule():
+    z, _ = synthetic([1.0, 1.0], rows=500)
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    temperatures = [1 / 3, 2.0]
+    carried = threshold_grid_after_scaling(grid, temperatures)
+    assert set(grid) <= set(carried) and carried.max() > 0.99 and carried.min() < 0.01
+    for column, t in enumerate(temperatures):
+        old, new = sigmoid(z[:, column]), sigmoid(z[:, column] / t)
+        for g in grid:
+            rule = sigmoid(np.log(g / (1 - g)) / t)
+            assert rule in carried
+            assert np.array_equal(old >= g, new >= rule)
 
 
 def test_compose_temperatures():

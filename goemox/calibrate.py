@@ -137,13 +137,29 @@ def training_threshold_strategy(model_dir: Path) -> str | None:
     return None
 
 
-def tuned_thresholds(labels: np.ndarray, probs: np.ndarray, strategy: str, grid: np.ndarray) -> list[float]:
-    """Thresholds chosen on these probabilities with a `goemox train` strategy, from the candidates in `grid`."""
+def tuned_thresholds(
+    labels: np.ndarray, probs: np.ndarray, strategy: str, temperature: Temperature | None = None
+) -> list[float]:
+    """Thresholds chosen with a `goemox train` strategy, from the training grid carried through `temperature`.
+
+    Args:
+        labels: `(n, L)` 0/1 labels.
+        probs: `(n, L)` probabilities (calibrated with `temperature`, if given).
+        strategy: `per_class`, `global` or `fixed`.
+        temperature: the scaling the probabilities went through; `None` tunes on the training grid itself.
+            Each label is tuned on its own carried grid, so the choice is the one tuning made before scaling.
+    """
+    count = labels.shape[1]
+    if strategy == "fixed":
+        return [0.5] * count
+    if temperature is None:
+        grids = [DEFAULT_GRID] * count
+    else:
+        per_label = np.broadcast_to(np.asarray(temperature, dtype=np.float64), (count,))
+        grids = [threshold_grid_after_scaling(DEFAULT_GRID, float(t)) for t in per_label]
     if strategy == "per_class":
-        return tune_per_class_thresholds(labels, probs, grid)
-    if strategy == "global":
-        return [tune_global_threshold(labels, probs, grid)] * labels.shape[1]
-    return [0.5] * labels.shape[1]
+        return [tune_per_class_thresholds(labels[:, [c]], probs[:, [c]], grids[c])[0] for c in range(count)]
+    return [tune_global_threshold(labels, probs, np.unique(np.concatenate(grids)))] * count
 
 
 def score_split(
@@ -250,13 +266,8 @@ def calibrate(request: CalibrationRequest) -> dict:
 
     temperature = fit_temperature(logits, labels, per_class=request.per_class)
     thresholds = {
-        "before": tuned_thresholds(labels, sigmoid(logits), strategy, DEFAULT_GRID),
-        "after": tuned_thresholds(
-            labels,
-            sigmoid(scale_logits(logits, temperature)),
-            strategy,
-            threshold_grid_after_scaling(DEFAULT_GRID, temperature),
-        ),
+        "before": tuned_thresholds(labels, sigmoid(logits), strategy),
+        "after": tuned_thresholds(labels, sigmoid(scale_logits(logits, temperature)), strategy, temperature),
     }
     previous = getattr(model.config, TEMPERATURE_KEY, None)
     result = {

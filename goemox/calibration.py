@@ -142,19 +142,21 @@ def scale_logits(logits, temperature: Temperature) -> np.ndarray:
 
 
 def threshold_grid_after_scaling(grid: Sequence[float], temperature: Temperature) -> np.ndarray:
-    """A threshold grid for calibrated probabilities: `grid` plus every value of it carried through the scaling.
+    """The threshold grid carried through the scaling: `sigmoid(logit(t) / T)` for every `t` in `grid` (and `T`).
 
-    A threshold `t` on the old probabilities makes the same decisions as `sigmoid(logit(t) / T)` on the
-    calibrated ones, so tuning on this grid can still pick every decision rule the old grid offered, also where
-    calibration moves probabilities past the grid's ends (e.g. 0.75 becomes 0.96 at T = 1/3).
+    A threshold `t` on the old probabilities makes exactly the decisions of `sigmoid(logit(t) / T)` on the
+    calibrated ones. Tuning on the carried grid therefore offers the same decision rules as tuning on `grid` did
+    before calibration: calibration cannot push a good threshold off the grid's ends (0.75 becomes 0.96 at
+    T = 1/3), and a denser grid cannot buy a validation-only gain. With per-label temperatures the grids of all
+    labels are merged (tune each label on the grid of its own temperature to keep its old choices).
 
     Example:
         >>> threshold_grid_after_scaling([0.5, 0.75], 0.5).round(3).tolist()
-        [0.5, 0.75, 0.9]
+        [0.5, 0.9]
     """
     values = np.asarray(grid, dtype=np.float64)
     carried = sigmoid(np.log(values / (1.0 - values))[None, :] / np.atleast_1d(temperature)[:, None])
-    return np.unique(np.concatenate([values, carried.ravel()]))
+    return np.unique(carried)
 
 
 def sigmoid(logits) -> np.ndarray:

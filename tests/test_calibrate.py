@@ -13,7 +13,7 @@ import torch
 from transformers import BertForSequenceClassification, ElectraConfig, ElectraForSequenceClassification, pipeline
 
 from goemox import GoEmoXForSequenceClassification
-from goemox.calibrate import CalibrationRequest, calibrate
+from goemox.calibrate import CalibrationRequest, calibrate, tuned_thresholds
 from goemox.calibration import sigmoid
 from goemox.cli import main
 from goemox.data import label_matrix, load_emotion_dataset
@@ -114,8 +114,10 @@ def test_new_folder_holds_the_calibrated_model_and_the_input_is_untouched(goemox
     assert fit["rows"] == len(labels)
     assert fit["after"]["nll"] < fit["before"]["nll"]
     assert fit["after"]["ece"]["class_mean"] < fit["before"]["ece"]["class_mean"]
-    # Tuned on a grid that holds the old grid carried through T, the global rule can only improve on validation.
-    assert fit["after"]["metrics"]["macro_f1"] >= fit["before"]["metrics"]["macro_f1"] - 1e-9
+    # Re-tuned on the training grid carried through T: the same rule as before, so the same labels.
+    before_t, after_t = np.asarray(result["thresholds"]["before"]), np.asarray(result["thresholds"]["after"])
+    np.testing.assert_allclose(after_t, sigmoid(np.log(before_t / (1 - before_t)) / t), rtol=1e-9)
+    assert fit["after"]["metrics"]["macro_f1"] == pytest.approx(fit["before"]["metrics"]["macro_f1"], abs=1e-12)
     assert "test" in result["splits"]
     report = (out / "calibration" / "report.md").read_text()
     for image in ("reliability_overall.png", "reliability_per_label.png", "ece_per_label.png"):
@@ -135,6 +137,18 @@ def add_ood_cutoff(folder: Path, cutoff: float) -> None:
     (folder / "config.json").write_text(json.dumps(config))
 
 
+@pytest.mark.parametrize("strategy", ["per_class", "global"])
+def test_thresholds_re_tuned_after_scaling_make_the_same_choices(strategy):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(-1.5, 2.0, size=(2000, 6))
+    labels = (rng.random(logits.shape) < sigmoid(logits / 1.7 - 0.5)).astype(int)
+    temperature = 0.4 if strategy == "global" else [0.2, 0.4, 0.6, 0.9, 1.5, 3.0]
+    before = np.asarray(tuned_thresholds(labels, sigmoid(logits), strategy))
+    after = np.asarray(tuned_thresholds(labels, sigmoid(logits / np.asarray(temperature)), strategy, temperature))
+    np.testing.assert_allclose(after, sigmoid(np.log(before / (1 - before)) / np.asarray(temperature)), rtol=1e-9)
+    assert tuned_thresholds(labels, sigmoid(logits), "fixed", temperature) == [0.5] * 6
+
+
 def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_path):
     logits, _ = validation_logits(native_folder)
     add_ood_cutoff(native_folder, 0.01)
@@ -145,7 +159,7 @@ def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_p
     fit = result["splits"]["validation"]
     for name in result["label_names"]:
         before, after = fit["before"]["metrics"]["per_class"][name], fit["after"]["metrics"]["per_class"][name]
-        assert after["f1"] >= before["f1"] - 1e-9
+        assert after["f1"] == pytest.approx(before["f1"], abs=1e-12)
     # No single cutoff on the highest probability flags the same texts under per-label temperatures.
     assert "ood_cutoff" not in json.loads((tmp_path / "out" / "config.json").read_text())
     assert any("ood_cutoff was removed" in note for note in result["notes"])

@@ -168,6 +168,14 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split_seed", type=int, default=42, help="Seed of an automatic split (as in train).")
 
 
+def add_labelled_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data options of commands that score a saved model on labelled texts."""
+    add_data_options(parser)
+    parser.add_argument("--scheme", default=None, help="Label scheme of the data (default: stored with the model).")
+    parser.add_argument("--max_length", type=int, default=128)
+    parser.add_argument("--batch_size", type=int, default=64)
+
+
 def data_load_options(args: argparse.Namespace) -> dict:
     """Keyword arguments of `load_emotion_dataset` from the options of `add_data_options`."""
     return {
@@ -182,14 +190,16 @@ def data_load_options(args: argparse.Namespace) -> dict:
     }
 
 
+def data_source_options(args: argparse.Namespace) -> dict:
+    """`data_load_options` plus the data source itself (`source`)."""
+    return {"source": args.dataset, **data_load_options(args)}
+
+
 def add_evaluate_parser(subparsers) -> None:
     parser = subparsers.add_parser("evaluate", help="Score a saved model on a labelled split.")
     parser.add_argument("--model", required=True, help="Saved model folder or Hub id.")
-    add_data_options(parser)
+    add_labelled_data_arguments(parser)
     parser.add_argument("--split", default="test", help="Split to score (default: test).")
-    parser.add_argument("--scheme", default=None, help="Label scheme of the data (default: stored with the model).")
-    parser.add_argument("--max_length", type=int, default=128)
-    parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--output", default=None, help="Write the metrics as JSON here.")
     parser.add_argument(
         "--report",
@@ -314,6 +324,70 @@ def data_stats_main(args: argparse.Namespace) -> int:
         ],
     )
     print(f"Wrote {path}, stats.json and the plots to {folder}")
+    return 0
+
+
+CALIBRATE_HELP = """Fit a temperature on validation data (binary cross-entropy of sigmoid(logits / T)), fold it into the
+model's output layer, re-tune the thresholds and save the calibrated model; writes report.md with reliability
+diagrams and expected calibration error (ECE) before and after."""
+
+
+def add_calibrate_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "calibrate", help="Temperature scaling of a saved model's scores.", description=CALIBRATE_HELP
+    )
+    parser.add_argument("--model", required=True, help="Saved model folder.")
+    add_labelled_data_arguments(parser)
+    parser.add_argument("--split", default="validation", help="Split to fit on (default: validation).")
+    parser.add_argument("--test_split", default=None, help="Also score this split once, before and after (e.g. test).")
+    parser.add_argument("--per_class", action="store_true", help="Fit one temperature per label.")
+    parser.add_argument("--output_dir", default=None, help="New folder for the calibrated model.")
+    parser.add_argument("--in_place", action="store_true", help="Replace the model folder's files instead.")
+    parser.add_argument("--overwrite", action="store_true", help="Write into --output_dir/--report_dir with files.")
+    parser.add_argument("--report_dir", default=None, help="Report folder (default: OUTPUT/calibration).")
+    parser.add_argument(
+        "--threshold_strategy",
+        choices=["per_class", "global", "fixed"],
+        default=None,
+        help="How thresholds are re-tuned (default: as in the model's training run, else per_class).",
+    )
+    parser.add_argument("--bins", type=int, default=15, help="Equal-width probability bins of the ECE.")
+
+
+def calibrate_main(args: argparse.Namespace) -> int:
+    from .calibrate import CalibrationRequest, calibrate
+
+    request = CalibrationRequest(
+        model=args.model,
+        output_dir=args.output_dir,
+        in_place=args.in_place,
+        overwrite=args.overwrite,
+        per_class=args.per_class,
+        split=args.split,
+        test_split=args.test_split,
+        report_dir=args.report_dir,
+        threshold_strategy=args.threshold_strategy,
+        bins=args.bins,
+        scheme=args.scheme,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        data=data_source_options(args),
+    )
+    result = calibrate(request)
+    temperature = result["temperature"]
+    shown = f"{temperature:.4f}" if isinstance(temperature, float) else f"{min(temperature):.3f}-{max(temperature):.3f}"
+    print(f"\nTemperature: {shown} (fitted on {result['fit_split']})")
+    print(f"{'':<18}{'ECE mean/label':>16}{'ECE pooled':>12}{'NLL':>9}{'macro-F1':>10}")
+    for split, scores in result["splits"].items():
+        for state in ("before", "after"):
+            values = scores[state]
+            print(
+                f"{split + ', ' + state:<18}{values['ece']['class_mean']:>16.4f}{values['ece']['pooled']:>12.4f}"
+                f"{values['nll']:>9.4f}{values['metrics']['macro_f1']:>10.4f}"
+            )
+    for note in result["notes"]:
+        print(f"Note: {note}")
+    print(f"Saved the calibrated model to {result['output']} and the report to {result['report']}")
     return 0
 
 
@@ -705,6 +779,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_fetch_parser(subparsers)
     add_demo_parser(subparsers)
     add_data_parser(subparsers)
+    add_calibrate_parser(subparsers)
     return parser
 
 
@@ -726,6 +801,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "fetch": fetch_main,
             "demo": demo_main,
             "data": data_main,
+            "calibrate": calibrate_main,
         }
         return commands[args.command](args)
     except GoEmoXError as err:

@@ -164,3 +164,33 @@ def test_search_quality_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         "hamming_score",
         "subset_accuracy",
     }
+
+
+def test_calibration_methods_script(tiny_goemotions, tiny_encoder_factory, tiny_tokenizer, tmp_path):
+    from goemox import GoEmoXForSequenceClassification
+    from goemox.labels import get_label_scheme
+
+    model = GoEmoXForSequenceClassification.from_encoder(
+        str(tiny_encoder_factory("bert")), get_label_scheme("goemotions")
+    )
+    model.save_pretrained(tmp_path / "model")
+    tiny_tokenizer.save_pretrained(tmp_path / "model")
+    out = tmp_path / "calibration.json"
+    run_script(
+        "calibration_methods.py",
+        "--model",
+        str(tmp_path / "model"),
+        "--data",
+        str(tiny_goemotions),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
+    result = json.loads(out.read_text())
+    assert set(result["results"]) == {"none", "temperature", "temperature_per_label", "platt_per_label"}
+    assert result["rows"] == {"validation": 20, "test": 20}
+    assert len(result["fitted"]["platt_slope"]) == 28
+    fit = {name: r["validation"]["nll"] for name, r in result["results"].items()}
+    # Each fit minimises validation NLL over a family that holds the identity (and one T for all labels).
+    assert fit["temperature_per_label"] <= fit["temperature"] + 1e-6 <= fit["none"] + 2e-6
+    assert fit["platt_per_label"] <= fit["none"] + 1e-6

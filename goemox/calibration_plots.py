@@ -1,0 +1,141 @@
+"""Reliability diagrams before and after calibration (PNG)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .calibration import DEFAULT_BINS, reliability_bins  # noqa: E402
+
+MIN_BIN_COUNT = 5
+"""Bins with fewer predictions are left out of the per-label curves (their frequency is mostly noise)."""
+
+BEFORE_STYLE = {"color": "tab:orange", "label": "before"}
+AFTER_STYLE = {"color": "tab:blue", "label": "after"}
+
+
+def _diagonal(ax) -> None:
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+
+
+def plot_overall_reliability(
+    labels: np.ndarray,
+    probs_before: np.ndarray,
+    probs_after: np.ndarray,
+    path: str | Path,
+    bins: int = DEFAULT_BINS,
+    title: str = "Reliability over all (text, label) pairs",
+) -> Path:
+    """Reliability diagrams of all (text, label) pairs, before (left) and after (right), with bin counts below.
+
+    Args:
+        labels: `(n, L)` 0/1 labels.
+        probs_before: `(n, L)` probabilities before calibration.
+        probs_after: `(n, L)` probabilities after calibration.
+        path: where to write the PNG.
+        bins: number of equal-width bins.
+        title: the figure title.
+    """
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7), height_ratios=(3, 1.2), sharex=True)
+    for column, (probs, style) in enumerate(((probs_before, BEFORE_STYLE), (probs_after, AFTER_STYLE))):
+        binned = reliability_bins(probs, labels, bins)
+        centers = (binned.edges[:-1] + binned.edges[1:]) / 2
+        width = 1.0 / bins
+        filled = binned.counts > 0
+        ax, ax_count = axes[0, column], axes[1, column]
+        _diagonal(ax)
+        ax.bar(centers[filled], binned.frequency[filled], width=width * 0.9, color=style["color"], alpha=0.8)
+        ax.plot(binned.confidence[filled], binned.frequency[filled], "k.", markersize=5)
+        ax.set_title(f"{style['label']} calibration: ECE {binned.ece:.4f}")
+        ax.set_ylabel("observed frequency of the label")
+        ax_count.bar(centers, binned.counts, width=width * 0.9, color=style["color"], alpha=0.8)
+        ax_count.set_yscale("log")
+        ax_count.set_ylabel("pairs per bin")
+        ax_count.set_xlabel("predicted probability")
+    fig.suptitle(f"{title} (bars: frequency per bin, dots: at the bin's mean probability)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_class_reliability(
+    labels: np.ndarray,
+    probs_before: np.ndarray,
+    probs_after: np.ndarray,
+    label_names: Sequence[str],
+    path: str | Path,
+    bins: int = DEFAULT_BINS,
+    columns: int = 4,
+) -> Path:
+    """A grid with one reliability curve per label, before and after calibration, and each label's ECE.
+
+    Args:
+        labels: `(n, L)` 0/1 labels.
+        probs_before: `(n, L)` probabilities before calibration.
+        probs_after: `(n, L)` probabilities after calibration.
+        label_names: the `L` label names.
+        path: where to write the PNG.
+        bins: number of equal-width bins.
+        columns: plots per row.
+    """
+    count = len(label_names)
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(3.3 * columns, 2.9 * rows + 0.4), squeeze=False, layout="constrained"
+    )
+    for index, ax in enumerate(axes.flat):
+        if index >= count:
+            ax.axis("off")
+            continue
+        _diagonal(ax)
+        eces = []
+        for probs, style in ((probs_before, BEFORE_STYLE), (probs_after, AFTER_STYLE)):
+            binned = reliability_bins(probs[:, index], labels[:, index], bins)
+            shown = binned.counts >= MIN_BIN_COUNT
+            ax.plot(binned.confidence[shown], binned.frequency[shown], marker="o", markersize=3, **style)
+            eces.append(binned.ece)
+        positives = int(labels[:, index].sum())
+        ax.set_title(f"{label_names[index]} ({positives} pos.)\nECE {eces[0]:.3f} -> {eces[1]:.3f}", fontsize=9)
+        ax.tick_params(labelsize=7)
+        if index % columns == 0:
+            ax.set_ylabel("observed frequency", fontsize=8)
+        if index >= count - columns:
+            ax.set_xlabel("predicted probability", fontsize=8)
+    axes.flat[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(f"Reliability per label (bins with at least {MIN_BIN_COUNT} texts)")
+    return _save(fig, path)
+
+
+def plot_class_ece(
+    label_names: Sequence[str],
+    ece_before: Sequence[float],
+    ece_after: Sequence[float],
+    path: str | Path,
+) -> Path:
+    """Horizontal bars of each label's ECE before and after calibration, worst-calibrated label on top."""
+    order = np.argsort(ece_before)
+    positions = np.arange(len(label_names))
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(label_names) + 1.8), layout="constrained")
+    ax.barh(positions + 0.2, np.asarray(ece_before)[order], height=0.4, **BEFORE_STYLE)
+    ax.barh(positions - 0.2, np.asarray(ece_after)[order], height=0.4, **AFTER_STYLE)
+    ax.set_yticks(positions, [label_names[i] for i in order], fontsize=8)
+    ax.set_xlabel("expected calibration error")
+    fig.legend(loc="outside lower center", ncol=2)
+    ax.set_title("ECE per label")
+    return _save(fig, path)
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

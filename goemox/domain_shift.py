@@ -8,8 +8,11 @@ in-domain texts from each other domain's (AUROC). It writes PNG plots, `report.m
 Definitions (for logits `z_1..z_L` of one text, sigmoid probabilities `p_k = sigmoid(z_k)`):
 
 - max probability: `max_k p_k`.
-- entropy: the entropy in bits of the scores normalised to sum to one, `q_k = p_k / sum_j p_j`; 0 when one label
-  holds all the mass, `log2(L)` when the scores are equal.
+- entropy over labels: the entropy in bits of the scores normalised to sum to one, `q_k = p_k / sum_j p_j`; 0 when
+  one label holds all the mass, `log2(L)` when the scores are equal (how spread the scores are over labels).
+- binary entropy: the mean over labels of each decision's entropy in bits, `H(p_k) = -p_k log2 p_k -
+  (1 - p_k) log2(1 - p_k)`, between 0 (every score at 0 or 1) and 1 (every score 0.5): how unsure the model is
+  about the yes/no decisions.
 - energy: `E(x) = -sum_k softplus(z_k) = -sum_k log(1 + exp(z_k))`, the joint energy of a multi-label
   sigmoid classifier (Wang et al., "Can multi-label classification networks know what they don't know?",
   NeurIPS 2021). Low energy means the model puts evidence on some labels; the OOD score used for AUROC is the
@@ -41,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.spatial.distance import jensenshannon
+from scipy.special import entr
 from scipy.stats import entropy as scipy_entropy
 from sklearn.metrics import roc_auc_score
 
@@ -233,6 +237,12 @@ def score_entropy(probs: np.ndarray) -> np.ndarray:
     return scipy_entropy(np.asarray(probs, dtype=np.float64), base=2, axis=1)
 
 
+def binary_entropy(probs: np.ndarray) -> np.ndarray:
+    """Mean over labels of each label's binary entropy in bits, per row."""
+    probs = np.asarray(probs, dtype=np.float64)
+    return ((entr(probs) + entr(1.0 - probs)) / np.log(2)).mean(axis=1)
+
+
 def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     """Jensen-Shannon divergence (base 2, in [0, 1]) between two distributions (normalised first)."""
     return float(jensenshannon(np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64), base=2) ** 2)
@@ -273,6 +283,10 @@ class DomainScores:
         return score_entropy(self.probs)
 
     @property
+    def binary_entropy(self) -> np.ndarray:
+        return binary_entropy(self.probs)
+
+    @property
     def energy(self) -> np.ndarray:
         return energy(self.logits)
 
@@ -311,6 +325,7 @@ def domain_summary(scores: DomainScores, label_names: list[str], thresholds: lis
         "mean_max_probability": float(scores.max_probability.mean()),
         "median_max_probability": float(np.median(scores.max_probability)),
         "mean_entropy_bits": float(scores.entropy.mean()),
+        "mean_binary_entropy_bits": float(scores.binary_entropy.mean()),
         "mean_energy": float(scores.energy.mean()),
         "top1_distribution": dict(zip(label_names, map(float, top1))),
         "thresholded_distribution": dict(zip(label_names, map(float, shares))),
@@ -528,26 +543,23 @@ def plot_label_distributions(result: DomainShiftResult, path: Path) -> Path:
 
 
 def plot_score_histograms(result: DomainShiftResult, path: Path) -> Path:
-    """Overlaid density histograms per domain: max probability, entropy, negative energy (with the cutoff)."""
+    """Overlaid density histograms per domain: max probability (with the cutoff), the two entropies, -energy."""
     panels = [
-        ("max probability", lambda d: d.max_probability, np.linspace(0, 1, 41)),
-        (
-            "entropy of normalised scores (bits)",
-            lambda d: d.entropy,
-            np.linspace(0, np.log2(len(result.label_names)), 41),
-        ),
-        ("negative energy  sum softplus(z)", lambda d: -d.energy, None),
+        ("max probability", lambda d: d.max_probability),
+        ("entropy over labels (bits)", lambda d: d.entropy),
+        ("mean binary entropy per label (bits)", lambda d: d.binary_entropy),
+        ("negative energy  sum_k softplus(z_k)", lambda d: -d.energy),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    cutoff = result.analysis["ood_cutoff"]
-    for ax, (title, values, bins) in zip(axes, panels):
-        if bins is None:
-            every = np.concatenate([values(d) for d in result.domains])
-            bins = np.linspace(every.min(), every.max(), 41)
-        for scores, color in zip(result.domains, _colors(len(result.domains))):
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+    colors = _colors(len(result.domains))
+    for ax, (title, values) in zip(axes, panels):
+        every = np.concatenate([values(d) for d in result.domains])
+        bins = np.linspace(0, 1, 41) if title == "max probability" else np.linspace(every.min(), every.max(), 41)
+        for scores, color in zip(result.domains, colors):
             ax.hist(values(scores), bins=bins, density=True, alpha=0.45, color=color, label=scores.name)
         ax.set_xlabel(title)
         ax.set_ylabel("density")
+    cutoff = result.analysis["ood_cutoff"]
     if cutoff is not None:
         axes[0].axvline(cutoff["cutoff"], color="black", linestyle="--", linewidth=1, label="OOD cutoff")
     axes[0].legend()
@@ -616,6 +628,7 @@ def write_domain_shift_report(result: DomainShiftResult, folder: str | Path, rep
             _share(d["no_label_share"]),
             _share(d["mean_max_probability"]),
             f"{d['mean_entropy_bits']:.2f}",
+            _share(d["mean_binary_entropy_bits"]),
             "in-domain" if name == in_domain else _share(d["ood_auroc_max_probability"]),
             "in-domain" if name == in_domain else _share(d["ood_auroc_energy"]),
             _share(d["flagged_share"]),
@@ -632,7 +645,8 @@ def write_domain_shift_report(result: DomainShiftResult, folder: str | Path, rep
             "neutral (threshold)",
             "no label",
             "mean max prob.",
-            "mean entropy (bits)",
+            "mean entropy over labels (bits)",
+            "mean binary entropy (bits)",
             "OOD AUROC max prob.",
             "OOD AUROC energy",
             "flagged unfamiliar",
@@ -646,8 +660,10 @@ def write_domain_shift_report(result: DomainShiftResult, folder: str | Path, rep
             "**neutral (top-1)**: share of texts whose top-1 label is `neutral`; **neutral (threshold)**: share "
             "where `neutral` reaches its threshold; n/a when the model has no `neutral` label.",
             "**no label**: share of texts where no label reaches its threshold.",
-            "**entropy**: of the sigmoid scores normalised to sum to one, in bits "
-            f"(maximum log2({len(result.label_names)}) = {np.log2(len(result.label_names)):.2f}).",
+            "**entropy over labels**: of the sigmoid scores normalised to sum to one, in bits "
+            f"(maximum log2({len(result.label_names)}) = {np.log2(len(result.label_names)):.2f}): how spread the "
+            "scores are over labels. **binary entropy**: the mean over labels of `-p log2 p - (1-p) log2(1-p)` "
+            "(0 = every score at 0 or 1, 1 = every score 0.5): how unsure the yes/no decisions are.",
             "**OOD AUROC**: in-domain texts are the positive class, the other domain's texts the negative class; "
             "the scores are the max probability and the negative energy `-E(x) = sum_k softplus(z_k)` "
             "(`E(x) = -sum_k log(1 + exp(z_k))`, the joint energy of Wang et al., NeurIPS 2021), both higher = "

@@ -17,6 +17,7 @@ from goemox.domain_shift import (
     DomainScores,
     TextLoader,
     analyze_domains,
+    binary_entropy,
     domain_summary,
     energy,
     js_divergence,
@@ -113,6 +114,9 @@ def test_energy_entropy_and_auroc_directions():
     # softplus(0) = ln 2, softplus(ln 3) = ln 4 -> E = -ln 8
     assert energy(np.array([[0.0, math.log(3)]])) == pytest.approx([-math.log(8)])
     assert score_entropy(np.array([[0.5, 0.5], [0.9, 0.0], [0.2, 0.2]])) == pytest.approx([1.0, 0.0, 1.0])
+    # H(0.5) = 1 bit, H(0) = H(1) = 0, H(0.25) = 2 - 0.75 log2 3
+    quarter = 2 - 0.75 * math.log2(3)
+    assert binary_entropy(np.array([[0.5, 0.0], [1.0, 0.0], [0.25, 0.75]])) == pytest.approx([0.5, 0.0, quarter])
     confident = np.array([[4.0, -4.0, -4.0], [-4.0, 5.0, -4.0], [-4.0, -4.0, 6.0]])
     unsure = np.array([[-1.0, -2.0, -2.0], [-2.0, -1.5, -2.0], [-3.0, -3.0, -1.0]])
     # more evidence -> lower energy; the OOD score -E is higher in-domain

@@ -161,6 +161,8 @@ def run_bias_probe(
         >>> summary["labels"]["joy"]["mean_abs_change"]  # doctest: +SKIP
         0.004
     """
+    if max_templates is not None and max_templates < 1:
+        raise GoEmoXUsageError(f"--max_templates must be at least 1, got {max_templates}")
     probes = []
     for placeholder, placeholder_terms in terms.items():
         chosen = sample_texts([t for t in templates if placeholder in t], max_templates, seed)

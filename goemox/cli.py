@@ -360,7 +360,7 @@ def analyze_main(args: argparse.Namespace) -> int:
     validation = validation_source(args, by_name.get(args.in_domain, domains[0]))
     if args.store_ood_cutoff and validation is None:
         raise GoEmoXUsageError("--store_ood_cutoff needs in-domain validation texts (--in_domain_validation SOURCE)")
-    if args.store_ood_cutoff and not args.model_copy and not (Path(args.model) / "config.json").is_file():
+    if args.store_ood_cutoff and not (Path(args.model) / "config.json").is_file():
         raise GoEmoXUsageError(f"--store_ood_cutoff: {args.model} is not a local model folder with a config.json")
     folder = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
     classifier = load_classifier(args.model, args.max_length, args.batch_size)

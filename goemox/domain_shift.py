@@ -405,6 +405,10 @@ def analyze_domains(
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise GoEmoXUsageError(f"the domain name {repeated[0]!r} is given twice; domain names must differ")
+    if max_texts is not None and max_texts < 1:
+        raise GoEmoXUsageError(f"--max_texts must be at least 1, got {max_texts}")
+    if not 0 < ood_quantile < 1:
+        raise GoEmoXUsageError(f"--ood_quantile must be between 0 and 1, got {ood_quantile}")
     in_domain = in_domain or names[0]
     if in_domain not in names:
         raise GoEmoXUsageError(f"--in_domain {in_domain!r} is not one of the domains {names}")

@@ -129,6 +129,8 @@ def test_run_substitutes_every_term_and_finds_the_biased_one():
     assert summary["group_mean_change"]["gender"]["female"]["joy"] == pytest.approx(0.4)
     limited = run_bias_probe(KeywordClassifier(), templates, terms, max_templates=2, show_progress=False)
     assert len(limited[0].templates) == 2
+    with pytest.raises(GoEmoXUsageError, match="--max_templates must be at least 1"):
+        run_bias_probe(KeywordClassifier(), templates, terms, max_templates=0, show_progress=False)
     with pytest.raises(GoEmoXUsageError, match="no template holds any of the placeholders"):
         run_bias_probe(KeywordClassifier(), ["plain text"], terms, show_progress=False)
 

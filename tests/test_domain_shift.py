@@ -291,6 +291,10 @@ def test_analysis_refuses_repeated_names_and_unknown_in_domain(goemox_model, tex
     pair = [parse_domain(f"a={text_files['in']}"), parse_domain(f"b={text_files['out']}")]
     with pytest.raises(GoEmoXUsageError, match="--in_domain 'c' is not one of"):
         analyze_domains(clf, pair, model_name="m", in_domain="c", show_progress=False)
+    with pytest.raises(GoEmoXUsageError, match="--max_texts must be at least 1"):
+        analyze_domains(clf, pair, model_name="m", max_texts=0, show_progress=False)
+    with pytest.raises(GoEmoXUsageError, match="--ood_quantile must be between 0 and 1"):
+        analyze_domains(clf, pair, model_name="m", ood_quantile=5, show_progress=False)
 
 
 def test_cli_on_a_native_model_writes_report_plots_and_analysis(native_model, text_files, tmp_path):

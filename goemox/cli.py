@@ -261,6 +261,13 @@ def add_analyze_parser(subparsers) -> None:
         "--ood_quantile", type=float, default=0.05, help="Share of validation texts below the cutoff (default 0.05)."
     )
     parser.add_argument(
+        "--ood_score",
+        choices=["max_probability", "negative_energy"],
+        default="max_probability",
+        help="The score of the cutoff --store_ood_cutoff writes: the max probability (default) or the negative "
+        "energy sum_k softplus(z_k). The report shows both.",
+    )
+    parser.add_argument(
         "--store_ood_cutoff",
         action="store_true",
         help="Write the cutoff into the model folder's config.json as ood_cutoff (rewritten atomically in place), "
@@ -372,6 +379,7 @@ def analyze_main(args: argparse.Namespace) -> int:
         in_domain=args.in_domain,
         validation=validation,
         ood_quantile=args.ood_quantile,
+        ood_score=args.ood_score,
         max_texts=args.max_texts,
         seed=args.seed,
         loader=loader,
@@ -401,7 +409,7 @@ def print_domain_summary(analysis: dict) -> None:
         print(f"{name:<16}{d['n_texts']:>7}{cells}")
     cutoff = analysis["ood_cutoff"]
     if cutoff:
-        print(f"OOD cutoff (max probability): {cutoff['cutoff']:.4f} from {cutoff['validation_source']}")
+        print(f"OOD cutoff ({cutoff['score']}): {cutoff['cutoff']:.4f} from {cutoff['validation_source']}")
 
 
 def bias_probe_main(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ Definitions (for logits `z_1..z_L` of one text, sigmoid probabilities `p_k = sig
   sigmoid classifier (Wang et al., "Can multi-label classification networks know what they don't know?",
   NeurIPS 2021). Low energy means the model puts evidence on some labels; the OOD score used for AUROC is the
   negative energy `-E(x)`, higher = more in-domain.
+- OOD cutoff: the `quantile` (default 0.05) of an OOD score over in-domain validation texts, for the max
+  probability and for the negative energy; texts scoring below it are flagged as unfamiliar.
 - OOD AUROC: the area under the ROC curve for telling in-domain texts (positive class) from one other
   domain's texts with a score where higher means more in-domain; 0.5 is chance, above 0.5 the score ranks
   in-domain texts higher as intended, below 0.5 it ranks them lower.
@@ -40,7 +42,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import jensenshannon
@@ -50,14 +52,12 @@ from sklearn.metrics import roc_auc_score
 
 from .data import load_emotion_dataset
 from .errors import GoEmoXError, GoEmoXUsageError
+from .inference import OOD_SCORES, EmotionClassifier, ood_scores
 from .labels import LabelScheme
 from .metrics import apply_thresholds
 from .plots import plt
 from .predict_io import read_inputs
 from .report import MarkdownReport
-
-if TYPE_CHECKING:
-    from .inference import EmotionClassifier
 
 FILE_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".json")
 SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validation", "dev": "validation", "test": "test"}
@@ -278,6 +278,10 @@ class DomainScores:
     def max_probability(self) -> np.ndarray:
         return self.probs.max(axis=1)
 
+    def ood_score(self, score: str) -> np.ndarray:
+        """`max_probability` or `negative_energy` per text (higher = more in-domain)."""
+        return ood_scores(self.logits, score)
+
     @property
     def entropy(self) -> np.ndarray:
         return score_entropy(self.probs)
@@ -344,11 +348,11 @@ def js_matrices(domains: list[DomainScores], thresholds: list[float]) -> dict[st
     }
 
 
-def ood_cutoff(max_probabilities: np.ndarray, quantile: float) -> float:
-    """The `quantile` of in-domain max probabilities: texts scoring below it are flagged as unfamiliar."""
+def ood_cutoff(in_domain_scores: np.ndarray, quantile: float) -> float:
+    """The `quantile` of in-domain OOD scores (higher = more in-domain): texts below it are flagged as unfamiliar."""
     if not 0 < quantile < 1:
         raise GoEmoXUsageError(f"--ood_quantile must be between 0 and 1, got {quantile}")
-    return float(np.quantile(max_probabilities, quantile))
+    return float(np.quantile(in_domain_scores, quantile))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -374,6 +378,7 @@ def analyze_domains(
     in_domain: str | None = None,
     validation: TextSource | None = None,
     ood_quantile: float = 0.05,
+    ood_score: str = "max_probability",
     max_texts: int | None = None,
     seed: int = 0,
     loader: TextLoader | None = None,
@@ -388,6 +393,8 @@ def analyze_domains(
         in_domain: the in-domain domain's name; the first domain by default.
         validation: in-domain validation texts for the OOD cutoff; no cutoff when `None`.
         ood_quantile: the share of validation texts that fall below the cutoff.
+        ood_score: the score of the cutoff meant for storing (`ood_cutoff`): `max_probability` or
+            `negative_energy`; cutoffs for both are computed (`ood_cutoffs`).
         max_texts: sample at most this many texts per domain (and of the validation texts), seeded.
         seed: the sampling seed.
         loader: reads the sources (a default `TextLoader` when `None`).
@@ -409,6 +416,8 @@ def analyze_domains(
         raise GoEmoXUsageError(f"--max_texts must be at least 1, got {max_texts}")
     if not 0 < ood_quantile < 1:
         raise GoEmoXUsageError(f"--ood_quantile must be between 0 and 1, got {ood_quantile}")
+    if ood_score not in OOD_SCORES:
+        raise GoEmoXUsageError(f"--ood_score must be one of {', '.join(OOD_SCORES)}, got {ood_score!r}")
     in_domain = in_domain or names[0]
     if in_domain not in names:
         raise GoEmoXUsageError(f"--in_domain {in_domain!r} is not one of the domains {names}")
@@ -427,29 +436,31 @@ def analyze_domains(
         scored.append(DomainScores(domain.name, domain.source.spec, logits, len(texts)))
     reference = scored[names.index(in_domain)]
 
-    cutoff = None
+    cutoffs = {}
     if validation is not None:
         texts = sample_texts(loader.texts(validation), max_texts, seed)
         print(f"OOD cutoff: {len(texts)} in-domain validation texts from {validation.spec}")
-        max_probs = sigmoid(classifier.predict_logits(texts, show_progress=show_progress)).max(axis=1)
-        cutoff = {
-            "score": "max_probability",
-            "cutoff": ood_cutoff(max_probs, ood_quantile),
-            "source": f"{ood_quantile:g} quantile of max probability on {len(texts)} texts of {validation.spec}",
-            "quantile": ood_quantile,
-            "n_texts": len(texts),
-            "validation_source": validation.spec,
-        }
+        logits = classifier.predict_logits(texts, show_progress=show_progress)
+        for score in OOD_SCORES:
+            cutoffs[score] = {
+                "score": score,
+                "cutoff": ood_cutoff(ood_scores(logits, score), ood_quantile),
+                "source": f"{ood_quantile:g} quantile of {score} on {len(texts)} texts of {validation.spec}",
+                "quantile": ood_quantile,
+                "n_texts": len(texts),
+                "validation_source": validation.spec,
+            }
 
     summaries = {}
     for scores in scored:
         summary = domain_summary(scores, label_names, thresholds)
         is_reference = scores is reference
-        summary["ood_auroc_max_probability"] = (
-            None if is_reference else ood_auroc(reference.max_probability, scores.max_probability)
-        )
-        summary["ood_auroc_energy"] = None if is_reference else ood_auroc(-reference.energy, -scores.energy)
-        summary["flagged_share"] = None if cutoff is None else float((scores.max_probability < cutoff["cutoff"]).mean())
+        for score, key in (("max_probability", "ood_auroc_max_probability"), ("negative_energy", "ood_auroc_energy")):
+            summary[key] = None if is_reference else ood_auroc(reference.ood_score(score), scores.ood_score(score))
+        summary["flagged_shares"] = {
+            score: float((scores.ood_score(score) < cutoff["cutoff"]).mean()) for score, cutoff in cutoffs.items()
+        }
+        summary["flagged_share"] = summary["flagged_shares"].get(ood_score)
         summaries[scores.name] = summary
 
     config = classifier.model.config
@@ -467,7 +478,8 @@ def analyze_domains(
         "seed": seed,
         "domains": summaries,
         "js_divergence": js_matrices(scored, thresholds),
-        "ood_cutoff": cutoff,
+        "ood_cutoff": cutoffs.get(ood_score),
+        "ood_cutoffs": cutoffs,
     }
     return DomainShiftResult(analysis=analysis, domains=scored, label_names=label_names, thresholds=thresholds)
 
@@ -477,10 +489,12 @@ def analyze_domains(
 # ----------------------------------------------------------------------------------------------------
 
 
-def _write_json_atomically(path: Path, content: dict) -> None:
+def _write_json_atomically(path: Path, content: dict, sort_keys: bool = False) -> None:
+    """Write JSON through a temporary file; an existing file keeps its permissions, a new one gets 0644."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(json.dumps(content, indent=2, sort_keys=True) + "\n")
+        stream.write(json.dumps(content, indent=2, sort_keys=sort_keys) + "\n")
+    os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
     os.replace(temporary, path)
 
 
@@ -512,7 +526,7 @@ def store_ood_cutoff(model_dir: str | Path, cutoff: dict[str, Any], copy_to: str
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config["ood_cutoff"] = {key: cutoff[key] for key in ("score", "cutoff", "source")}
-    _write_json_atomically(config_path, config)
+    _write_json_atomically(config_path, config, sort_keys=True)  # as transformers writes config.json
     return config_path
 
 
@@ -554,7 +568,8 @@ def plot_score_histograms(result: DomainShiftResult, path: Path) -> Path:
         ("mean binary entropy per label (bits)", lambda d: d.binary_entropy),
         ("negative energy  sum_k softplus(z_k)", lambda d: -d.energy),
     ]
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+    fig, grid = plt.subplots(2, 2, figsize=(12, 8))
+    axes = grid.ravel()
     colors = _colors(len(result.domains))
     for ax, (title, values) in zip(axes, panels):
         every = np.concatenate([values(d) for d in result.domains])
@@ -563,9 +578,10 @@ def plot_score_histograms(result: DomainShiftResult, path: Path) -> Path:
             ax.hist(values(scores), bins=bins, density=True, alpha=0.45, color=color, label=scores.name)
         ax.set_xlabel(title)
         ax.set_ylabel("density")
-    cutoff = result.analysis["ood_cutoff"]
-    if cutoff is not None:
-        axes[0].axvline(cutoff["cutoff"], color="black", linestyle="--", linewidth=1, label="OOD cutoff")
+    for ax, score in ((axes[0], "max_probability"), (axes[3], "negative_energy")):
+        cutoff = result.analysis["ood_cutoffs"].get(score)
+        if cutoff is not None:
+            ax.axvline(cutoff["cutoff"], color="black", linestyle="--", linewidth=1, label="OOD cutoff")
     axes[0].legend()
     fig.suptitle("Confidence and score spread per domain (density-normalised)")
     fig.tight_layout()
@@ -672,7 +688,8 @@ def write_domain_shift_report(result: DomainShiftResult, folder: str | Path, rep
             "the scores are the max probability and the negative energy `-E(x) = sum_k softplus(z_k)` "
             "(`E(x) = -sum_k log(1 + exp(z_k))`, the joint energy of Wang et al., NeurIPS 2021), both higher = "
             "more in-domain. 0.5 is chance; above 0.5 the score ranks in-domain texts higher, as intended.",
-            "**flagged unfamiliar**: share of texts whose max probability falls below the OOD cutoff.",
+            "**flagged unfamiliar**: share of texts whose OOD score falls below the stored-score cutoff "
+            "(see *OOD cutoff*).",
         ]
     )
     report.heading("Predicted labels")
@@ -698,22 +715,49 @@ def write_domain_shift_report(result: DomainShiftResult, folder: str | Path, rep
         matrix = analysis["js_divergence"][kind]
         report.table([f"JS ({title})", *names], [[a, *(matrix[a][b] for b in names)] for a in names])
     report.heading("OOD cutoff")
-    cutoff = analysis["ood_cutoff"]
-    if cutoff is None:
+    write_cutoff_section(analysis, report)
+
+
+def write_cutoff_section(analysis: dict[str, Any], report: MarkdownReport) -> None:
+    """The cutoffs of both OOD scores, the share of each domain they flag, and which score separates better."""
+    cutoffs = analysis["ood_cutoffs"]
+    if not cutoffs:
         report.text(
             "No cutoff was computed: give in-domain validation texts (`--in_domain_validation SOURCE`, or a "
             "dataset in-domain source with `--calibration_split`)."
         )
     else:
+        chosen = analysis["ood_cutoff"]
         report.text(
-            f"Cutoff **{cutoff['cutoff']:.4f}** on the max probability: the {cutoff['quantile']:g} quantile over "
-            f"{cutoff['n_texts']} in-domain validation texts (`{cutoff['validation_source']}`). A text "
-            "whose max probability falls below it is flagged as unfamiliar (`EmotionPrediction.unfamiliar`) once "
-            "the cutoff is stored in the model's config.json as `ood_cutoff` (`--store_ood_cutoff`)."
+            f"Cutoffs at the {chosen['quantile']:g} quantile of each score over {chosen['n_texts']} in-domain "
+            f"validation texts (`{chosen['validation_source']}`); a text below the cutoff is flagged as unfamiliar. "
+            f"`analysis.json` keeps both; `ood_cutoff` (the one `--store_ood_cutoff` writes into config.json, "
+            f"chosen with `--ood_score`) is **{chosen['score']}**."
         )
-    if analysis.get("stored_ood_cutoff"):
-        stored = analysis["stored_ood_cutoff"]
-        report.text(f"The model already stores an `ood_cutoff` of {stored['cutoff']:.4f} ({stored['source']}).")
+        names = list(analysis["domains"])
+        auroc_keys = {"max_probability": "ood_auroc_max_probability", "negative_energy": "ood_auroc_energy"}
+        report.table(
+            ["score", "cutoff", *(f"flagged: {name}" for name in names)],
+            [
+                [score, cutoff["cutoff"], *(analysis["domains"][n]["flagged_shares"][score] for n in names)]
+                for score, cutoff in cutoffs.items()
+            ],
+        )
+        others = [n for n in names if n != analysis["in_domain"]]
+        mean_auroc = {s: float(np.mean([analysis["domains"][n][auroc_keys[s]] for n in others])) for s in cutoffs}
+        best = max(mean_auroc, key=mean_auroc.get)
+        report.text(
+            "Mean OOD AUROC over the other domains: "
+            + ", ".join(f"{score} {value:.3f}" for score, value in mean_auroc.items())
+            + f". On these domains **{best}** separates in-domain from other text better"
+            + ("." if best == chosen["score"] else f"; consider `--ood_score {best}`.")
+        )
+    stored = analysis.get("stored_ood_cutoff")
+    if stored:
+        report.text(
+            f"The model already stores an `ood_cutoff`: {stored.get('score', 'max_probability')} "
+            f"{stored['cutoff']:.4f} ({stored.get('source', 'no source given')})."
+        )
 
 
 def _top(distribution: dict[str, float], count: int) -> list[tuple[str, float]]:

@@ -260,6 +260,14 @@ def test_analysis_numbers_match_the_model_and_the_cutoff_round_trips(goemox_mode
     assert cutoff["cutoff"] == pytest.approx(np.quantile(val_top, 0.25), abs=1e-6)
     assert (cutoff["score"], cutoff["quantile"], cutoff["n_texts"]) == ("max_probability", 0.25, 8)
     assert dev["flagged_share"] == pytest.approx(np.mean(top_out < cutoff["cutoff"]), abs=1e-6)
+    val_logits = clf.predict_logits(text_files["val"].read_text().split("\n")[:-1]).astype(np.float64)
+    energy_cutoff = analysis["ood_cutoffs"]["negative_energy"]
+    assert energy_cutoff["cutoff"] == pytest.approx(np.quantile(-energy(val_logits), 0.25))
+    out_negative_energy = -energy(clf.predict_logits(OUT_TEXTS))
+    assert dev["flagged_shares"]["negative_energy"] == pytest.approx(
+        np.mean(out_negative_energy < energy_cutoff["cutoff"])
+    )
+    assert analysis["ood_cutoffs"]["max_probability"] == cutoff
     assert set(analysis["js_divergence"]) == {"top1", "thresholded"}
     json.dumps(analysis)  # every number is JSON-serialisable
 
@@ -340,17 +348,19 @@ def test_cli_stores_the_cutoff_into_a_copy_only_when_asked(goemox_model, text_fi
     assert (goemox_model / "config.json").read_text() == original
     capsys.readouterr()
     copy = tmp_path / "copy"
-    assert main([*common, "--output_dir", str(tmp_path / "b"), "--store_ood_cutoff", "--model_copy", str(copy)]) == 0
+    store = ["--store_ood_cutoff", "--model_copy", str(copy), "--ood_score", "negative_energy"]
+    assert main([*common, "--output_dir", str(tmp_path / "b"), *store]) == 0
     assert "Stored ood_cutoff" in capsys.readouterr().out
     analysis = json.loads((tmp_path / "b" / "analysis.json").read_text())
     stored = json.loads((copy / "config.json").read_text())["ood_cutoff"]
-    assert stored["cutoff"] == analysis["ood_cutoff"]["cutoff"]
+    assert stored == {key: analysis["ood_cutoffs"]["negative_energy"][key] for key in ("score", "cutoff", "source")}
     assert analysis["ood_cutoff_stored_in"] == str(copy / "config.json")
     assert (goemox_model / "config.json").read_text() == original
     assert main(["predict", "--model", str(copy), "--input", str(text_files["out"]), "--output", "-"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == len(OUT_TEXTS)
-    assert [row["unfamiliar"] for row in rows] == [max(row["scores"].values()) < stored["cutoff"] for row in rows]
+    negative_energy = -energy(EmotionClassifier.from_pretrained(str(copy), device="cpu").predict_logits(OUT_TEXTS))
+    assert [row["unfamiliar"] for row in rows] == [bool(v < stored["cutoff"]) for v in negative_energy]
 
 
 @pytest.mark.parametrize(

@@ -472,6 +472,214 @@ def load_classifier(model: str, max_length: int, batch_size: int, backend: str =
         raise GoEmoXUsageError(f"could not load the model {model!r}: {err}") from None
 
 
+ANALYZE_HELP = """Compare a model's predictions across domains: label distributions, collapse onto one label, confidence
+and entropy histograms, Jensen-Shannon divergence between domains, and out-of-domain AUROC of the max probability and
+of the energy score against the in-domain texts. Writes report.md, analysis.json and PNG plots to --output_dir."""
+
+DOMAIN_HELP = """NAME=SOURCE, given twice or more; the first is in-domain unless --in_domain says otherwise. SOURCE: a
+.txt file (one text per line); a .csv/.tsv/.jsonl/.json file (column --text_column, or PATH:COLUMN); or DATASET:SPLIT,
+a dataset goemox reads (GoEmotions TSV folder, save_to_disk folder, demo, Hub id) and its split (train, validation/dev,
+test; test if left out)."""
+
+
+def add_analyze_parser(subparsers) -> None:
+    parser = subparsers.add_parser("analyze", help="Domain shift analysis of a model.", description=ANALYZE_HELP)
+    parser.add_argument("--model", required=True, help="Saved model folder or Hub id (any multi-label classifier).")
+    parser.add_argument("--domain", action="append", required=True, metavar="NAME=SOURCE", help=DOMAIN_HELP)
+    parser.add_argument("--output_dir", required=True, help="Folder for report.md, analysis.json and the plots.")
+    parser.add_argument("--overwrite_output_dir", action="store_true", help="Write into a folder that holds files.")
+    parser.add_argument("--in_domain", default=None, help="Name of the in-domain domain (default: the first).")
+    parser.add_argument("--text_column", default="text", help="Text column of CSV/TSV/JSONL sources.")
+    parser.add_argument(
+        "--scheme",
+        default=None,
+        help="Label scheme to parse dataset sources with (default: the model's, else goemotions).",
+    )
+    parser.add_argument("--max_texts", type=int, default=None, help="Sample at most N texts per domain (seeded).")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the sampling.")
+    parser.add_argument(
+        "--calibration_split",
+        default="validation",
+        help="For a dataset in-domain source: the split of the same dataset the OOD cutoff is computed on "
+        "(default: validation; 'none' for no cutoff).",
+    )
+    parser.add_argument(
+        "--in_domain_validation",
+        default=None,
+        metavar="SOURCE",
+        help="In-domain validation texts for the OOD cutoff (any SOURCE form); overrides --calibration_split.",
+    )
+    parser.add_argument(
+        "--ood_quantile", type=float, default=0.05, help="Share of validation texts below the cutoff (default 0.05)."
+    )
+    parser.add_argument(
+        "--ood_score",
+        choices=["max_probability", "negative_energy"],
+        default="max_probability",
+        help="The score of the cutoff --store_ood_cutoff writes: the max probability (default) or the negative "
+        "energy sum_k softplus(z_k). The report shows both.",
+    )
+    parser.add_argument(
+        "--store_ood_cutoff",
+        action="store_true",
+        help="Write the cutoff into the model folder's config.json as ood_cutoff (rewritten atomically in place), "
+        "or into a copy with --model_copy.",
+    )
+    parser.add_argument(
+        "--model_copy", default=None, metavar="DIR", help="With --store_ood_cutoff: copy the model here first."
+    )
+    add_bias_options(parser, "--bias_probe")
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--max_length", type=int, default=128)
+
+
+def add_bias_options(parser, templates_flag: str) -> None:
+    """The bias-probe options shared by `analyze --bias_probe` and `bias-probe --templates`."""
+    parser.add_argument(
+        templates_flag,
+        default=None,
+        required=templates_flag == "--templates",
+        metavar="SOURCE",
+        help="Sentences with [NAME]/[RELIGION]/[PERSON] placeholders: 'builtin' (packaged templates), a file, or "
+        "DATASET:SPLIT (e.g. the GoEmotions folder with :test).",
+    )
+    parser.add_argument("--bias_terms", default=None, help="JSON file of identity terms (default: the packaged ones).")
+    parser.add_argument("--max_templates", type=int, default=None, help="At most N templates per placeholder.")
+
+
+def add_bias_probe_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bias-probe",
+        help="Swap identity terms into sentences and measure how each label's score moves.",
+        description="Bias probe: every template is scored with each identity term in place of its placeholder. "
+        "Writes report.md, analysis.json and a PNG per placeholder to --output_dir.",
+    )
+    parser.add_argument("--model", required=True, help="Saved model folder or Hub id.")
+    add_bias_options(parser, "--templates")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--overwrite_output_dir", action="store_true")
+    parser.add_argument("--text_column", default="text", help="Text column of CSV/TSV/JSONL template files.")
+    parser.add_argument("--scheme", default=None, help="Label scheme to parse dataset sources with.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--max_length", type=int, default=128)
+
+
+def source_scheme(classifier, scheme: str | None):
+    """The scheme dataset sources are parsed with: given, stored with the model, or GoEmotions."""
+    from .labels import LabelScheme
+
+    if scheme is not None:
+        return scheme
+    stored = getattr(classifier.model.config, "label_scheme", None)
+    return LabelScheme.from_dict(stored) if stored else "goemotions"
+
+
+def validation_source(args: argparse.Namespace, in_domain):
+    """The in-domain validation source for the OOD cutoff, or None (see `--calibration_split`)."""
+    from .domain_shift import parse_text_source
+
+    if args.in_domain_validation:
+        return parse_text_source(args.in_domain_validation, args.text_column)
+    if args.calibration_split.lower() == "none" or not in_domain.source.is_dataset:
+        return None
+    return parse_text_source(f"{in_domain.source.path}:{args.calibration_split}")
+
+
+def bias_probe_section(args, classifier, loader, templates_source: str, report, folder) -> dict:
+    """Run the bias probe and add its report section; returns the summaries for analysis.json."""
+    from .bias_probe import load_templates, load_terms, run_bias_probe, summarise_probe, write_bias_report
+
+    terms = load_terms(args.bias_terms)
+    templates = load_templates(templates_source, loader, args.text_column)
+    probes = run_bias_probe(classifier, templates, terms, max_templates=args.max_templates, seed=args.seed)
+    summaries = {p.placeholder: summarise_probe(p, classifier.label_names, classifier.thresholds) for p in probes}
+    write_bias_report(summaries, templates_source, folder, report)
+    return {"templates": templates_source, "placeholders": summaries}
+
+
+def analyze_main(args: argparse.Namespace) -> int:
+    from .domain_shift import (
+        TextLoader,
+        analyze_domains,
+        parse_domain,
+        prepare_output_dir,
+        save_analysis,
+        store_ood_cutoff,
+        write_domain_shift_report,
+    )
+    from .report import MarkdownReport
+
+    if args.model_copy and not args.store_ood_cutoff:
+        raise GoEmoXUsageError("--model_copy only applies with --store_ood_cutoff")
+    domains = [parse_domain(spec, args.text_column) for spec in args.domain]
+    by_name = {domain.name: domain for domain in domains}
+    if args.in_domain is not None and args.in_domain not in by_name:
+        raise GoEmoXUsageError(f"--in_domain {args.in_domain!r} is not one of the domains {list(by_name)}")
+    validation = validation_source(args, by_name.get(args.in_domain, domains[0]))
+    if args.store_ood_cutoff and validation is None:
+        raise GoEmoXUsageError("--store_ood_cutoff needs in-domain validation texts (--in_domain_validation SOURCE)")
+    if args.store_ood_cutoff and not (Path(args.model) / "config.json").is_file():
+        raise GoEmoXUsageError(f"--store_ood_cutoff: {args.model} is not a local model folder with a config.json")
+    folder = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
+    classifier = load_classifier(args.model, args.max_length, args.batch_size)
+    loader = TextLoader(source_scheme(classifier, args.scheme))
+    result = analyze_domains(
+        classifier,
+        domains,
+        model_name=args.model,
+        in_domain=args.in_domain,
+        validation=validation,
+        ood_quantile=args.ood_quantile,
+        ood_score=args.ood_score,
+        max_texts=args.max_texts,
+        seed=args.seed,
+        loader=loader,
+    )
+    report = MarkdownReport(folder, "Domain shift analysis")
+    write_domain_shift_report(result, folder, report)
+    if args.bias_probe:
+        result.analysis["bias_probe"] = bias_probe_section(args, classifier, loader, args.bias_probe, report, folder)
+    if args.store_ood_cutoff:
+        config_path = store_ood_cutoff(args.model, result.analysis["ood_cutoff"], args.model_copy)
+        result.analysis["ood_cutoff_stored_in"] = str(config_path)
+        where = "a copy of the model" if args.model_copy else "the model folder, rewritten in place"
+        print(f"Stored ood_cutoff {result.analysis['ood_cutoff']['cutoff']:.4f} in {config_path} ({where})")
+    save_analysis(result.analysis, folder)
+    report.save()
+    print_domain_summary(result.analysis)
+    print(f"Wrote report.md, analysis.json and plots to {folder}")
+    return 0
+
+
+def print_domain_summary(analysis: dict) -> None:
+    print(f"\n{'domain':<16}{'texts':>7}{'collapse':>10}{'neutral':>9}{'max prob':>10}{'AUROC mp':>10}{'AUROC E':>9}")
+    for name, d in analysis["domains"].items():
+        values = [d["collapse_rate"], d["neutral_share"], d["mean_max_probability"]]
+        values += [d["ood_auroc_max_probability"], d["ood_auroc_energy"]]
+        cells = "".join(f"{v:>{w}.3f}" if v is not None else f"{'-':>{w}}" for v, w in zip(values, (10, 9, 10, 10, 9)))
+        print(f"{name:<16}{d['n_texts']:>7}{cells}")
+    cutoff = analysis["ood_cutoff"]
+    if cutoff:
+        print(f"OOD cutoff ({cutoff['score']}): {cutoff['cutoff']:.4f} from {cutoff['validation_source']}")
+
+
+def bias_probe_main(args: argparse.Namespace) -> int:
+    from .domain_shift import TextLoader, prepare_output_dir, save_analysis
+    from .report import MarkdownReport
+
+    folder = prepare_output_dir(args.output_dir, args.overwrite_output_dir)
+    classifier = load_classifier(args.model, args.max_length, args.batch_size)
+    loader = TextLoader(source_scheme(classifier, args.scheme))
+    report = MarkdownReport(folder, "Bias probe")
+    report.text(f"Model `{args.model}` ({len(classifier.label_names)} labels).")
+    probe = bias_probe_section(args, classifier, loader, args.templates, report, folder)
+    save_analysis({"model": args.model, "label_names": classifier.label_names, "bias_probe": probe}, folder)
+    report.save()
+    print(f"Wrote report.md, analysis.json and plots to {folder}")
+    return 0
+
+
 def add_card_options(parser: argparse.ArgumentParser) -> None:
     """Model-card metadata the run folder cannot know."""
     group = parser.add_argument_group("model card")
@@ -780,6 +988,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_parser(subparsers)
     add_data_parser(subparsers)
     add_calibrate_parser(subparsers)
+    add_analyze_parser(subparsers)
+    add_bias_probe_parser(subparsers)
     return parser
 
 
@@ -802,6 +1012,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "demo": demo_main,
             "data": data_main,
             "calibrate": calibrate_main,
+            "analyze": analyze_main,
+            "bias-probe": bias_probe_main,
         }
         return commands[args.command](args)
     except GoEmoXError as err:

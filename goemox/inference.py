@@ -10,7 +10,11 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig, PreTrainedModel
 
+from .errors import GoEmoXError
 from .metrics import apply_thresholds
+
+OOD_SCORES = ("max_probability", "negative_energy")
+"""Scores an `ood_cutoff` can apply to; both are higher for texts more like the training domain."""
 
 
 @dataclass
@@ -20,8 +24,8 @@ class EmotionPrediction:
     Attributes:
         labels: the labels whose probability reaches their threshold, most probable first.
         scores: every label's sigmoid probability, in the model's label order.
-        unfamiliar: whether the text looks unlike the training domain (its highest probability falls below the
-            model's stored `ood_cutoff`); `None` when the model stores no cutoff.
+        unfamiliar: whether the text looks unlike the training domain (its OOD score, by default its highest
+            probability, falls below the model's stored `ood_cutoff`); `None` when the model stores no cutoff.
     """
 
     labels: list[str]
@@ -36,7 +40,7 @@ def config_thresholds(config: PretrainedConfig) -> list[float]:
 
 
 def config_ood_cutoff(config: PretrainedConfig) -> float | None:
-    """The max-probability cutoff below which a text counts as out of domain (config key `ood_cutoff`), if any."""
+    """The cutoff below which a text counts as out of domain (config key `ood_cutoff`), if any."""
     stored = getattr(config, "ood_cutoff", None)
     return float(stored["cutoff"]) if stored else None
 
@@ -47,8 +51,38 @@ def model_thresholds(model: PreTrainedModel) -> list[float]:
 
 
 def model_ood_cutoff(model: PreTrainedModel) -> float | None:
-    """The max-probability cutoff stored in a model's config (`ood_cutoff`), if any."""
+    """The cutoff below which a text counts as out of domain (config key `ood_cutoff`), if any."""
     return config_ood_cutoff(model.config)
+
+
+def model_ood_score(model: PreTrainedModel) -> str:
+    """The score the stored `ood_cutoff` applies to (its `score` key; `max_probability` when absent)."""
+    return config_ood_score(model.config)
+
+
+def config_ood_score(config: PretrainedConfig) -> str:
+    """The score a config's `ood_cutoff` applies to (its `score` key; `max_probability` when absent)."""
+    stored = getattr(config, "ood_cutoff", None) or {}
+    score = stored.get("score", "max_probability")
+    if score not in OOD_SCORES:
+        raise GoEmoXError(f"config.json: ood_cutoff score {score!r} is not one of {', '.join(OOD_SCORES)}")
+    return score
+
+
+def ood_scores(logits: np.ndarray, score: str = "max_probability") -> np.ndarray:
+    """Per-text OOD score from logits, higher = more like the training domain.
+
+    Args:
+        logits: `(n, L)` logits `z`.
+        score: `max_probability` (`max_k sigmoid(z_k)`) or `negative_energy` (`sum_k softplus(z_k)`, the negative
+            of the joint energy `E(x) = -sum_k log(1 + exp(z_k))` of a sigmoid classifier).
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if score == "max_probability":
+        return 1.0 / (1.0 + np.exp(-logits.max(axis=1)))
+    if score == "negative_energy":
+        return np.logaddexp(0.0, logits).sum(axis=1)
+    raise GoEmoXError(f"unknown OOD score {score!r}; expected one of {', '.join(OOD_SCORES)}")
 
 
 class EmotionClassifier:
@@ -97,6 +131,7 @@ class EmotionClassifier:
         self.label_names = [self.config.id2label[i] for i in range(self.config.num_labels)]
         self.thresholds = config_thresholds(self.config)
         self.ood_cutoff = config_ood_cutoff(self.config)
+        self.ood_score = config_ood_score(self.config)
 
     @classmethod
     def from_pretrained(
@@ -164,16 +199,18 @@ class EmotionClassifier:
             ensure_top_label: give a text whose scores all fall below threshold its most probable label.
             show_progress: show a progress bar over batches.
         """
-        probs = self.predict_proba(texts, show_progress=show_progress)
+        logits = self.predict_logits(texts, show_progress=show_progress)
+        probs = torch.sigmoid(torch.from_numpy(logits)).numpy()
+        familiarity = None if self.ood_cutoff is None else ood_scores(logits, self.ood_score)
         chosen = apply_thresholds(probs, self.thresholds if thresholds is None else thresholds, ensure_top_label)
         predictions = []
-        for row_probs, row_chosen in zip(probs, chosen):
+        for row, (row_probs, row_chosen) in enumerate(zip(probs, chosen)):
             picked = sorted(np.flatnonzero(row_chosen), key=lambda i: -row_probs[i])
             predictions.append(
                 EmotionPrediction(
                     labels=[self.label_names[i] for i in picked],
                     scores={name: float(p) for name, p in zip(self.label_names, row_probs)},
-                    unfamiliar=None if self.ood_cutoff is None else bool(row_probs.max() < self.ood_cutoff),
+                    unfamiliar=None if familiarity is None else bool(familiarity[row] < self.ood_cutoff),
                 )
             )
         return predictions

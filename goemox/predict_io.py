@@ -115,22 +115,30 @@ def write_predictions(
     """Write each input row with `labels` and per-label scores added, atomically (temp file + rename).
 
     JSONL rows get `labels` (a list) and `scores` (label -> probability); CSV rows get `labels` joined by
-    `label_separator` and one `score_<label>` column per label.
+    `label_separator` and one `score_<label>` column per label. When the model stores an `ood_cutoff`, both
+    also get `unfamiliar` (true when the text's highest probability falls below the cutoff).
     """
     if fmt not in OUTPUT_FORMATS:
         raise GoEmoXUsageError(f"output format must be one of {OUTPUT_FORMATS}, got {fmt!r}")
     buffer = io.StringIO()
     if fmt == "jsonl":
         for row, pred in zip(rows, predictions):
-            buffer.write(json.dumps({**row, "labels": pred.labels, "scores": pred.scores}, ensure_ascii=False) + "\n")
+            out = {**row, "labels": pred.labels, "scores": pred.scores}
+            if pred.unfamiliar is not None:
+                out["unfamiliar"] = pred.unfamiliar
+            buffer.write(json.dumps(out, ensure_ascii=False) + "\n")
     else:
         label_names = list(predictions[0].scores) if predictions else []
         extra = [key for key in (rows[0] if rows else {}) if key not in ("labels",)]
-        writer = csv.DictWriter(buffer, fieldnames=extra + ["labels"] + [f"score_{n}" for n in label_names])
+        flagged = ["unfamiliar"] if predictions and predictions[0].unfamiliar is not None else []
+        fields = extra + ["labels"] + flagged + [f"score_{n}" for n in label_names]
+        writer = csv.DictWriter(buffer, fieldnames=fields)
         writer.writeheader()
         for row, pred in zip(rows, predictions):
             out = {key: row.get(key) for key in extra}
             out["labels"] = label_separator.join(pred.labels)
+            if flagged:
+                out["unfamiliar"] = str(pred.unfamiliar).lower()
             out.update({f"score_{n}": f"{s:.6f}" for n, s in pred.scores.items()})
             writer.writerow(out)
     if path == "-":

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from goemox import GoEmoXForSequenceClassification
-from goemox.inference import EmotionClassifier, model_thresholds
+from goemox.errors import GoEmoXError
+from goemox.inference import EmotionClassifier, model_thresholds, ood_scores
 
 LABELS = ["joy", "anger", "fear"]
 TEXTS = ["a very long sentence about being happy and glad and thankful for all of it", "why", "i am scared", "ok"]
@@ -65,3 +66,19 @@ def test_stored_ood_cutoff_flags_texts_whose_top_probability_falls_below_it(save
     clf = EmotionClassifier(clf.model, clf.tokenizer)
     assert [p.unfamiliar for p in clf.predict(TEXTS)] == [bool(t < cutoff) for t in top]
     assert any(t < cutoff for t in top) and any(t >= cutoff for t in top)
+
+
+def test_ood_cutoff_on_the_negative_energy_and_unknown_scores(saved_model):
+    clf = EmotionClassifier.from_pretrained(str(saved_model), device="cpu")
+    logits = clf.predict_logits(TEXTS).astype(np.float64)
+    negative_energy = np.log1p(np.exp(logits)).sum(axis=1)
+    assert ood_scores(logits, "negative_energy") == pytest.approx(negative_energy)
+    assert ood_scores(logits, "max_probability") == pytest.approx(clf.predict_proba(TEXTS).max(axis=1), abs=1e-6)
+    cutoff = float(np.median(negative_energy))
+    clf.model.config.ood_cutoff = {"score": "negative_energy", "cutoff": cutoff, "source": "test"}
+    clf = EmotionClassifier(clf.model, clf.tokenizer)
+    assert clf.ood_score == "negative_energy"
+    assert [p.unfamiliar for p in clf.predict(TEXTS)] == [bool(v < cutoff) for v in negative_energy]
+    clf.model.config.ood_cutoff = {"score": "entropy", "cutoff": 0.5, "source": "test"}
+    with pytest.raises(GoEmoXError, match="ood_cutoff score 'entropy' is not one of max_probability, negative_energy"):
+        EmotionClassifier(clf.model, clf.tokenizer)

@@ -292,9 +292,10 @@ def write_bias_report(
                 [f"mean change by {attribute}", *values],
                 [[name, *(values[value][name] for value in values)] for name in ordered[:6]],
             )
-        example = labels[ordered[0]]["max_change_example"]
+        largest = max(labels, key=lambda name: labels[name]["max_abs_change"])
+        example = labels[largest]["max_change_example"]
         report.text(
-            f'Largest single change ({ordered[0]}): "{example["template"]}" with {example["term"]!r} scores '
+            f'Largest single change, `{largest}`: "{example["template"]}" with {example["term"]!r} scores '
             f"{example['score']:.3f}, against {example['template_mean_score']:.3f} on average over the terms."
         )
         path = plot_probe(summary, placeholder, folder / f"bias_{_slug(placeholder)}.png")

@@ -149,6 +149,9 @@ def test_bias_probe_command_writes_report_and_plots(tmp_path, tiny_encoder_facto
     assert analysis["bias_probe"]["placeholders"]["[PERSON]"]["n_templates"] == 12
     report = (tmp_path / "out" / "report.md").read_text()
     assert "### [PERSON]: 12 templates x 2 terms" in report
+    person = analysis["bias_probe"]["placeholders"]["[PERSON]"]["labels"]
+    largest = max(person, key=lambda name: person[name]["max_abs_change"])
+    assert f'Largest single change, `{largest}`: "{person[largest]["max_change_example"]["template"]}"' in report
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report):
         assert (tmp_path / "out" / link).read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "out" / "bias_person.png").is_file() and (tmp_path / "out" / "bias_name.png").is_file()

@@ -150,6 +150,22 @@ def _ood_rows(analysis: dict) -> list[list[str]]:
     return rows
 
 
+def _bias_text(probe: dict) -> str:
+    """One sentence per placeholder of a bias probe: how often swapping its terms changed the label set."""
+    parts = []
+    for placeholder, result in (probe.get("placeholders") or {}).items():
+        labels = result.get("labels") or {}
+        if not labels:
+            continue
+        label, moved = max(labels.items(), key=lambda item: item[1]["mean_abs_change"])
+        parts.append(
+            f"swapping `{placeholder}` across {len(result.get('terms', []))} terms in {result.get('n_templates')} "
+            f"sentences changed the predicted label set of {result['label_set_flip_rate']:.1%} of them "
+            f"(largest mean score change: `{label}`, {moved['mean_abs_change']:.3f})"
+        )
+    return "; ".join(parts)
+
+
 def render_model_card(
     model_dir: str | Path,
     *,
@@ -305,14 +321,7 @@ def render_model_card(
         if ood
         else ""
     )
-    bias = analysis.get("bias_probe") or {}
-    bias_text = ""
-    if bias.get("largest_mean_shift"):
-        shift = bias["largest_mean_shift"]
-        bias_text = (
-            f"swapping identity terms moved `{shift['label']}` by {shift['value']:.3f} on average in "
-            "the bias probe of `goemox analyze`"
-        )
+    bias_text = _bias_text(analysis.get("bias_probe") or {})
 
     card = ModelCard.from_template(
         card_data,

@@ -98,11 +98,28 @@ def test_card_shows_search_summary_and_measured_out_of_domain_behaviour(tmp_path
                         "ood_auroc_energy": 0.7031,
                     }
                 },
+                "bias_probe": {
+                    "placeholders": {
+                        "[NAME]": {
+                            "n_templates": 40,
+                            "terms": ["Emily", "Jamal", "Priya"],
+                            "label_set_flip_rate": 0.125,
+                            "labels": {
+                                "joy": {"mean_abs_change": 0.004},
+                                "anger": {"mean_abs_change": 0.031},
+                            },
+                        }
+                    }
+                },
             }
         )
     )
     card = render_model_card(run_dir, options=ModelCardOptions(analysis_dir=str(analysis)))
     assert "6 complete, 14 pruned" in card.text and "learning_rate=7.37e-05" in card.text
+    assert (
+        "swapping `[NAME]` across 3 terms in 40 sentences changed the predicted label set of 12.5% of them "
+        "(largest mean score change: `anger`, 0.031)"
+    ) in card.text
     assert table_rows(card.text, "| domain | texts |") == [
         ["hackernews", "500", "0.812", "0.812", "0.610", "0.741", "0.703"]
     ]

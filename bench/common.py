@@ -39,7 +39,17 @@ def machine() -> dict:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MiB.
+
+    Read from `VmHWM` in /proc/self/status: Linux's `getrusage` carries the parent's peak into a child started
+    with fork + exec, so a worker process would report its launcher's peak when that is higher. Elsewhere,
+    `getrusage` (KiB on Linux).
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -39,6 +39,7 @@ import torch  # noqa: E402
 from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, RESULTS, machine, peak_rss_mib, write_json  # noqa: E402
 
 VARIANTS = ("pipeline_bs1", "pipeline_bs32", "goemox", "onnx_fp32", "onnx_int8")
+REFERENCES = ("pipeline_bs1", "pipeline_bs32", "goemox")
 
 
 def read_test(data: Path, rows: int) -> tuple[list[str], np.ndarray]:
@@ -133,6 +134,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000, help="First N test rows; 0 for the whole split.")
     parser.add_argument("--work", default="runs/bench_infer_speed")
     parser.add_argument("--out", default=None)
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANTS,
+        default=list(VARIANTS),
+        help="Variants to run (default: all); ratios and agreement are given against those of the references run.",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work)
@@ -147,9 +155,9 @@ def main() -> None:
     texts_file.write_text(json.dumps(texts), encoding="utf-8")
 
     model = args.model or str(train_model(args, work / "model"))
-    export = export_model(model, onnx_dir)
+    export = export_model(model, onnx_dir) if any(v.startswith("onnx_") for v in args.variants) else None
     runs = {}
-    for variant in VARIANTS:
+    for variant in args.variants:
         command = [
             sys.executable,
             __file__,
@@ -173,13 +181,13 @@ def main() -> None:
     labels = {name: run.pop("labels") for name, run in runs.items()}
     for name, run in runs.items():
         predicted = np.array([[label in row for label in label_names] for row in labels[name]], dtype=int)
-        for reference in ("pipeline_bs1", "goemox"):
-            same = [set(a) == set(b) for a, b in zip(labels[name], labels[reference])]
-            run[f"label_agreement_with_{reference}"] = float(np.mean(same))
+        for reference in REFERENCES:
+            if reference in runs:
+                same = [set(a) == set(b) for a, b in zip(labels[name], labels[reference])]
+                run[f"label_agreement_with_{reference}"] = float(np.mean(same))
+                run[f"speedup_vs_{reference}"] = run["sentences_per_second"] / runs[reference]["sentences_per_second"]
         run["share_with_a_label"] = float(np.mean([bool(row) for row in labels[name]]))
         run["macro_f1"] = multilabel_metrics(y_true, predicted.astype(float), label_names, 0.5)["macro_f1"]
-        for reference in ("pipeline_bs1", "pipeline_bs32", "goemox"):
-            run[f"speedup_vs_{reference}"] = run["sentences_per_second"] / runs[reference]["sentences_per_second"]
     result = {
         "machine": machine(),
         "load_average_at_end": os.getloadavg(),
@@ -190,11 +198,13 @@ def main() -> None:
     }
     write_json(Path(args.out) if args.out else RESULTS / "infer_speed_cpu.json", result)
     for name, run in runs.items():
+        ratios = "  ".join(f"x{run[f'speedup_vs_{r}']:.2f} vs {r}" for r in REFERENCES if r in runs)
+        agreement = "  ".join(
+            f"same labels as {r} {run[f'label_agreement_with_{r}']:.4f}" for r in REFERENCES if r in runs
+        )
         print(
-            f"{name:<14} {run['sentences_per_second']:8.1f} sentences/s  x{run['speedup_vs_pipeline_bs1']:.2f} vs bs1  "
-            f"x{run['speedup_vs_pipeline_bs32']:.2f} vs bs32  x{run['speedup_vs_goemox']:.2f} vs goemox  "
-            f"RSS {run['peak_rss_mib']:.0f} MiB  agreement with goemox {run['label_agreement_with_goemox']:.4f}  "
-            f"macro-F1 {run['macro_f1']:.4f}"
+            f"{name:<14} {run['sentences_per_second']:8.1f} sentences/s  {ratios}  RSS {run['peak_rss_mib']:.0f} MiB  "
+            f"{agreement}  macro-F1 {run['macro_f1']:.4f}"
         )
 
 

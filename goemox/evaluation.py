@@ -88,19 +88,8 @@ def evaluate_model(
     show_progress: bool = True,
     **load_kwargs,
 ) -> dict:
-    """Metrics of a model on one split, at its stored thresholds and at 0.5.
-
-    Args:
-        classifier: the loaded model.
-        dataset: any source `load_emotion_dataset` takes.
-        split: which split to score.
-        scheme: label scheme of the data; defaults to the one stored with the model.
-        show_progress: show a progress bar.
-        load_kwargs: passed to `load_emotion_dataset` (files, columns, separator, ...).
-
-    Returns:
-        `{"split", "rows", "stored_thresholds": metrics, "fixed_0.5": metrics}`.
-    """
+    """Metrics of a model on one split, at its stored thresholds and at 0.5: `score_split` (same arguments),
+    then `split_metrics`."""
     scored = score_split(classifier, dataset, split=split, scheme=scheme, show_progress=show_progress, **load_kwargs)
     return split_metrics(classifier, scored)
 

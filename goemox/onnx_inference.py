@@ -52,7 +52,12 @@ def onnx_session(path: str | Path, num_threads: int | None = None):
     options.inter_op_num_threads = 1
     if num_threads is not None:
         options.intra_op_num_threads = num_threads
-    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
+
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except (ort_errors.InvalidProtobuf, ort_errors.InvalidGraph, ort_errors.Fail) as err:
+        raise GoEmoXUsageError(f"{path}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
 
 
 class OnnxEmotionClassifier(EmotionClassifier):
@@ -114,8 +119,11 @@ class OnnxEmotionClassifier(EmotionClassifier):
         if not path.is_file():
             raise GoEmoXUsageError(f"{path}: the {precision} model listed in {EXPORT_RECORD} is missing")
         session = onnx_session(path, num_threads)
-        config = AutoConfig.from_pretrained(folder)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
+        try:
+            config = AutoConfig.from_pretrained(folder)
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+        except (OSError, ValueError) as err:
+            raise GoEmoXUsageError(f"{folder}: could not load the config or tokenizer ({err})") from None
         return cls(session, config, tokenizer, max_length=max_length, batch_size=batch_size)
 
     def _forward(self, batch) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -298,3 +299,15 @@ def test_cli_evaluate_onnx_gives_the_torch_metrics(goemox_bert, tmp_path):
         metrics[backend] = json.loads(out.read_text())["stored_thresholds"]
     assert metrics["onnx"]["macro_f1"] == pytest.approx(metrics["torch"]["macro_f1"], abs=1e-9)
     assert metrics["onnx"]["roc_auc_macro"] == pytest.approx(metrics["torch"]["roc_auc_macro"], abs=1e-3)
+
+
+def test_a_damaged_export_folder_is_a_clear_error(goemox_distilbert, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(goemox_distilbert[1], broken)
+    (broken / "model.onnx").write_bytes(b"not a protobuf")
+    with pytest.raises(GoEmoXUsageError, match="model.onnx: onnxruntime cannot load it"):
+        OnnxEmotionClassifier.from_pretrained(broken)
+    shutil.copy(goemox_distilbert[1] / "model.onnx", broken / "model.onnx")
+    (broken / "config.json").unlink()
+    with pytest.raises(GoEmoXUsageError, match="could not load the config or tokenizer"):
+        OnnxEmotionClassifier.from_pretrained(broken)

@@ -232,16 +232,21 @@ def render_model_card(
         test_heading = f"On the test split ({metrics['rows']['test']} rows), scored once after training" + (
             "." if held_out_test else ". **The test rows were also trained on (`--train_on` with test): not held out.**"
         )
-    per_label_source = "test" if "test" in metrics else "validation"
-    per_class = (metrics["test"]["tuned"] if "test" in metrics else metrics["validation"]["per_class"])["per_class"]
+    if "test" in metrics:
+        per_label_source, per_class = "test", metrics["test"]["tuned"]["per_class"]
+    elif metrics.get("validation"):
+        per_label_source, per_class = "validation", metrics["validation"]["per_class"]["per_class"]
+    else:  # a final run trained on every split it had
+        per_label_source, per_class = "held-out", {}
+    missing = {"f1": None, "precision": None, "recall": None, "support": "n/a"}
     label_rows = [
         [
             name,
             _fmt(threshold, 2),
-            _fmt(per_class[name]["f1"], 3),
-            _fmt(per_class[name]["precision"], 3),
-            _fmt(per_class[name]["recall"], 3),
-            str(per_class[name]["support"]),
+            _fmt(per_class.get(name, missing)["f1"], 3),
+            _fmt(per_class.get(name, missing)["precision"], 3),
+            _fmt(per_class.get(name, missing)["recall"], 3),
+            str(per_class.get(name, missing)["support"]),
         ]
         for name, threshold in zip(labels, metrics["thresholds"])
     ]

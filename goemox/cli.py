@@ -127,7 +127,7 @@ def print_training_summary(metrics: dict, output_dir: str) -> None:
             ("test, threshold 0.5", metrics["test"]["fixed_0.5"]),
             ("test, thresholds tuned on validation", metrics["test"]["tuned"]),
         ]
-    print(f"\nSaved model, metrics.json and training_curve.png to {output_dir}")
+    print(f"\nSaved model, metrics.json, training_curve.png and the model card README.md to {output_dir}")
     print(f"{'':<38}{'macro-F1':>9}{'micro-F1':>9}{'ROC-AUC':>9}{'Hamming':>9}")
     for name, values in rows:
         auc = values["roc_auc_macro"]

@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +51,13 @@ from sklearn.metrics import roc_auc_score
 
 from .data import load_emotion_dataset
 from .errors import GoEmoXError, GoEmoXUsageError
+from .files import write_text_atomically
 from .inference import OOD_SCORES, EmotionClassifier, ood_scores
 from .labels import LabelScheme
 from .metrics import apply_thresholds
 from .plots import plt
 from .predict_io import read_inputs
-from .report import MarkdownReport
+from .report import MarkdownReport, prepare_report_folder
 
 FILE_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".json")
 SPLIT_NAMES = {"train": "train", "validation": "validation", "valid": "validation", "dev": "validation", "test": "test"}
@@ -489,13 +489,9 @@ def analyze_domains(
 # ----------------------------------------------------------------------------------------------------
 
 
-def _write_json_atomically(path: Path, content: dict, sort_keys: bool = False) -> None:
-    """Write JSON through a temporary file; an existing file keeps its permissions, a new one gets 0644."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        stream.write(json.dumps(content, indent=2, sort_keys=sort_keys) + "\n")
-    os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-    os.replace(temporary, path)
+def _write_json(path: Path, content: dict, sort_keys: bool = False) -> None:
+    """Write JSON atomically; an existing file keeps its permissions."""
+    write_text_atomically(path, json.dumps(content, indent=2, sort_keys=sort_keys) + "\n")
 
 
 def store_ood_cutoff(model_dir: str | Path, cutoff: dict[str, Any], copy_to: str | Path | None = None) -> Path:
@@ -526,7 +522,7 @@ def store_ood_cutoff(model_dir: str | Path, cutoff: dict[str, Any], copy_to: str
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config["ood_cutoff"] = {key: cutoff[key] for key in ("score", "cutoff", "source")}
-    _write_json_atomically(config_path, config, sort_keys=True)  # as transformers writes config.json
+    _write_json(config_path, config, sort_keys=True)  # as transformers writes config.json
     return config_path
 
 
@@ -766,17 +762,11 @@ def _top(distribution: dict[str, float], count: int) -> list[tuple[str, float]]:
 
 def prepare_output_dir(folder: str | Path, overwrite: bool) -> Path:
     """Create the output folder; refuse one that already holds files unless `overwrite`."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise GoEmoXUsageError(f"{folder}: exists and is not a folder")
-    if folder.is_dir() and any(folder.iterdir()) and not overwrite:
-        raise GoEmoXUsageError(f"{folder}: already holds files; pass --overwrite_output_dir to write into it")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return prepare_report_folder(folder, overwrite, flag="--overwrite_output_dir")
 
 
 def save_analysis(analysis: dict[str, Any], folder: str | Path) -> Path:
     """Write `analysis.json` into the folder (atomically)."""
     path = Path(folder) / "analysis.json"
-    _write_json_atomically(path, analysis)
+    _write_json(path, analysis)
     return path

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .errors import GoEmoXUsageError
+from .files import write_text_atomically
 from .http_client import FetchError, HttpStatusError, JsonClient
 
 DEFAULT_HN_API = "https://hacker-news.firebaseio.com/v0"
@@ -68,22 +68,7 @@ class FetchCache:
 
     def write(self, document: object, *parts: str) -> None:
         """Store `document` as JSON at `root/parts...`."""
-        write_atomically(self.root.joinpath(*parts), json.dumps(document, ensure_ascii=False))
-
-
-def write_atomically(path: Path, content: str) -> None:
-    """Write `content` to a temporary file in the same folder, then rename it over `path` (never a partial file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write_text_atomically(self.root.joinpath(*parts), json.dumps(document, ensure_ascii=False))
 
 
 class _PlainTextParser(HTMLParser):
@@ -471,7 +456,7 @@ def write_rows(rows: Sequence[dict], path: Path, fmt: str, columns: Sequence[str
         writer.writeheader()
         writer.writerows(rows)
     check_output(str(path), overwrite)
-    write_atomically(path, buffer.getvalue())
+    write_text_atomically(path, buffer.getvalue())
 
 
 @contextlib.contextmanager

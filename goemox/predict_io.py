@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import GoEmoXUsageError
+from .files import write_text_atomically
 from .inference import EmotionPrediction
 
 INPUT_FORMATS = ("txt", "csv", "tsv", "jsonl")
@@ -144,9 +143,4 @@ def write_predictions(
     if path == "-":
         sys.stdout.write(buffer.getvalue())
         return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(buffer.getvalue())
-    os.replace(tmp, target)
+    write_text_atomically(path, buffer.getvalue())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import GoEmoXUsageError
+from .files import write_text_atomically
 
 
 def _cell(value) -> str:
@@ -62,22 +62,16 @@ class MarkdownReport:
 
     def save(self, name: str = "report.md") -> Path:
         """Write the report into its folder (through a temporary file, so a reader never sees half of it)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / name
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(self.render())
-        os.chmod(temporary, 0o644)  # mkstemp creates the file readable by its owner only
-        os.replace(temporary, target)
-        return target
+        return write_text_atomically(self.folder / name, self.render())
 
 
-def prepare_report_folder(folder: str | Path, overwrite: bool = False) -> Path:
+def prepare_report_folder(folder: str | Path, overwrite: bool = False, flag: str = "--overwrite") -> Path:
     """Create the output folder of a report, refusing one that already holds files unless `overwrite` is set.
 
     Args:
         folder: the folder to write into.
         overwrite: allow writing into a non-empty folder (files of the same name are replaced).
+        flag: the command's option that sets `overwrite`, named in the message.
 
     Raises:
         GoEmoXUsageError: the path is a file, cannot be created or written, or already holds files.
@@ -95,6 +89,6 @@ def prepare_report_folder(folder: str | Path, overwrite: bool = False) -> Path:
     if existing and not overwrite:
         shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
         raise GoEmoXUsageError(
-            f"{folder}: already holds files ({shown}); pass --overwrite to replace them, or choose an empty folder"
+            f"{folder}: already holds files ({shown}); pass {flag} to replace them, or choose an empty folder"
         )
     return path

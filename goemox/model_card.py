@@ -239,17 +239,11 @@ def render_model_card(
     else:  # a final run trained on every split it had
         per_label_source, per_class = "held-out", {}
     missing = {"f1": None, "precision": None, "recall": None, "support": "n/a"}
-    label_rows = [
-        [
-            name,
-            _fmt(threshold, 2),
-            _fmt(per_class.get(name, missing)["f1"], 3),
-            _fmt(per_class.get(name, missing)["precision"], 3),
-            _fmt(per_class.get(name, missing)["recall"], 3),
-            str(per_class.get(name, missing)["support"]),
-        ]
-        for name, threshold in zip(labels, metrics["thresholds"])
-    ]
+    label_rows = []
+    for name, threshold in zip(labels, metrics["thresholds"]):
+        values = per_class.get(name, missing)
+        scores = [_fmt(values[key], 3) for key in ("f1", "precision", "recall")]
+        label_rows.append([name, _fmt(threshold, 2), *scores, str(values["support"])])
     validation = (metrics.get("validation") or {}).get("per_class")
 
     scheme = config.label_scheme or {}

@@ -38,7 +38,8 @@ def platt_per_label(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray,
 
 
 def scores(logits: np.ndarray, labels: np.ndarray) -> dict:
-    from goemox.calibration import binary_nll, expected_calibration_error, sigmoid
+    from goemox.calibration.scaling import binary_nll, expected_calibration_error
+    from goemox.scores import sigmoid
 
     probs = sigmoid(logits)
     ece = expected_calibration_error(probs, labels)
@@ -58,13 +59,12 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "calibration_methods_cpu.json"))
     args = parser.parse_args()
 
-    from goemox.calibration import fit_temperature
+    from goemox.calibration.scaling import fit_temperature
     from goemox.data import label_matrix, load_emotion_dataset
-    from goemox.evaluation import model_label_scheme
-    from goemox.inference import EmotionClassifier
+    from goemox.inference.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.from_pretrained(args.model)
-    splits = load_emotion_dataset(args.data, scheme=model_label_scheme(classifier))
+    splits = load_emotion_dataset(args.data, scheme=classifier.label_scheme())
     logits = {s: classifier.predict_logits(splits[s]["text"], show_progress=True) for s in ("validation", "test")}
     labels = {s: label_matrix(splits[s]).astype(np.int64) for s in ("validation", "test")}
 

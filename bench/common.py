@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from transformers import TrainerCallback
 
-from goemox.metrics import multilabel_metrics
-from goemox.train import library_versions
+from goemox.evaluation.metrics import multilabel_metrics
+from goemox.training.train import library_versions
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"

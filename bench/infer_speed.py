@@ -62,9 +62,9 @@ def export_model(model: str, out: Path) -> dict:
 
 
 def train_model(args, out: Path) -> Path:
-    from goemox.arguments import DataArguments, ModelArguments
-    from goemox.train import run_training
-    from goemox.training_args import GoEmoXTrainingArguments
+    from goemox.training.arguments import DataArguments, ModelArguments
+    from goemox.training.train import run_training
+    from goemox.training.training_args import GoEmoXTrainingArguments
 
     run_training(
         ModelArguments(model_name_or_path=str(args.encoder), pooling="mean"),
@@ -87,8 +87,8 @@ def run_variant(variant: str, model: str, onnx_dir: Path, texts: list[str]) -> d
     from transformers import pipeline
 
     import goemox  # noqa: F401  (registers the architecture for pipeline())
-    from goemox.inference import EmotionClassifier
-    from goemox.onnx_inference import OnnxEmotionClassifier
+    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference.onnx import OnnxEmotionClassifier
 
     load_before = os.getloadavg()
     if variant in ("goemox", "onnx_fp32", "onnx_int8"):
@@ -175,7 +175,7 @@ def main() -> None:
         subprocess.run(command, check=True)
         runs[variant] = json.loads((work / f"{variant}.json").read_text())
 
-    from goemox.metrics import multilabel_metrics
+    from goemox.evaluation.metrics import multilabel_metrics
 
     label_names = list(json.loads((Path(model) / "config.json").read_text())["id2label"].values())
     labels = {name: run.pop("labels") for name, run in runs.items()}

@@ -51,10 +51,10 @@ HEADLINE = ("macro_f1", "micro_f1", "roc_auc_macro", "hamming_score", "subset_ac
 
 def load_splits(data: str, mode: str, max_length: int, tokenizer):
     """Raw and tokenized GoEmotions splits (the split seed is fixed, so every run sees the same rows)."""
-    from goemox.arguments import DataArguments
     from goemox.data import tokenize_dataset
     from goemox.labels import get_label_scheme
-    from goemox.train import load_data
+    from goemox.training.arguments import DataArguments
+    from goemox.training.train import load_data
 
     limits = SUBSET if mode == "subset" else {}
     data_args = DataArguments(dataset=data, max_length=max_length, split_seed=0, **limits)
@@ -71,8 +71,8 @@ def run_plain(args, seed: int, out_dir: Path) -> dict:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments, set_seed
 
     from goemox.data import label_matrix
+    from goemox.evaluation.metrics import tune_per_class_thresholds
     from goemox.labels import GOEMOTIONS_LABELS
-    from goemox.metrics import tune_per_class_thresholds
 
     labels = list(GOEMOTIONS_LABELS)
     tokenizer = AutoTokenizer.from_pretrained(args.encoder)
@@ -125,12 +125,12 @@ def run_plain(args, seed: int, out_dir: Path) -> dict:
 
 def run_goemox(args, seed: int, out_dir: Path) -> dict:
     """goemox's default recipe through its own training job."""
-    from goemox.arguments import DataArguments, ModelArguments
     from goemox.data import label_matrix, load_emotion_dataset
-    from goemox.inference import EmotionClassifier
+    from goemox.inference.classifier import EmotionClassifier
     from goemox.labels import GOEMOTIONS_LABELS
-    from goemox.train import run_training
-    from goemox.training_args import GoEmoXTrainingArguments
+    from goemox.training.arguments import DataArguments, ModelArguments
+    from goemox.training.train import run_training
+    from goemox.training.training_args import GoEmoXTrainingArguments
 
     limits = SUBSET if args.mode == "subset" else {}
     clock = WallClock()
@@ -167,7 +167,7 @@ def run_goemox(args, seed: int, out_dir: Path) -> dict:
         "headline_thresholds": "per-class, tuned on validation",
         "test": test_report(y_test, test_probs, labels, metrics["thresholds"]),
         "test_fixed_0.5": test_report(y_test, test_probs, labels, 0.5),
-        "validation_macro_f1_tuned": metrics["validation"]["per_class"]["macro_f1"],
+        "validation_macro_f1_tuned": metrics["validation"]["per_class_thresholds"]["macro_f1"],
         "train_wall_s": metrics["train_runtime_s"],
         "train_samples_per_second": metrics["train_samples_per_second"],
         "wall_to_best_s": clock.at_evaluation.get(best_step),

@@ -58,7 +58,7 @@ def common_flags(args, output_dir: Path) -> list[str]:
 
 
 def goemox(*flags: str) -> None:
-    subprocess.run([sys.executable, "-m", "goemox.cli", *flags], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "goemox", *flags], check=True, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -139,7 +139,7 @@ def main() -> None:
     for name in ("default", "best"):
         metrics = json.loads((work / name / "metrics.json").read_text())
         runs[name] = {
-            "validation_macro_f1_tuned": metrics["validation"]["per_class"]["macro_f1"],
+            "validation_macro_f1_tuned": metrics["validation"]["per_class_thresholds"]["macro_f1"],
             "test": {key: metrics["test"]["tuned"][key] for key in HEADLINE},
             "best_epoch": metrics["best_epoch"],
             "train_runtime_s": metrics["train_runtime_s"],

@@ -75,12 +75,12 @@ def build(recipe: str, args, out_dir: Path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments, set_seed
 
     from goemox import GoEmoXForSequenceClassification
-    from goemox.arguments import DataArguments
     from goemox.data import tokenize_dataset
     from goemox.labels import GOEMOTIONS_LABELS, get_label_scheme
-    from goemox.train import load_data
-    from goemox.trainer import GoEmoXTrainer
-    from goemox.training_args import GoEmoXTrainingArguments
+    from goemox.training.arguments import DataArguments
+    from goemox.training.train import load_data
+    from goemox.training.trainer import GoEmoXTrainer
+    from goemox.training.training_args import GoEmoXTrainingArguments
 
     labels = list(GOEMOTIONS_LABELS)
     tokenizer = AutoTokenizer.from_pretrained(args.encoder)

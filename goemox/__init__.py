@@ -2,8 +2,8 @@
 
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
-from .configuration_goemox import GoEmoXConfig
-from .modeling_goemox import GoEmoXForSequenceClassification
+from goemox.configuration_goemox import GoEmoXConfig
+from goemox.modeling_goemox import GoEmoXForSequenceClassification
 
 AutoConfig.register(GoEmoXConfig.model_type, GoEmoXConfig, exist_ok=True)
 AutoModelForSequenceClassification.register(GoEmoXConfig, GoEmoXForSequenceClassification, exist_ok=True)

@@ -77,9 +77,5 @@ class GoEmoXConfig(PreTrainedConfig):
         """Width of the encoder's token states (and of the head's hidden layer)."""
         return self.encoder.hidden_size
 
-    def label_thresholds(self) -> list[float]:
-        """The decision threshold of every label, in label-id order (0.5 where none was tuned)."""
-        return list(self.thresholds) if self.thresholds is not None else [0.5] * self.num_labels
-
 
 __all__ = ["GoEmoXConfig"]

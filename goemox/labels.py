@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import GoEmoXError
+from goemox.errors import LabelSchemeError, UnknownLabelError
 
 __all__ = [
     "BUILTIN_SCHEMES",
@@ -79,6 +79,9 @@ __all__ = [
     "UnknownLabelError",
     "get_label_scheme",
 ]
+
+NO_LABEL = "(no label)"
+"""How reports name the outcome of a text whose scores reach no threshold."""
 
 GOEMOTIONS_LABELS: tuple[str, ...] = (
     "admiration",
@@ -110,27 +113,6 @@ GOEMOTIONS_LABELS: tuple[str, ...] = (
     "surprise",
     "neutral",
 )
-
-
-class LabelSchemeError(GoEmoXError):
-    """A label scheme definition is invalid or cannot be found."""
-
-
-class UnknownLabelError(GoEmoXError):
-    """A label name or id is not part of a label scheme.
-
-    Attributes:
-        label: The offending name or id.
-        valid: The names (or id range) that would have been accepted.
-    """
-
-    def __init__(self, label: str | int, valid: Iterable[str], message: str) -> None:
-        super().__init__(message)
-        self.label = label
-        self.valid = tuple(valid)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.label, self.valid, str(self)))
 
 
 @dataclass(frozen=True)

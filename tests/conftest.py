@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from importlib import resources
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from transformers import AutoModel, BertConfig, BertTokenizerFast, DistilBertConfig, RobertaConfig
+
+from goemox.resources import demo_texts
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -18,11 +20,6 @@ def shared_dir() -> Path:
     """`$GOEMOX_SHARED`, or `../shared` beside the checkout."""
     default = Path(__file__).resolve().parents[1].parent / "shared"
     return Path(os.environ.get("GOEMOX_SHARED", default))
-
-
-def demo_texts() -> list[str]:
-    path = resources.files("goemox") / "resources" / "demo_emotions.jsonl"
-    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def write_vocab(path: Path) -> Path:
@@ -106,9 +103,9 @@ def shared_minilm() -> Path:
 @pytest.fixture(scope="session")
 def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
     """`make(kind, pooling)` -> output folder of a short real `run_training` on the demo set with a tiny encoder."""
-    from goemox.arguments import DataArguments, ModelArguments
-    from goemox.train import run_training
-    from goemox.training_args import GoEmoXTrainingArguments
+    from goemox.training.arguments import DataArguments, ModelArguments
+    from goemox.training.train import run_training
+    from goemox.training.training_args import GoEmoXTrainingArguments
 
     built: dict[tuple[str, str], Path] = {}
 
@@ -133,3 +130,42 @@ def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
         return built[kind, pooling]
 
     return make
+
+
+CLI_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "CUDA_VISIBLE_DEVICES": ""}
+
+
+def run_goemox(
+    *args: str,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    env: dict | None = None,
+    drop_env: tuple[str, ...] = (),
+    timeout: float = 600,
+) -> subprocess.CompletedProcess:
+    """`python -m goemox ARGS` in a subprocess, as a user runs it: offline, text output captured.
+
+    Args:
+        args: the command line after `goemox`.
+        stdin: text sent to standard input.
+        cwd: the working folder.
+        env: variables added to the environment.
+        drop_env: variables removed from it (tokens, proxies).
+        timeout: seconds before the test fails.
+    """
+    base = {key: value for key, value in os.environ.items() if key not in drop_env}
+    return subprocess.run(
+        [sys.executable, "-m", "goemox", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**base, **CLI_ENV, **(env or {})},
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def goemox_cli():
+    """The `goemox` command run in a subprocess: `goemox_cli("predict", "--model", ...)` (see `run_goemox`)."""
+    return run_goemox

@@ -3,6 +3,7 @@ from transformers import AutoConfig, BertConfig, DistilBertConfig
 
 import goemox  # noqa: F401  (registers the Auto classes)
 from goemox import GoEmoXConfig
+from goemox.scores import stored_thresholds
 
 
 def tiny_distilbert() -> DistilBertConfig:
@@ -15,7 +16,7 @@ def test_defaults_are_multilabel_cls_and_fill_label2id():
     assert config.pooling == "cls"
     assert config.label2id == {"joy": 0, "anger": 1}
     assert config.hidden_size == 32
-    assert config.label_thresholds() == [0.5, 0.5]
+    assert stored_thresholds(config) == [0.5, 0.5]
 
 
 def test_nested_encoder_round_trips_through_auto_config(tmp_path):

@@ -8,11 +8,11 @@ import json
 import pytest
 from transformers import pipeline
 
-from goemox.arguments import DataArguments, ModelArguments
-from goemox.inference import EmotionClassifier
+from goemox.inference.classifier import EmotionClassifier
 from goemox.labels import GOEMOTIONS_LABELS
-from goemox.train import run_training
-from goemox.training_args import GoEmoXTrainingArguments
+from goemox.training.arguments import DataArguments, ModelArguments
+from goemox.training.train import run_training
+from goemox.training.training_args import GoEmoXTrainingArguments
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ from __future__ import annotations
 from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 
-from ..configuration_goemox import GoEmoXConfig
+from goemox.configuration_goemox import GoEmoXConfig
 
 NATIVE_ENCODER_FAMILIES = {
     "bert": "bert",

@@ -14,18 +14,18 @@ import inspect
 import json
 import shutil
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
-from ..errors import GoEmoXUsageError
-from ..inference import EmotionClassifier
-from ..metrics import apply_thresholds
-from ..modeling_goemox import GoEmoXForSequenceClassification
-from ..onnx_inference import EXPORT_RECORD, INSTALL_HINT, OnnxEmotionClassifier, import_onnxruntime
+from goemox.errors import GoEmoXUsageError
+from goemox.evaluation.metrics import apply_thresholds
+from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.onnx import EXPORT_RECORD, INSTALL_HINT, OnnxEmotionClassifier, import_onnxruntime
+from goemox.modeling_goemox import GoEmoXForSequenceClassification
+from goemox.resources import demo_texts
 
 FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -65,9 +65,7 @@ def graph_input_names(model: PreTrainedModel, tokenizer) -> list[str]:
 
 def parity_texts() -> list[str]:
     """The 403 sentences of goemox's packaged demo set: real short texts of varied length."""
-    path = resources.files("goemox") / "resources" / "demo_emotions.jsonl"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line)["text"] for line in lines if line.strip()]
+    return demo_texts()
 
 
 def load_source(model_dir: Path) -> tuple[PreTrainedModel, object]:

@@ -1,0 +1,7 @@
+"""`python -m goemox`: the `goemox` command."""
+
+import sys
+
+from goemox.cli import main
+
+sys.exit(main())

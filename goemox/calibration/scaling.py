@@ -1,0 +1,306 @@
+"""Temperature scaling for multi-label (sigmoid) classifiers: fitting, calibration error and folding into the model.
+
+Temperature scaling divides every logit by a temperature `T > 0` (one for all labels, or one per label), so the
+probabilities become `sigmoid(logit / T)`. `T` is fitted on validation data by minimising the binary cross-entropy
+(negative log-likelihood) of those probabilities. Because `sigmoid` is monotone, each label's ranking of texts is
+unchanged; only how confident the scores are changes.
+
+**Expected calibration error (ECE)** for sigmoid outputs, as computed here:
+
+- Per label `c`: the probabilities `p_ic` of the positive class over the `n` texts are put into `M` equal-width bins
+  on [0, 1] (bin `b` holds `(b-1)/M <= p < b/M`; the last bin also holds 1). For each non-empty bin, `acc_b` is
+  the share of its texts that truly carry the label and `conf_b` is the mean probability in it.
+  `ECE_c = sum_b (n_b / n) * |acc_b - conf_b|`.
+- `class_mean`: the mean of `ECE_c` over labels (every label counts the same, rare labels included).
+- `pooled`: the same binned error over all `n * L` (text, label) pairs at once. Most pairs are negatives with
+  probabilities near 0, so it is much smaller than `class_mean` and is dominated by frequent labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.optimize import minimize_scalar
+from torch import nn
+from transformers import (
+    BertForSequenceClassification,
+    DistilBertForSequenceClassification,
+    PreTrainedModel,
+    RobertaForSequenceClassification,
+)
+
+from goemox.errors import GoEmoXUsageError
+from goemox.modeling_goemox import GoEmoXForSequenceClassification
+from goemox.scores import sigmoid
+
+TEMPERATURE_BOUNDS = (0.05, 20.0)
+"""Search interval of a fitted temperature; a fit that ends on an edge is reported as such."""
+
+DEFAULT_BINS = 15
+
+TEMPERATURE_KEY = "calibration_temperature"
+
+Temperature = float | list[float]
+
+
+def _check_logits_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    if z.ndim != 2 or z.shape != y.shape:
+        raise ValueError(f"logits and labels must be 2-D arrays of the same shape; got {z.shape} and {y.shape}")
+    if z.shape[0] == 0:
+        raise ValueError("logits and labels need at least one row")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("labels must be 0/1")
+    if not np.isfinite(z).all():
+        raise ValueError("logits contain NaN or infinite values")
+    return z, y
+
+
+def binary_nll(logits, labels, temperature: float | Sequence[float] = 1.0) -> np.ndarray:
+    """Mean binary cross-entropy of `sigmoid(logits / T)` per label (natural log).
+
+    Args:
+        logits: `(n, L)` logits.
+        labels: `(n, L)` 0/1 labels.
+        temperature: one temperature or `L` of them.
+
+    Returns:
+        `(L,)` array: each label's mean negative log-likelihood over the rows.
+
+    Example:
+        >>> binary_nll([[0.0]], [[1]]).round(4).tolist()
+        [0.6931]
+    """
+    z, y = _check_logits_labels(logits, labels)
+    scaled = z / np.asarray(temperature, dtype=np.float64)
+    # -log sigmoid(s) for positives, -log(1 - sigmoid(s)) for negatives: softplus(s) - y * s.
+    return (np.logaddexp(0.0, scaled) - y * scaled).mean(axis=0)
+
+
+def _fit_one_temperature(z: np.ndarray, y: np.ndarray) -> float:
+    """The temperature minimising the mean BCE of `sigmoid(z / T)` over all entries of `z` (searched in log T).
+
+    The loss is convex in 1/T, so it has one minimum in log T and a bounded Brent search finds it.
+    """
+
+    def loss(log_t: float) -> float:
+        scaled = z / np.exp(log_t)
+        return float((np.logaddexp(0.0, scaled) - y * scaled).mean())
+
+    low, high = np.log(TEMPERATURE_BOUNDS)
+    result = minimize_scalar(loss, bounds=(low, high), method="bounded", options={"xatol": 1e-7})
+    return float(np.exp(result.x))
+
+
+def fit_temperature(logits, labels, per_class: bool = False) -> Temperature:
+    """Fit the temperature that minimises the binary cross-entropy of `sigmoid(logits / T)`.
+
+    Args:
+        logits: `(n, L)` validation logits.
+        labels: `(n, L)` 0/1 validation labels.
+        per_class: fit one temperature per label. A label whose column holds only positives or only negatives
+            has no finite best temperature (its loss keeps falling as T shrinks); it gets the temperature fitted
+            on all labels together.
+
+    Returns:
+        One float, or a list of `L` floats with `per_class=True`. Values lie in `TEMPERATURE_BOUNDS`.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> z = rng.normal(0, 4, size=(20000, 1))
+        >>> y = rng.random(z.shape) < 1 / (1 + np.exp(-z / 2))  # the true probabilities are sigmoid(z / 2)
+        >>> round(fit_temperature(z, y), 1)
+        2.0
+    """
+    z, y = _check_logits_labels(logits, labels)
+    shared = _fit_one_temperature(z, y)
+    if not per_class:
+        return shared
+    temperatures = []
+    for column in range(z.shape[1]):
+        positives = y[:, column].sum()
+        if 0 < positives < len(y):
+            temperatures.append(_fit_one_temperature(z[:, column : column + 1], y[:, column : column + 1]))
+        else:
+            temperatures.append(shared)
+    return temperatures
+
+
+def at_bounds(temperature: Temperature) -> bool:
+    """Whether a fitted temperature (or any of them) ended on an edge of the search interval."""
+    values = np.atleast_1d(np.asarray(temperature, dtype=np.float64))
+    low, high = TEMPERATURE_BOUNDS
+    return bool(np.any(np.isclose(values, low, rtol=1e-3) | np.isclose(values, high, rtol=1e-3)))
+
+
+def scale_logits(logits, temperature: Temperature) -> np.ndarray:
+    """`logits / T`, with `T` one value or one per label (column)."""
+    return np.asarray(logits, dtype=np.float64) / np.asarray(temperature, dtype=np.float64)
+
+
+def threshold_grid_after_scaling(grid: Sequence[float], temperature: Temperature) -> np.ndarray:
+    """The threshold grid carried through the scaling: `sigmoid(logit(t) / T)` for every `t` in `grid` (and `T`).
+
+    A threshold `t` on the old probabilities makes exactly the decisions of `sigmoid(logit(t) / T)` on the
+    calibrated ones. Tuning on the carried grid therefore offers the same decision rules as tuning on `grid` did
+    before calibration: calibration cannot push a good threshold off the grid's ends (0.75 becomes 0.96 at
+    T = 1/3), and a denser grid cannot buy a validation-only gain. With per-label temperatures the grids of all
+    labels are merged (tune each label on the grid of its own temperature to keep its old choices).
+
+    Example:
+        >>> threshold_grid_after_scaling([0.5, 0.75], 0.5).round(3).tolist()
+        [0.5, 0.9]
+    """
+    values = np.asarray(grid, dtype=np.float64)
+    carried = sigmoid(np.log(values / (1.0 - values))[None, :] / np.atleast_1d(temperature)[:, None])
+    return np.unique(carried)
+
+
+@dataclass
+class ReliabilityBins:
+    """Equal-width bins of predicted probabilities.
+
+    Attributes:
+        edges: `(M + 1,)` bin edges from 0 to 1.
+        counts: `(M,)` predictions per bin.
+        confidence: `(M,)` mean predicted probability per bin (NaN where the bin is empty).
+        frequency: `(M,)` share of true positives per bin (NaN where the bin is empty).
+    """
+
+    edges: np.ndarray
+    counts: np.ndarray
+    confidence: np.ndarray
+    frequency: np.ndarray
+
+    @property
+    def ece(self) -> float:
+        """`sum_b (n_b / n) * |frequency_b - confidence_b|` over the non-empty bins."""
+        filled = self.counts > 0
+        gaps = np.abs(self.frequency[filled] - self.confidence[filled])
+        return float((self.counts[filled] * gaps).sum() / self.counts.sum())
+
+
+def reliability_bins(probs, labels, bins: int = DEFAULT_BINS) -> ReliabilityBins:
+    """Bin probabilities (any shape) with their 0/1 labels into `bins` equal-width bins on [0, 1].
+
+    Example:
+        >>> r = reliability_bins([0.1, 0.2, 0.9, 0.8], [0, 1, 1, 1], bins=2)
+        >>> r.counts.tolist(), r.confidence.round(2).tolist(), r.frequency.tolist(), round(r.ece, 3)
+        ([2, 2], [0.15, 0.85], [0.5, 1.0], 0.25)
+    """
+    p = np.asarray(probs, dtype=np.float64).ravel()
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    if p.shape != y.shape or p.size == 0:
+        raise ValueError(f"probs and labels need the same non-zero size; got {p.size} and {y.size}")
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}")
+    index = np.minimum((p * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        confidence = np.bincount(index, weights=p, minlength=bins) / counts
+        frequency = np.bincount(index, weights=y, minlength=bins) / counts
+    return ReliabilityBins(np.linspace(0.0, 1.0, bins + 1), counts, confidence, frequency)
+
+
+def expected_calibration_error(probs, labels, bins: int = DEFAULT_BINS) -> dict:
+    """ECE of multi-label sigmoid probabilities (definitions in the module docstring).
+
+    Args:
+        probs: `(n, L)` probabilities of the positive class per label.
+        labels: `(n, L)` 0/1 labels.
+        bins: number of equal-width bins.
+
+    Returns:
+        `{"per_class": [L floats], "class_mean": float, "pooled": float, "bins": bins}`.
+
+    Example:
+        >>> e = expected_calibration_error([[0.1, 0.9], [0.3, 0.9]], [[0, 1], [1, 1]], bins=10)
+        >>> [round(v, 3) for v in e["per_class"]], round(e["class_mean"], 3), round(e["pooled"], 3)
+        ([0.4, 0.1], 0.25, 0.25)
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    if p.ndim != 2 or p.shape != y.shape:
+        raise ValueError(f"probs and labels must be 2-D arrays of the same shape; got {p.shape} and {y.shape}")
+    per_class = [reliability_bins(p[:, c], y[:, c], bins).ece for c in range(p.shape[1])]
+    return {
+        "per_class": per_class,
+        "class_mean": float(np.mean(per_class)),
+        "pooled": reliability_bins(p, y, bins).ece,
+        "bins": bins,
+    }
+
+
+SUPPORTED_ARCHITECTURES = {
+    GoEmoXForSequenceClassification: "classifier.out_proj",
+    BertForSequenceClassification: "classifier",
+    RobertaForSequenceClassification: "classifier.out_proj",
+    DistilBertForSequenceClassification: "classifier",
+}
+"""The Linear layer that produces the logits, per supported architecture."""
+
+
+def output_layer(model: PreTrainedModel) -> nn.Linear:
+    """The final Linear layer whose outputs are the model's logits.
+
+    Raises:
+        GoEmoXUsageError: for an architecture not in `SUPPORTED_ARCHITECTURES`.
+    """
+    path = next((p for cls, p in SUPPORTED_ARCHITECTURES.items() if type(model) is cls), None)
+    if path is None:
+        names = ", ".join(cls.__name__ for cls in SUPPORTED_ARCHITECTURES)
+        raise GoEmoXUsageError(
+            f"cannot fold a temperature into {type(model).__name__}: its output layer is not known; "
+            f"supported architectures: {names}"
+        )
+    layer = model.get_submodule(path)
+    if not isinstance(layer, nn.Linear) or layer.out_features != model.config.num_labels:
+        raise GoEmoXUsageError(
+            f"{type(model).__name__}.{path} is not a Linear layer with {model.config.num_labels} outputs"
+        )
+    return layer
+
+
+def compose_temperatures(old: Temperature | None, new: Temperature) -> Temperature:
+    """The temperature of two scalings applied one after the other (`T_old * T_new`, per label if either is)."""
+    if old is None:
+        return new
+    product = np.asarray(old, dtype=np.float64) * np.asarray(new, dtype=np.float64)
+    return float(product) if product.ndim == 0 else [float(t) for t in product]
+
+
+def fold_temperature(model: PreTrainedModel, temperature: Temperature) -> Temperature:
+    """Divide the output layer's weights and bias by `T` so the model itself returns `logits / T`.
+
+    Row `i` of the weight and bias entry `i` are divided by `T_i` (or all by the one `T`). The config key
+    `calibration_temperature` records the total temperature: an earlier one is multiplied with the new one.
+
+    Args:
+        model: a model of a supported architecture (see `output_layer`).
+        temperature: one positive float or one per label.
+
+    Returns:
+        The total temperature now stored in `model.config.calibration_temperature`.
+
+    Example:
+        >>> fold_temperature(model, 1.7)  # doctest: +SKIP
+        1.7
+    """
+    layer = output_layer(model)
+    values = np.asarray(temperature, dtype=np.float64)
+    if values.ndim > 1 or (values.ndim == 1 and values.shape[0] != layer.out_features):
+        raise ValueError(f"expected one temperature or {layer.out_features}; got shape {values.shape}")
+    if not np.all(np.isfinite(values) & (values > 0)):
+        raise ValueError(f"temperatures must be finite and positive; got {temperature}")
+    divisor = torch.as_tensor(np.broadcast_to(values, (layer.out_features,)).copy())
+    with torch.no_grad():
+        layer.weight.div_(divisor.to(layer.weight).unsqueeze(1))
+        if layer.bias is not None:
+            layer.bias.div_(divisor.to(layer.bias))
+    total = compose_temperatures(getattr(model.config, TEMPERATURE_KEY, None), temperature)
+    setattr(model.config, TEMPERATURE_KEY, total)
+    return total

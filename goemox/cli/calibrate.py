@@ -1,0 +1,100 @@
+"""`goemox calibrate`: temperature scaling of a saved model's scores, folded into its output layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from goemox.cli.options import SavedModelArguments, check_at_least, overwrite_field
+from goemox.cli.parsing import Command
+from goemox.data.arguments import DataSourceArguments
+from goemox.evaluation.metrics import THRESHOLD_STRATEGIES
+
+CALIBRATE_HELP = """Fit a temperature on validation data (binary cross-entropy of sigmoid(logits / T)), fold it into the
+model's output layer, re-tune the thresholds and save the calibrated model; writes report.md with reliability
+diagrams and expected calibration error (ECE) before and after."""
+
+
+@dataclass
+class CalibrateArguments:
+    """What `goemox calibrate` fits and where the calibrated model goes.
+
+    Args:
+        split: the split the temperature and the thresholds are fitted on.
+        test_split: a split scored once, before and after.
+        per_class: one temperature per label.
+        output_dir: a new folder for the calibrated model.
+        in_place: replace the model folder's files instead (all or nothing).
+        overwrite: allow `output_dir` / `report_dir` to hold files.
+        report_dir: the report folder (default: OUTPUT/calibration).
+        threshold_strategy: how thresholds are re-tuned (default: as in the model's training run).
+        bins: equal-width probability bins of the ECE.
+    """
+
+    split: str = field(default="validation", metadata={"help": "Split to fit on (default: validation)."})
+    test_split: str | None = field(
+        default=None, metadata={"help": "Also score this split once, before and after (e.g. test)."}
+    )
+    per_class: bool = field(default=False, metadata={"help": "Fit one temperature per label."})
+    output_dir: str | None = field(default=None, metadata={"help": "New folder for the calibrated model."})
+    in_place: bool = field(default=False, metadata={"help": "Replace the model folder's files instead."})
+    overwrite: bool = overwrite_field("--output_dir and --report_dir")
+    report_dir: str | None = field(default=None, metadata={"help": "Report folder (default: OUTPUT/calibration)."})
+    threshold_strategy: str | None = field(
+        default=None,
+        metadata={
+            "help": "How thresholds are re-tuned (default: as in the model's training run, else per_class).",
+            "choices": list(THRESHOLD_STRATEGIES),
+        },
+    )
+    bins: int = field(default=15, metadata={"help": "Equal-width probability bins of the ECE."})
+
+    def __post_init__(self) -> None:
+        check_at_least("bins", self.bins, 1)
+
+
+def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options: CalibrateArguments) -> int:
+    from goemox.calibration.calibrate import CalibrationRequest, calibrate
+
+    request = CalibrationRequest(
+        model=model.model,
+        output_dir=options.output_dir,
+        in_place=options.in_place,
+        overwrite=options.overwrite,
+        per_class=options.per_class,
+        split=options.split,
+        test_split=options.test_split,
+        report_dir=options.report_dir,
+        threshold_strategy=options.threshold_strategy,
+        bins=options.bins,
+        scheme=data.scheme,
+        max_length=model.max_length,
+        batch_size=model.batch_size,
+        data=data.load_options(),
+    )
+    result = calibrate(request)
+    temperature = result["temperature"]
+    shown = f"{temperature:.4f}" if isinstance(temperature, float) else f"{min(temperature):.3f}-{max(temperature):.3f}"
+    print(f"\nTemperature: {shown} (fitted on {result['fit_split']})")
+    print(f"{'':<18}{'ECE mean/label':>16}{'ECE pooled':>12}{'NLL':>9}{'macro-F1':>10}")
+    for split, scores in result["splits"].items():
+        for state in ("before", "after"):
+            values = scores[state]
+            print(
+                f"{split + ', ' + state:<18}{values['ece']['class_mean']:>16.4f}{values['ece']['pooled']:>12.4f}"
+                f"{values['nll']:>9.4f}{values['metrics']['macro_f1']:>10.4f}"
+            )
+    for note in result["notes"]:
+        print(f"Note: {note}")
+    print(f"Saved the calibrated model to {result['output']} and the report to {result['report']}")
+    return 0
+
+
+COMMANDS = {
+    "calibrate": Command(
+        "calibrate",
+        "Temperature scaling of a saved model's scores.",
+        (SavedModelArguments, DataSourceArguments, CalibrateArguments),
+        run_calibrate,
+        description=CALIBRATE_HELP,
+    )
+}

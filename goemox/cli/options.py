@@ -1,0 +1,94 @@
+"""Options several commands share, as dataclasses: the saved model a command reads, and how output is written.
+
+Naming rules (every command): `--model` is the saved model a command reads (`goemox train` keeps transformers'
+`--model_name_or_path`, with `--model` as an alias); `--output_dir` is a folder a command writes, `--output` a file;
+`--overwrite` lets either replace what is there (`--overwrite_output_dir` still works as an alias)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from goemox.errors import GoEmoXUsageError
+from goemox.inference.loading import BACKENDS, PRECISIONS
+
+
+@dataclass
+class SavedModelArguments:
+    """The saved model a command reads.
+
+    Args:
+        model: a saved model folder or Hub id (or, with `--backend onnx`, a `goemox export onnx` folder).
+        max_length: longest input in tokens; longer texts are truncated.
+        batch_size: texts per forward pass.
+    """
+
+    model: str = field(metadata={"help": "Saved model folder or Hub id (with --backend onnx: an export folder)."})
+    max_length: int = field(default=128, metadata={"help": "Longest input in tokens (longer texts are truncated)."})
+    batch_size: int = field(default=64, metadata={"help": "Texts per forward pass."})
+
+    def __post_init__(self) -> None:
+        check_at_least("max_length", self.max_length, 1)
+        check_at_least("batch_size", self.batch_size, 1)
+
+    def load(self, backend: BackendArguments | None = None):
+        """The classifier (see :func:`goemox.inference.loading.load_classifier`).
+
+        Args:
+            backend: the backend options; `None` for PyTorch.
+        """
+        from goemox.inference.loading import load_classifier
+
+        backend = backend or BackendArguments()
+        return load_classifier(self.model, self.max_length, self.batch_size, backend.backend, backend.precision)
+
+
+@dataclass
+class BackendArguments:
+    """Which runtime runs the model.
+
+    Args:
+        backend: `torch` (a saved model folder) or `onnx` (a `goemox export onnx` folder).
+        precision: the ONNX model to run, `fp32` or `int8`.
+    """
+
+    backend: str = field(
+        default="torch",
+        metadata={
+            "help": "torch: a saved model folder; onnx: a folder written by `goemox export onnx` (CPU, onnxruntime).",
+            "choices": list(BACKENDS),
+        },
+    )
+    precision: str = field(
+        default="fp32",
+        metadata={
+            "help": "ONNX model to run (int8: the --quantize int8 copy, faster, slightly different scores).",
+            "choices": list(PRECISIONS),
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.precision != "fp32" and self.backend != "onnx":
+            raise GoEmoXUsageError(f"--precision {self.precision} needs --backend onnx (the torch backend runs fp32)")
+
+
+def check_at_least(option: str, value: float, minimum: float) -> None:
+    """Refuse `--option value` below `minimum`, naming the option.
+
+    Args:
+        option: the option's name without dashes.
+        value: its value.
+        minimum: the smallest value allowed.
+    """
+    if value < minimum:
+        raise GoEmoXUsageError(f"--{option} must be at least {minimum}, got {value}")
+
+
+def overwrite_field(what: str = "the output"):
+    """The `--overwrite` option (alias `--overwrite_output_dir`)."""
+    return field(
+        default=False,
+        metadata={
+            "help": f"Allow replacing {what} when it already holds files.",
+            "aliases": ["--overwrite_output_dir"],
+        },
+    )

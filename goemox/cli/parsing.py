@@ -1,0 +1,140 @@
+"""How a command's options are read: its dataclasses, through one `HfArgumentParser`, from an optional
+`--config FILE` (YAML/JSON) and then the command line (flags win).
+
+Every command is a :class:`Command`: a tuple of dataclasses whose fields are its options (help, choices and
+aliases in the field metadata), and the function that runs it. `__post_init__` checks of the dataclasses raise
+:class:`~goemox.errors.GoEmoXUsageError` naming the option; `ValueError`s of other dataclasses (transformers'
+`TrainingArguments`) are turned into the same one-line error.
+
+Example:
+
+```python
+>>> from dataclasses import dataclass
+>>> @dataclass
+... class Greeting:
+...     name: str = "world"
+>>> command = Command("greet", "Say hello.", (Greeting,), lambda options: 0)
+>>> parse_command(command, ["--name", "you"])
+(Greeting(name='you'),)
+```"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from goemox.errors import GoEmoXUsageError
+from goemox.reporting.files import read_mapping_file
+
+
+@dataclass(frozen=True)
+class Command:
+    """One `goemox` command.
+
+    Attributes:
+        name: the words that select it (`"evaluate"`, `"export onnx"`).
+        summary: one line for `goemox --help`.
+        arguments: the dataclasses whose fields are its options, in the order `run` takes them (or a function
+            returning them, for dataclasses whose import is slow).
+        run: takes one instance of each dataclass and returns the exit status.
+        description: the text of `goemox NAME --help` (default: `summary`).
+        legacy_positionals: options that older releases took as positional words, in order (`"model"`,
+            `"output_dir"`); leading words are still read as them, with a note to use the option instead.
+        extra_files: `(flag, reader)` pairs of option files read after `--config` and before the rest of the command
+            line (e.g. the `--params` of `goemox train`); `reader(path)` returns a mapping of option names to values.
+            A dataclass field declares the flag itself.
+    """
+
+    name: str
+    summary: str
+    arguments: tuple[type, ...] | Callable[[], tuple[type, ...]]
+    run: Callable[..., int]
+    description: str | None = None
+    legacy_positionals: tuple[str, ...] = ()
+    extra_files: tuple[tuple[str, Callable[[str], dict]], ...] = ()
+
+    def dataclasses(self) -> tuple[type, ...]:
+        """The option dataclasses, in the order `run` takes them."""
+        return self.arguments() if callable(self.arguments) else self.arguments
+
+
+def build_parser(command: Command):
+    """The `HfArgumentParser` over a command's dataclasses, with `--config`."""
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(
+        command.dataclasses(), prog=f"goemox {command.name}", description=command.description or command.summary
+    )
+    parser.add_argument("--config", help="YAML/JSON file of options (flags on the command line win).")
+    return parser
+
+
+def option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Every spelling of every option (without dashes, aliases included) -> the option's field name."""
+    names = {}
+    for action in parser._actions:
+        for option in action.option_strings:
+            names[option.lstrip("-")] = action.dest
+    return names
+
+
+def legacy_to_options(command: Command, argv: list[str]) -> list[str]:
+    """Read leading positional words as the options older releases took positionally, with a note on stderr."""
+    words = []
+    while len(words) < len(command.legacy_positionals) and len(words) < len(argv) and argv[len(words)][:1] != "-":
+        words.append(argv[len(words)])
+    if not words:
+        return argv
+    given = [f"--{name} {word}" for name, word in zip(command.legacy_positionals, words)]
+    print(
+        f"goemox {command.name}: note: positional arguments are deprecated and go away in the next release; "
+        f"write {' '.join(given)}",
+        file=sys.stderr,
+    )
+    options = [part for name, word in zip(command.legacy_positionals, words) for part in (f"--{name}", word)]
+    return options + argv[len(words) :]
+
+
+def parse_command(command: Command, argv: Sequence[str]) -> tuple[Any, ...]:
+    """A command's dataclass instances from `--config FILE`, its extra files, then the command line.
+
+    Args:
+        command: the command.
+        argv: the words after the command's name.
+
+    Raises:
+        GoEmoXUsageError: an unknown option in a file, or a value a dataclass refuses.
+    """
+    argv = legacy_to_options(command, list(argv))
+    parser = build_parser(command)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    for flag, _ in command.extra_files:
+        pre.add_argument(flag)
+    known, _ = pre.parse_known_args(argv)
+    names = option_names(parser)
+    readers = [("--config", read_mapping_file), *command.extra_files]
+    for flag, reader in readers:
+        path = getattr(known, flag.lstrip("-"))
+        if not path:
+            continue
+        values = reader(path)
+        files = {"config", "help", "h", *(name.lstrip("-") for name, _ in readers)}
+        unknown = sorted(key for key in values if key not in names or key in files)
+        if unknown:
+            raise GoEmoXUsageError(f"{path}: unknown option(s) {unknown}; see `goemox {command.name} --help`")
+        defaults = {names[key]: value for key, value in values.items()}
+        parser.set_defaults(**defaults)
+        for action in parser._actions:
+            if action.dest in defaults:
+                action.required = False  # a value from the file counts as given
+    try:
+        parsed = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)
+    except GoEmoXUsageError:
+        raise
+    except ValueError as err:  # a check inside a dataclass that is not goemox's (TrainingArguments)
+        raise GoEmoXUsageError(" ".join(str(err).split())) from None
+    return tuple(item for item in parsed if not isinstance(item, argparse.Namespace))

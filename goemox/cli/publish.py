@@ -1,0 +1,155 @@
+"""Publishing a trained model: `goemox export hub` (the exact Hub folder), `goemox export onnx`, `goemox push` and
+`goemox card`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from goemox.cli.options import overwrite_field
+from goemox.cli.parsing import Command
+from goemox.errors import GoEmoXUsageError
+from goemox.hub.model_card import ModelCardOptions
+
+
+@dataclass
+class TrainedModelArguments:
+    """The trained goemox model folder a publishing command reads."""
+
+    model: str = field(metadata={"help": "Trained goemox model folder (`goemox train --output_dir`)."})
+
+
+@dataclass
+class ExportHubArguments:
+    """Where `goemox export hub` writes and which class it publishes."""
+
+    output_dir: str = field(metadata={"help": "Folder to write (must not hold files unless --overwrite)."})
+    no_native: bool = field(default=False, metadata={"help": "Keep goemox's architecture (remote code)."})
+    overwrite: bool = overwrite_field("--output_dir")
+
+
+@dataclass
+class ExportOnnxArguments:
+    """Where `goemox export onnx` writes."""
+
+    output_dir: str = field(metadata={"help": "The folder to write (model.onnx, config.json and the tokenizer)."})
+    quantize: str | None = field(
+        default=None, metadata={"help": "Also write a dynamically quantized copy.", "choices": ["int8"]}
+    )
+    overwrite: bool = overwrite_field("the export files in --output_dir")
+
+
+@dataclass
+class PushArguments:
+    """How `goemox push` commits."""
+
+    private: bool = field(default=False, metadata={"help": "Create the repository as private."})
+    revision: str | None = field(default=None, metadata={"help": "Branch to commit to (created if missing)."})
+    commit_message: str | None = field(default=None, metadata={"help": "Message of the commit."})
+    no_native: bool = field(
+        default=False, metadata={"help": "Publish goemox's architecture (remote code) even if native works."}
+    )
+
+
+@dataclass
+class CardArguments:
+    """Where `goemox card` writes."""
+
+    output: str | None = field(default=None, metadata={"help": "Where to write (default: MODEL/README.md)."})
+
+
+def run_export_hub(model: TrainedModelArguments, options: ExportHubArguments, card: ModelCardOptions) -> int:
+    from goemox.hub.folder import build_hub_folder
+
+    folder = build_hub_folder(
+        model.model, options.output_dir, native=not options.no_native, card_options=card, overwrite=options.overwrite
+    )
+    kind = "native transformers class" if folder.native else f"goemox remote code ({folder.native_blocker})"
+    print(f"Wrote {len(folder.files)} files to {folder.path}: {folder.architecture}, {kind}")
+    print(f"Reloaded and checked: max probability difference {folder.max_abs_difference:.1e}")
+    return 0
+
+
+def run_export_onnx(model: TrainedModelArguments, options: ExportOnnxArguments) -> int:
+    from goemox.exporters.onnx import export_onnx
+
+    record = export_onnx(model.model, options.output_dir, quantize=options.quantize, overwrite=options.overwrite)
+    parity = record["parity"]
+    print(f"Wrote {', '.join(record['files'].values())}, config.json and the tokenizer to {options.output_dir}")
+    print(f"Checked against PyTorch on {parity['texts']} texts (inputs: {', '.join(record['inputs'])}):")
+    for precision in record["files"]:
+        check = parity[precision]
+        print(
+            f"  {precision}: max |probability difference| {check['max_abs_probability_difference']:.2e}, "
+            f"same labels for {check['label_agreement']:.1%} of texts"
+        )
+    print(f"Predict with: goemox predict --backend onnx --model {options.output_dir} --input texts.txt")
+    return 0
+
+
+def run_push(model: TrainedModelArguments, options: PushArguments, card: ModelCardOptions) -> int:
+    from goemox.hub.push import check_repo_id, push_to_hub
+
+    if card.repo_id is None:
+        raise GoEmoXUsageError("--repo_id user/name (or org/name) is required: the repository to publish to")
+    check_repo_id(card.repo_id, "--repo_id")
+    url = push_to_hub(
+        model.model,
+        card.repo_id,
+        private=options.private or None,
+        revision=options.revision,
+        commit_message=options.commit_message,
+        native=not options.no_native,
+        card_options=card,
+    )
+    print(f"Published {model.model} to {card.repo_id}: {url}")
+    return 0
+
+
+def run_card(model: TrainedModelArguments, options: CardArguments, card: ModelCardOptions) -> int:
+    from goemox.hub.model_card import render_model_card
+    from goemox.reporting.files import check_apart_from_inputs, write_text_atomically
+
+    output = Path(options.output or Path(model.model) / "README.md")
+    check_apart_from_inputs(output, [Path(model.model) / name for name in ("config.json", "metrics.json")], "--output")
+    if output.is_dir():
+        raise GoEmoXUsageError(f"--output {output} is a folder; give a file name")
+    write_text_atomically(output, str(render_model_card(model.model, options=card)))
+    print(f"Wrote {output}")
+    return 0
+
+
+COMMANDS = {
+    "export hub": Command(
+        "export hub",
+        "Write the exact folder `goemox push` would upload, without uploading.",
+        (TrainedModelArguments, ExportHubArguments, ModelCardOptions),
+        run_export_hub,
+        legacy_positionals=("model", "output_dir"),
+    ),
+    "export onnx": Command(
+        "export onnx",
+        "ONNX for CPU inference with onnxruntime (`goemox predict --backend onnx`).",
+        (TrainedModelArguments, ExportOnnxArguments),
+        run_export_onnx,
+        description="Export a saved model folder to ONNX in --output_dir (with config.json and the tokenizer), checked "
+        "against PyTorch on goemox's demo sentences; fails if fp32 probabilities differ by more than 1e-4.",
+        legacy_positionals=("model", "output_dir"),
+    ),
+    "push": Command(
+        "push",
+        "Publish a trained model to the Hub (one commit; native class when possible).",
+        (TrainedModelArguments, PushArguments, ModelCardOptions),
+        run_push,
+        description="Publish a trained model folder to a Hub model repository in a single commit. The token comes "
+        "from huggingface_hub (HF_TOKEN or `hf auth login`) and is never printed.",
+        legacy_positionals=("model", "repo_id"),
+    ),
+    "card": Command(
+        "card",
+        "Render a trained run's model card (README.md).",
+        (TrainedModelArguments, CardArguments, ModelCardOptions),
+        run_card,
+        legacy_positionals=("model",),
+    ),
+}

@@ -1,0 +1,132 @@
+"""`goemox train` (fine-tune) and `goemox search` (Optuna); `scripts/train.py` runs the same under `accelerate`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from goemox.cli.parsing import Command
+from goemox.errors import GoEmoXUsageError
+from goemox.reporting.files import read_mapping_file
+
+TRAIN_HELP = """Fine-tune an encoder with the Tanh head. Every option can also come from a YAML/JSON file given with
+--config, and the searched options from a `goemox search` best_params.json given with --params (flags on the
+command line win over both)."""
+
+SEARCH_HELP = """Search hyperparameters with Optuna (maximising validation macro-F1). Takes every `goemox train` option
+(they fix what is not searched) plus the search options; --config works as for train."""
+
+EXAMPLE_TEXT = "Thank you so much for the help, I was really worried but now I'm so happy!"
+
+
+def read_search_summary(path: str) -> dict:
+    """A `best_params.json` written by `goemox search` (its `params`, best value, trial counts...)."""
+    content = read_mapping_file(path)
+    if not isinstance(content.get("params"), dict):
+        raise GoEmoXUsageError(f"{path}: expected a best_params.json from `goemox search` (a 'params' mapping)")
+    return content
+
+
+def read_params_file(path: str) -> dict:
+    """The `params` of a `best_params.json` written by `goemox search`."""
+    return read_search_summary(path)["params"]
+
+
+@dataclass
+class ParamsArguments:
+    """The `goemox search` result a run takes its searched options from."""
+
+    params: str | None = field(
+        default=None,
+        metadata={
+            "help": "A best_params.json of `goemox search`: its parameters (flags win), named in the model card."
+        },
+    )
+
+
+def run_train(model_args, data_args, training_args, params: ParamsArguments | None = None) -> int:
+    from goemox.training.train import run_training
+
+    summary = read_search_summary(params.params) if params is not None and params.params else None
+    metrics = run_training(model_args, data_args, training_args, search_summary=summary)
+    if training_args.process_index == 0:
+        print_training_summary(metrics, training_args.output_dir)
+        print_example_prediction(training_args.output_dir)
+    return 0
+
+
+def run_search(model_args, data_args, training_args, search_args) -> int:
+    from pathlib import Path
+
+    from goemox.training.search import run_search as search
+
+    result = search(model_args, data_args, training_args, search_args)
+    print(f"\nBest trial {result['trial']}: validation macro-F1 {result['value']:.4f}")
+    print(f"Wrote trials.csv, best_params.json and plots to {training_args.output_dir}")
+    print(f"Resume or add workers with the same --study_name {result['study_name']} --storage {result['storage']}")
+    print(f"Train with them: goemox train --params {Path(training_args.output_dir) / 'best_params.json'} ...")
+    return 0
+
+
+def print_training_summary(metrics: dict, output_dir: str) -> None:
+    """Print the validation and test headline metrics of a finished run."""
+    rows = (
+        [("validation, tuned thresholds", metrics["validation"]["per_class_thresholds"])]
+        if metrics["validation"]
+        else []
+    )
+    if "test" in metrics:
+        rows += [
+            ("test, threshold 0.5", metrics["test"]["fixed_0.5"]),
+            ("test, thresholds tuned on validation", metrics["test"]["tuned"]),
+        ]
+    print(f"\nSaved model, metrics.json, training_curve.png and the model card README.md to {output_dir}")
+    print(f"{'':<38}{'macro-F1':>9}{'micro-F1':>9}{'ROC-AUC':>9}{'Hamming':>9}")
+    for name, values in rows:
+        auc = values["roc_auc_macro"]
+        auc_text = f"{auc:>9.4f}" if auc is not None else f"{'n/a':>9}"
+        print(
+            f"{name:<38}{values['macro_f1']:>9.4f}{values['micro_f1']:>9.4f}{auc_text}{values['hamming_score']:>9.4f}"
+        )
+
+
+def print_example_prediction(model_dir: str, text: str = EXAMPLE_TEXT) -> None:
+    """Load the saved model with `pipeline()` (as any user would) and show its scores and labels for one text."""
+    from transformers import pipeline
+
+    from goemox.scores import stored_thresholds
+
+    classifier = pipeline("text-classification", model=model_dir, top_k=None)
+    scores = classifier([text])[0]
+    config = classifier.model.config
+    by_label = dict(zip([config.id2label[i] for i in range(config.num_labels)], stored_thresholds(config)))
+    chosen = [s["label"] for s in scores if s["score"] >= by_label[s["label"]]]
+    print(f"\nExample, through pipeline('text-classification', model={model_dir!r}, top_k=None):")
+    print(f"  text:   {text}")
+    print("  scores: " + ", ".join(f"{s['label']} {s['score']:.3f}" for s in scores[:5]) + ", ...")
+    print(f"  labels at the tuned thresholds: {chosen or '(none)'}")
+
+
+def train_arguments() -> tuple[type, ...]:
+    from goemox.training.arguments import DataArguments, ModelArguments
+    from goemox.training.training_args import GoEmoXTrainingArguments
+
+    return ModelArguments, DataArguments, GoEmoXTrainingArguments
+
+
+def search_arguments() -> tuple[type, ...]:
+    from goemox.training.search import SearchArguments
+
+    return (*train_arguments(), SearchArguments)
+
+
+COMMANDS = {
+    "train": Command(
+        "train",
+        "Fine-tune an encoder with the Tanh head.",
+        lambda: (*train_arguments(), ParamsArguments),
+        run_train,
+        description=TRAIN_HELP,
+        extra_files=(("--params", read_params_file),),
+    ),
+    "search": Command("search", "Optuna hyperparameter search.", search_arguments, run_search, description=SEARCH_HELP),
+}

@@ -1,0 +1,322 @@
+"""The web demo's work apart from drawing: its settings, checking input, reading uploads, building result tables.
+
+`goemox/demo_app.py` draws the page with Streamlit and calls these plain functions, which are tested directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from goemox.errors import GoEmoXUsageError
+from goemox.evaluation.metrics import apply_thresholds
+from goemox.inference.classifier import EmotionClassifier, EmotionPrediction
+from goemox.inference.io import decode_utf8, parse_inputs
+
+DEFAULT_MAX_ROWS = 10_000
+DEFAULT_MAX_LENGTH = 128
+UPLOAD_TYPES = ("csv", "txt")
+TXT_COLUMN = "text"
+LABEL_SEPARATOR = ";"
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """What the demo serves, from the script's arguments (`goemox demo` passes them after `--`).
+
+    Attributes:
+        model: saved model folder or Hub id.
+        max_rows: the most rows an uploaded file may have.
+        max_length: the longest input in tokens; longer texts are truncated.
+    """
+
+    model: str
+    max_rows: int = DEFAULT_MAX_ROWS
+    max_length: int = DEFAULT_MAX_LENGTH
+
+    def script_args(self) -> list[str]:
+        """The arguments that make :func:`parse_demo_args` return these settings."""
+        return ["--model", self.model, "--max_rows", str(self.max_rows), "--max_length", str(self.max_length)]
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    """An argument parser that raises `GoEmoXUsageError` instead of exiting (the page shows the message)."""
+
+    def error(self, message: str):
+        raise GoEmoXUsageError(f"demo arguments: {message}; start it with `goemox demo --model PATH_OR_HUB_ID`")
+
+
+def positive_int(value: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {number}")
+    return number
+
+
+def parse_demo_args(argv: Sequence[str]) -> DemoSettings:
+    """Demo settings from the script's arguments: `--model` (required), `--max_rows`, `--max_length`.
+
+    Args:
+        argv: the arguments after the script name.
+
+    Example:
+        >>> parse_demo_args(["--model", "runs/demo", "--max_rows", "500"]).max_rows
+        500
+    """
+    parser = _RaisingParser(prog="demo_app.py", add_help=False, allow_abbrev=False)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--max_rows", type=positive_int, default=DEFAULT_MAX_ROWS)
+    parser.add_argument("--max_length", type=positive_int, default=DEFAULT_MAX_LENGTH)
+    args = parser.parse_args(list(argv))
+    return DemoSettings(model=args.model, max_rows=args.max_rows, max_length=args.max_length)
+
+
+def model_facts(classifier: EmotionClassifier, model: str) -> dict[str, str]:
+    """What the page says about the model in use: name, label scheme, thresholds, calibration, OOD check.
+
+    Args:
+        classifier: the loaded classifier.
+        model: the folder or Hub id it was loaded from.
+    """
+    config = classifier.model.config
+    scheme = getattr(config, "label_scheme", None)
+    stored = getattr(config, "thresholds", None)
+    facts = {
+        "Model": model,
+        "Label scheme": f"{scheme['name']}" if isinstance(scheme, dict) and scheme.get("name") else "not stored",
+        "Labels": f"{len(classifier.label_names)}: {', '.join(classifier.label_names)}",
+        "Thresholds": (
+            "tuned per label, stored with the model" if stored else "0.5 for every label (the model stores none)"
+        ),
+    }
+    temperature = getattr(config, "calibration_temperature", None)
+    if temperature is not None:
+        values = temperature if isinstance(temperature, list) else [temperature]
+        shown = ", ".join(f"{float(t):.3g}" for t in values)
+        facts["Calibration temperature"] = shown if len(values) == 1 else f"per label: {shown}"
+    if classifier.ood_cutoff is not None:
+        source = (getattr(config, "ood_cutoff", None) or {}).get("source")
+        facts["Out-of-domain check"] = f"highest probability below {classifier.ood_cutoff:.3f}" + (
+            f" (set on {source})" if source else ""
+        )
+    return facts
+
+
+def check_text(text: str | None) -> str:
+    """The text to classify, stripped; an empty one is refused.
+
+    Args:
+        text: what was typed.
+    """
+    stripped = (text or "").strip()
+    if not stripped:
+        raise GoEmoXUsageError("Enter a text to classify.")
+    return stripped
+
+
+def count_tokens(classifier: EmotionClassifier, texts: Sequence[str]) -> list[int]:
+    """Each text's length in tokens as the model sees it (special tokens included, before truncation)."""
+    return [len(ids) for ids in classifier.tokenizer(list(texts), truncation=False)["input_ids"]]
+
+
+def truncation_note(tokens: int, max_length: int) -> str | None:
+    """A note for a text longer than the model reads, or `None`.
+
+    Args:
+        tokens: the text's length in tokens.
+        max_length: the most tokens the model reads.
+    """
+    if tokens <= max_length:
+        return None
+    return (
+        f"This text is {tokens} tokens long; the model reads only the first {max_length}, "
+        "so the scores ignore the rest."
+    )
+
+
+def unfamiliar_note(prediction: EmotionPrediction, ood_cutoff: float | None) -> str | None:
+    """A note for a text the model flags as unlike its training data (`prediction.unfamiliar`), else `None`.
+
+    Args:
+        prediction: the model's prediction for the text.
+        ood_cutoff: the model's cutoff (`None` when it stores none: then there is never a note).
+    """
+    if ood_cutoff is None or not prediction.unfamiliar:
+        return None
+    return (
+        f"This text looks unlike the model's training data (its highest probability, "
+        f"{max(prediction.scores.values()):.3f}, is below the cutoff {ood_cutoff:.3f}): read the scores with care."
+    )
+
+
+def passing_labels(probabilities: np.ndarray, label_names: Sequence[str], thresholds: Sequence[float]) -> list[str]:
+    """The labels whose probability reaches their threshold, most probable first (as `EmotionClassifier.predict`).
+
+    Args:
+        probabilities: one text's probabilities, in label order.
+        label_names: the model's labels.
+        thresholds: one threshold per label.
+    """
+    chosen = np.flatnonzero(apply_thresholds(probabilities[None, :], list(thresholds))[0])
+    return [label_names[i] for i in sorted(chosen, key=lambda i: -probabilities[i])]
+
+
+def scores_frame(prediction: EmotionPrediction, thresholds: Sequence[float]) -> pd.DataFrame:
+    """One row per label: its probability, threshold and whether it was predicted, most probable first.
+
+    Args:
+        prediction: the model's prediction for one text (made with `thresholds`).
+        thresholds: one threshold per label, in the model's label order.
+    """
+    frame = pd.DataFrame(
+        {
+            "label": list(prediction.scores),
+            "probability": list(prediction.scores.values()),
+            "threshold": [float(t) for t in thresholds],
+            "passes": [name in prediction.labels for name in prediction.scores],
+        }
+    )
+    return frame.sort_values("probability", ascending=False, kind="stable").reset_index(drop=True)
+
+
+@dataclass
+class BatchInput:
+    """The texts of an uploaded file and its other columns.
+
+    Attributes:
+        rows: one dict per text, holding `text_column` and any other column of the file.
+        text_column: the column with the text.
+    """
+
+    rows: list[dict]
+    text_column: str
+
+    @property
+    def texts(self) -> list[str]:
+        return [row[self.text_column] for row in self.rows]
+
+
+def upload_format(name: str) -> str:
+    """`csv` or `txt` from the file name; anything else is refused.
+
+    Args:
+        name: the uploaded file's name.
+    """
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix not in UPLOAD_TYPES:
+        raise GoEmoXUsageError(f"{name}: expected a .csv or .txt file")
+    return suffix
+
+
+def csv_columns(content: str, name: str) -> list[str]:
+    """The column names in a CSV file's header row.
+
+    Args:
+        content: the decoded file.
+        name: the file's name, for messages.
+    """
+    header = next(csv.reader(io.StringIO(content)), None)
+    columns = [column for column in header or [] if column.strip()]
+    if not columns:
+        raise GoEmoXUsageError(f"{name}:1: no header row; expected a first line naming the columns")
+    return columns
+
+
+def read_upload(data: bytes, name: str, text_column: str | None, max_rows: int) -> BatchInput:
+    """The rows of an uploaded CSV (with a header row) or TXT file (one text per line, blank lines skipped).
+
+    Args:
+        data: the file's bytes.
+        name: the file's name (its extension picks the format).
+        text_column: the CSV column with the texts (ignored for TXT).
+        max_rows: the most rows accepted.
+
+    Example:
+        >>> read_upload(b"id,text\\n1,hello there\\n", "a.csv", "text", 10).texts
+        ['hello there']
+    """
+    fmt = upload_format(name)
+    content = decode_utf8(data, name)
+    if fmt == "csv":
+        columns = csv_columns(content, name)
+        if text_column not in columns:
+            raise GoEmoXUsageError(f"{name}:1: no column {text_column!r}; the header has {columns}")
+    else:
+        text_column = TXT_COLUMN
+    rows = parse_inputs(content, name, text_column, fmt)
+    if not rows:
+        raise GoEmoXUsageError(f"{name}: no texts found")
+    if len(rows) > max_rows:
+        raise GoEmoXUsageError(
+            f"{name}: {len(rows)} rows, more than this demo's limit of {max_rows} "
+            "(split the file, use `goemox predict`, or start the demo with a higher --max_rows)"
+        )
+    return BatchInput(rows=rows, text_column=text_column)
+
+
+def probabilities_in_chunks(
+    classifier: EmotionClassifier,
+    texts: Sequence[str],
+    chunk_size: int,
+    on_progress: Callable[[int, int], None],
+) -> np.ndarray:
+    """Probabilities for many texts, `chunk_size` at a time, reporting `(done, total)` after each chunk.
+
+    Args:
+        classifier: the loaded classifier.
+        texts: the texts.
+        chunk_size: texts per call to `predict_proba`.
+        on_progress: called with the number of texts done and the total.
+    """
+    parts = []
+    for start in range(0, len(texts), chunk_size):
+        parts.append(classifier.predict_proba(texts[start : start + chunk_size]))
+        on_progress(min(start + chunk_size, len(texts)), len(texts))
+    return np.concatenate(parts) if parts else np.zeros((0, len(classifier.label_names)), dtype=np.float32)
+
+
+def results_frame(
+    batch: BatchInput,
+    probabilities: np.ndarray,
+    label_names: Sequence[str],
+    thresholds: Sequence[float],
+    ood_cutoff: float | None = None,
+) -> pd.DataFrame:
+    """The batch results: the file's columns, `labels` (joined by `;`, most probable first), `unfamiliar` (when
+    the model has an OOD cutoff) and one `score_<label>` column per label, as `goemox predict` writes CSV.
+
+    Args:
+        batch: the uploaded rows.
+        probabilities: shape (rows, labels).
+        label_names: the model's labels.
+        thresholds: one threshold per label.
+        ood_cutoff: the model's cutoff, or `None`.
+    """
+    score_columns = [f"score_{name}" for name in label_names]
+    added = ["labels", "unfamiliar", *score_columns]
+    kept = [column for column in batch.rows[0] if column not in added] if batch.rows else []
+    frame = pd.DataFrame([{column: row.get(column) for column in kept} for row in batch.rows], columns=kept)
+    frame["labels"] = [
+        LABEL_SEPARATOR.join(passing_labels(row, label_names, thresholds)) for row in probabilities.astype(float)
+    ]
+    if ood_cutoff is not None:
+        frame["unfamiliar"] = probabilities.max(axis=1) < ood_cutoff
+    for column, values in zip(score_columns, probabilities.T):
+        frame[column] = values.astype(float)
+    return frame
+
+
+def results_csv(frame: pd.DataFrame) -> bytes:
+    """The results table as UTF-8 CSV bytes for the download button (scores with 6 decimals)."""
+    return frame.to_csv(index=False, float_format="%.6f").encode("utf-8")

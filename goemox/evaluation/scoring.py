@@ -1,0 +1,88 @@
+"""Evaluating a saved model on a labelled split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from goemox.data import label_matrix, load_emotion_dataset
+from goemox.errors import GoEmoXUsageError
+from goemox.evaluation.metrics import SUMMARY_METRICS, multilabel_metrics
+from goemox.inference.classifier import EmotionClassifier
+
+
+@dataclass
+class ScoredSplit:
+    """A split's texts, true labels and the model's probabilities (rows in data order, columns in label order)."""
+
+    split: str
+    texts: list[str]
+    y_true: np.ndarray
+    probs: np.ndarray
+
+
+def score_split(
+    classifier: EmotionClassifier,
+    source: str | None,
+    *,
+    split: str = "test",
+    scheme: str | None = None,
+    show_progress: bool = True,
+    **load_kwargs,
+) -> ScoredSplit:
+    """Load one split and predict its probabilities.
+
+    Args:
+        classifier: the loaded model.
+        source: any source `load_emotion_dataset` takes.
+        split: which split to score.
+        scheme: label scheme of the data; defaults to the one stored with the model.
+        show_progress: show a progress bar.
+        load_kwargs: passed to `load_emotion_dataset` (files, columns, separator, ...).
+    """
+    splits = load_emotion_dataset(source, scheme=classifier.label_scheme(scheme), **load_kwargs)
+    if split not in splits:
+        raise GoEmoXUsageError(f"the data has no {split!r} split; it has {sorted(splits)}")
+    data = splits[split]
+    probs = classifier.predict_proba(data["text"], show_progress=show_progress)
+    return ScoredSplit(split=split, texts=list(data["text"]), y_true=label_matrix(data).astype(int), probs=probs)
+
+
+def split_metrics(classifier: EmotionClassifier, scored: ScoredSplit) -> dict:
+    """`{"split", "rows", "stored_thresholds": metrics, "fixed_0.5": metrics}` of a scored split."""
+    names = classifier.label_names
+    return {
+        "split": scored.split,
+        "rows": len(scored.texts),
+        "stored_thresholds": multilabel_metrics(scored.y_true, scored.probs, names, classifier.thresholds),
+        "fixed_0.5": multilabel_metrics(scored.y_true, scored.probs, names, 0.5),
+    }
+
+
+def evaluate_model(
+    classifier: EmotionClassifier,
+    source: str | None,
+    *,
+    split: str = "test",
+    scheme: str | None = None,
+    show_progress: bool = True,
+    **load_kwargs,
+) -> dict:
+    """Metrics of a model on one split, at its stored thresholds and at 0.5: `score_split` (same arguments),
+    then `split_metrics`."""
+    scored = score_split(classifier, source, split=split, scheme=scheme, show_progress=show_progress, **load_kwargs)
+    return split_metrics(classifier, scored)
+
+
+def format_metrics_table(metrics: dict) -> str:
+    """A plain-text table: the summary metrics, then precision / recall / F1 / support per class."""
+    lines = [f"{key:<18}{metrics[key]:.4f}" if metrics[key] is not None else f"{key:<18}n/a" for key in SUMMARY_METRICS]
+    lines.append("")
+    lines.append(f"{'label':<16}{'threshold':>10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    for label, row in metrics["per_class"].items():
+        lines.append(
+            f"{label:<16}{row['threshold']:>10.2f}{row['precision']:>10.3f}{row['recall']:>10.3f}"
+            f"{row['f1']:>10.3f}{row['support']:>9d}"
+        )
+    return "\n".join(lines)

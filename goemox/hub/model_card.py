@@ -1,0 +1,372 @@
+"""Model cards: the Hub README of a trained model, rendered from the run's own files.
+
+Every number comes from the run folder: `metrics.json` (test and validation metrics, per-label F1, support and
+thresholds, the per-epoch log gathered by `ModelCardCallback` while training), `run_config.json` (options, data
+source, versions, search summary) and `config.json`; the measured out-of-domain behaviour comes from a
+`goemox analyze` folder's `analysis.json` when one is given.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from transformers import AutoConfig, TrainerCallback
+
+from goemox.errors import GoEmoXUsageError
+from goemox.exporters.native import published_architecture
+from goemox.resources import MODEL_CARD_TEMPLATE, resource
+
+HYPERPARAMETERS = (
+    ("learning_rate", "learning rate"),
+    ("num_train_epochs", "epochs (maximum)"),
+    ("per_device_train_batch_size", "batch size per device"),
+    ("gradient_accumulation_steps", "gradient accumulation steps"),
+    ("weight_decay", "weight decay"),
+    ("warmup_steps", "warm-up (steps, or fraction when < 1)"),
+    ("lr_scheduler_type", "schedule"),
+    ("optim", "optimizer"),
+    ("label_smoothing_factor", "label smoothing"),
+    ("pos_weight_strategy", "positive weights"),
+    ("pos_weight_power", "positive-weight exponent"),
+    ("pos_weight_cap", "positive-weight cap"),
+    ("early_stopping_patience", "early-stopping patience (epochs)"),
+    ("metric_for_best_model", "checkpoint selected on"),
+    ("seed", "seed"),
+)
+
+
+class ModelCardCallback(TrainerCallback):
+    """Gathers the per-epoch training log for the model card while training runs.
+
+    `run_training` stores `epochs` in `metrics.json`: one entry per epoch with the mean training loss,
+    validation loss and validation macro-F1 at threshold 0.5 (what checkpoint selection saw).
+    """
+
+    def __init__(self):
+        self.epochs: dict[float, dict[str, float]] = {}
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs is None or state.epoch is None:
+            return
+        entry = self.epochs.setdefault(round(state.epoch, 4), {"epoch": round(state.epoch, 4)})
+        for source, target in (("loss", "train_loss"), ("eval_loss", "eval_loss"), ("eval_macro_f1", "eval_macro_f1")):
+            if source in logs:
+                entry[target] = float(logs[source])
+
+    def epoch_log(self) -> list[dict[str, float]]:
+        return [self.epochs[epoch] for epoch in sorted(self.epochs) if len(self.epochs[epoch]) > 1]
+
+
+@dataclass
+class ModelCardOptions:
+    """Card metadata that the run folder cannot know.
+
+    Args:
+        repo_id: the Hub repository, used in the usage snippets (default: the model folder's name).
+        license: the model's license identifier.
+        language: language code(s).
+        base_model: Hub id of the encoder, when the run loaded it from a local path.
+        dataset_id: Hub id of the training data, when the run read it from local files.
+        analysis_dir: a `goemox analyze` output folder with `analysis.json`.
+    """
+
+    repo_id: str | None = field(
+        default=None, metadata={"help": "Hub repository user/name (the card's usage snippets; `push` uploads to it)."}
+    )
+    license: str = field(default="apache-2.0", metadata={"help": "License identifier for the card."})
+    language: str = field(default="en", metadata={"help": "Language code of the texts."})
+    base_model: str | None = field(
+        default=None, metadata={"help": "Hub id of the encoder, if the run loaded a local path."}
+    )
+    dataset_id: str | None = field(
+        default=None, metadata={"help": "Hub id of the training data, if the run read local files."}
+    )
+    analysis_dir: str | None = field(
+        default=None,
+        metadata={"help": "A `goemox analyze` folder: its out-of-domain numbers.", "aliases": ["--analysis"]},
+    )
+
+
+def _read_json(path: Path, what: str) -> dict:
+    if not path.is_file():
+        raise GoEmoXUsageError(f"{path}: missing; the model card needs the {what} of a goemox training run")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise GoEmoXUsageError(f"{path}: not valid JSON ({err})") from None
+
+
+def _fmt(value, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _looks_like_hub_id(name: str | None) -> bool:
+    return bool(name) and name.count("/") <= 1 and not Path(name).exists() and not name.startswith((".", "/"))
+
+
+def local_name(path: str) -> str:
+    """A local folder shown without the machine's directories (the last two parts of its path)."""
+    return path if _looks_like_hub_id(path) else "/".join(Path(path).parts[-2:]) + " (local folder)"
+
+
+def _summary_row(name: str, values: dict) -> list[str]:
+    keys = ("macro_f1", "micro_f1", "roc_auc_macro", "hamming_score", "subset_accuracy")
+    return [name] + [_fmt(values.get(key)) for key in keys]
+
+
+def _eval_results(metrics: dict, dataset_type: str, dataset_name: str, config_name: str | None) -> list[EvalResult]:
+    tuned = metrics["test"]["tuned"]
+    common = {
+        "task_type": "text-classification",
+        "task_name": "Multi-label emotion classification",
+        "dataset_type": dataset_type,
+        "dataset_name": dataset_name,
+        "dataset_config": config_name,
+        "dataset_split": "test",
+    }
+    spec = (
+        ("f1", "macro-F1 (tuned thresholds)", "macro", "macro_f1"),
+        ("f1", "micro-F1 (tuned thresholds)", "micro", "micro_f1"),
+        ("roc_auc", "ROC-AUC (macro)", "macro", "roc_auc_macro"),
+        ("accuracy", "Hamming score (tuned thresholds)", "hamming", "hamming_score"),
+    )
+    return [
+        EvalResult(metric_type=kind, metric_name=name, metric_config=config, metric_value=tuned[key], **common)
+        for kind, name, config, key in spec
+        if tuned.get(key) is not None
+    ]
+
+
+def _ood_rows(analysis: dict) -> list[list[str]]:
+    rows = []
+    for name, domain in analysis.get("domains", {}).items():
+        rows.append(
+            [
+                name,
+                str(domain.get("n_texts", "n/a")),
+                _fmt(domain.get("neutral_share"), 3),
+                _fmt(domain.get("collapse_rate"), 3),
+                _fmt(domain.get("mean_max_probability"), 3),
+                _fmt(domain.get("ood_auroc_max_probability"), 3),
+                _fmt(domain.get("ood_auroc_energy"), 3),
+            ]
+        )
+    return rows
+
+
+def _bias_text(probe: dict) -> str:
+    """One sentence per placeholder of a bias probe: how often swapping its terms changed the label set."""
+    parts = []
+    for placeholder, result in (probe.get("placeholders") or {}).items():
+        labels = result.get("labels") or {}
+        if not labels:
+            continue
+        label, moved = max(labels.items(), key=lambda item: item[1]["mean_abs_change"])
+        parts.append(
+            f"swapping `{placeholder}` across {len(result.get('terms', []))} terms in {result.get('n_templates')} "
+            f"sentences changed the predicted label set of {result['label_set_flip_rate']:.1%} of them "
+            f"(largest mean score change: `{label}`, {moved['mean_abs_change']:.3f})"
+        )
+    return "; ".join(parts)
+
+
+def render_model_card(
+    model_dir: str | Path,
+    *,
+    options: ModelCardOptions | None = None,
+    native: bool = True,
+) -> ModelCard:
+    """Render the model card of a trained run with `huggingface_hub.ModelCard` and goemox's packaged template.
+
+    Args:
+        model_dir: the run's output folder (`config.json`, `metrics.json`, `run_config.json`).
+        options: metadata the run cannot know (license, Hub ids, analysis folder).
+        native: whether the model is published as a native transformers class when its encoder and pooling
+            allow it (as `goemox push` does by default).
+
+    Example:
+
+    ```python
+    >>> card = render_model_card("runs/demo", options=ModelCardOptions(repo_id="me/goemox-demo"))  # doctest: +SKIP
+    >>> card.data.pipeline_tag  # doctest: +SKIP
+    'text-classification'
+    ```"""
+    folder = Path(model_dir)
+    options = options or ModelCardOptions()
+    metrics = _read_json(folder / "metrics.json", "metrics")
+    run_config = _read_json(folder / "run_config.json", "options")
+    config = AutoConfig.from_pretrained(folder)
+    architecture, native_blocker = published_architecture(config, native)
+    model_args, data_args, training = run_config["model"], run_config["data"], run_config["training"]
+    labels = [config.id2label[i] for i in range(config.num_labels)]
+    repo_id = options.repo_id or folder.resolve().name
+    analysis = _read_json(Path(options.analysis_dir) / "analysis.json", "analysis") if options.analysis_dir else {}
+
+    source = data_args.get("dataset")
+    base_model = options.base_model or (
+        model_args["model_name_or_path"] if _looks_like_hub_id(model_args["model_name_or_path"]) else None
+    )
+    dataset_id = options.dataset_id or (source if _looks_like_hub_id(source) and source != "demo" else None)
+    dataset_name = dataset_id or ("goemox demo set" if source == "demo" else Path(source or "local files").name)
+    held_out_test = "test" in metrics and metrics["test"].get("held_out", False)
+
+    card_data = ModelCardData(
+        language=options.language,
+        license=options.license,
+        library_name="transformers",
+        pipeline_tag="text-classification",
+        tags=["goemox", "emotion", "multi-label-classification", "text-classification"],
+        datasets=[dataset_id] if dataset_id else None,
+        base_model=base_model,
+        model_name=repo_id,
+        eval_results=_eval_results(
+            metrics, dataset_id or "custom", dataset_name, data_args.get("dataset_config") if dataset_id else None
+        )
+        if held_out_test
+        else None,
+    )
+
+    test_rows, test_heading = [], ""
+    if "test" in metrics:
+        test = metrics["test"]
+        test_rows = [
+            _summary_row("tuned on validation", test["tuned"]),
+            _summary_row("0.5 for every label", test["fixed_0.5"]),
+        ]
+        test_heading = f"On the test split ({metrics['rows']['test']} rows), scored once after training" + (
+            "." if held_out_test else ". **The test rows were also trained on (`--train_on` with test): not held out.**"
+        )
+    if "test" in metrics:
+        per_label_source, per_class = "test", metrics["test"]["tuned"]["per_class"]
+    elif metrics.get("validation"):
+        per_label_source, per_class = "validation", metrics["validation"]["per_class_thresholds"]["per_class"]
+    else:  # a final run trained on every split it had
+        per_label_source, per_class = "held-out", {}
+    missing = {"f1": None, "precision": None, "recall": None, "support": "n/a"}
+    label_rows = []
+    for name, threshold in zip(labels, metrics["thresholds"]):
+        values = per_class.get(name, missing)
+        scores = [_fmt(values[key], 3) for key in ("f1", "precision", "recall")]
+        label_rows.append([name, _fmt(threshold, 2), *scores, str(values["support"])])
+    validation = (metrics.get("validation") or {}).get("per_class_thresholds")
+
+    scheme = config.label_scheme or {}
+    scheme_name = metrics.get("label_scheme") or scheme.get("name") or "custom"
+    mapping = scheme.get("mapping")
+    scheme_mapping_text = ""
+    if mapping and any(targets != [original] for original, targets in mapping.items()):
+        grouped: dict[str, list[str]] = {}
+        for original, targets in mapping.items():
+            for target in targets:
+                grouped.setdefault(target, []).append(original)
+        scheme_mapping_text = "Each label groups these GoEmotions labels: " + "; ".join(
+            f"**{target}**: {', '.join(grouped[target])}" for target in labels if target in grouped
+        )
+    rows = metrics["rows"]
+    limit = data_args.get("max_train_samples")
+    data_text = (
+        f"Source: `{dataset_id or local_name(source)}`, label scheme `{scheme_name}`. Rows: "
+        + ", ".join(f"{split} {count:,}" for split, count in rows.items())
+        + f". Texts longer than {data_args['max_length']} tokens were truncated."
+        + (f" Training used at most {limit:,} rows." if limit else "")
+    )
+
+    hyperparameters = [
+        (title, training[key])
+        for key, title in HYPERPARAMETERS
+        if key in training and training[key] not in (None, "", [])
+    ]
+    hyperparameters[:0] = [
+        ("encoder", f"`{base_model or local_name(model_args['model_name_or_path'])}`"),
+        ("pooling", config.pooling),
+        ("classifier dropout", config.classifier_dropout),
+        ("max length (tokens)", data_args["max_length"]),
+        ("threshold strategy", metrics.get("threshold_strategy")),
+    ]
+    search = run_config.get("search")
+    search_text = ""
+    if search:
+        counts = ", ".join(f"{count} {state.lower()}" for state, count in search.get("trials", {}).items())
+        params = ", ".join(
+            f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
+            for key, value in search["params"].items()
+        )
+        search_text = (
+            f"The hyperparameters came from an Optuna search (`goemox search`, space `{search.get('space')}`, "
+            f"trials: {counts}); the best trial ({search.get('trial')}) reached validation macro-F1 "
+            f"{_fmt(search.get('value'))} with {params}."
+        )
+    epoch_rows = [
+        [_fmt(e["epoch"], 2), _fmt(e.get("train_loss")), _fmt(e.get("eval_loss")), _fmt(e.get("eval_macro_f1"))]
+        for e in metrics.get("epochs", [])
+    ]
+    best = metrics.get("best_epoch")
+    selection_text = (
+        f"Trained {_fmt(metrics.get('epochs_trained'), 0)} epochs in {_fmt(metrics.get('train_runtime_s'), 0)} s on "
+        f"{metrics.get('processes', 1)} process(es); the checkpoint of epoch {_fmt(best, 0)} was kept (best validation "
+        "macro-F1)."
+        if best is not None
+        else f"Trained {_fmt(metrics.get('epochs_trained'), 0)} epochs on all listed splits with no early stopping."
+    )
+
+    temperature = getattr(config, "calibration_temperature", None)
+    calibration_text = ""
+    if temperature is not None:
+        shown = f"{temperature:.3f}" if isinstance(temperature, float) else "one per label"
+        calibration_text = (
+            f"temperature scaling (T = {shown}) fitted on validation is folded into the last layer, so the scores "
+            "are calibrated probabilities as downloaded."
+        )
+    ood = getattr(config, "ood_cutoff", None)
+    ood_text = (
+        f"`config.json` stores `ood_cutoff` ({ood['score']} < {ood['cutoff']:.3f}, from {ood.get('source', 'n/a')}); "
+        "goemox flags such texts as unlike the training data."
+        if ood
+        else ""
+    )
+    bias_text = _bias_text(analysis.get("bias_probe") or {})
+
+    card = ModelCard.from_template(
+        card_data,
+        template_path=str(resource(MODEL_CARD_TEMPLATE)),
+        title=repo_id.split("/")[-1],
+        description=(
+            "A multi-label emotion classifier for short English texts, fine-tuned with goemox: a transformer "
+            "encoder, a pooled embedding and a "
+            "Linear + Tanh classification head, trained with label-smoothed binary cross-entropy and per-label "
+            "decision thresholds tuned on validation data."
+        ),
+        architecture=architecture,
+        encoder_type=config.encoder.model_type,
+        base_model=base_model,
+        pooling_text="first-token pooling" if config.pooling == "cls" else "mean pooling over tokens",
+        num_labels=len(labels),
+        scheme_text=f"label scheme `{scheme_name}`",
+        calibration_text=calibration_text,
+        ood_text=ood_text,
+        versions=run_config["versions"],
+        native=native_blocker is None,
+        native_blocker=native_blocker,
+        repo_id=repo_id,
+        test_rows=test_rows,
+        test_heading=test_heading,
+        rows=rows,
+        validation_row={"macro_f1": _fmt(validation["macro_f1"]), "micro_f1": _fmt(validation["micro_f1"])}
+        if validation
+        else None,
+        per_label_source=per_label_source,
+        label_rows=label_rows,
+        data_text=data_text,
+        scheme_mapping_text=scheme_mapping_text,
+        hyperparameters=hyperparameters,
+        search_text=search_text,
+        epoch_rows=epoch_rows,
+        selection_text=selection_text,
+        ood_rows=_ood_rows(analysis),
+        ood_in_domain=analysis.get("in_domain", "the first domain"),
+        bias_text=bias_text,
+    )
+    return card

@@ -1,0 +1,195 @@
+"""Files a command reads and writes: option files (YAML/JSON mappings), atomic writes so that a reader never sees
+half a file, and checks of output paths before any work starts, so that nothing a command writes replaces one of its
+inputs or a file the user did not ask to replace."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from goemox.errors import GoEmoXUsageError
+
+
+def read_mapping_file(path: str | Path) -> dict:
+    """A YAML or JSON file holding one mapping (option name -> value); an empty file is an empty mapping.
+
+    Args:
+        path: the file.
+
+    Raises:
+        GoEmoXUsageError: a missing file, invalid YAML/JSON or anything but a mapping at the top.
+
+    Example:
+
+    ```python
+    >>> read_mapping_file("configs/demo.yaml")["dataset"]  # doctest: +SKIP
+    'demo'
+    ```"""
+    file = Path(path)
+    if not file.is_file():
+        raise GoEmoXUsageError(f"{path}: no such file")
+    try:
+        content = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise GoEmoXUsageError(f"{path}: not valid YAML/JSON ({' '.join(str(err).split())})") from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise GoEmoXUsageError(f"{path}: expected a mapping of option names to values, got {type(content).__name__}")
+    return content
+
+
+def write_text_atomically(path: str | Path, content: str) -> Path:
+    """Write `content` (UTF-8) to a temporary file in the same folder, then rename it over `path`.
+
+    A file that already exists keeps its permissions; a new one is readable by everyone (0644). On any failure
+    the temporary file is removed and `path` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json_atomically(path: str | Path, content: Any, sort_keys: bool = False) -> Path:
+    """Write `content` as indented JSON (UTF-8, ending in a newline) with :func:`write_text_atomically`.
+
+    Args:
+        path: the file to write.
+        content: anything `json.dumps` takes.
+        sort_keys: sort object keys (as transformers writes `config.json`).
+
+    Example:
+
+    ```python
+    >>> write_json_atomically("metrics.json", {"macro_f1": 0.5})  # doctest: +SKIP
+    ```"""
+    return write_text_atomically(path, json.dumps(content, indent=2, sort_keys=sort_keys) + "\n")
+
+
+def _overlap(output: Path, source: Path) -> str | None:
+    """How `output` collides with `source`: the same path, inside it, or holding it (`None` if apart)."""
+    output, source = output.resolve(), source.resolve()
+    if output == source:
+        return "is"
+    if source in output.parents:
+        return "is inside"
+    if output in source.parents:
+        return "holds"
+    return None
+
+
+def check_apart_from_inputs(output: str | Path, inputs: Iterable[str | Path | None], option: str) -> None:
+    """Refuse an output path that is one of the inputs, lies inside one, or holds one.
+
+    Args:
+        output: the file or folder a command is about to write (or replace).
+        inputs: the files and folders it reads; `None` entries and names that are not local paths are ignored.
+        option: the option that named `output`, for the message.
+
+    Raises:
+        GoEmoXUsageError: naming the option and the input it collides with.
+    """
+    for source in inputs:
+        if source is None or not Path(source).exists():
+            continue
+        relation = _overlap(Path(output), Path(source))
+        if relation is not None:
+            raise GoEmoXUsageError(
+                f"{option} {output} {relation} the input {source}; writing there would destroy what the command "
+                "reads: choose another path"
+            )
+
+
+def check_output_file(
+    path: str | Path, overwrite: bool, inputs: Iterable[str | Path | None] = (), option: str = "--output"
+) -> Path:
+    """Check, before any work, that a file can be written at `path` (`-` for standard output is always fine).
+
+    Args:
+        path: the file to write.
+        overwrite: allow replacing an existing file.
+        inputs: what the command reads (the file may not be or hold one of them).
+        option: the option that named `path`, for the messages.
+
+    Raises:
+        GoEmoXUsageError: a folder, an existing file without `overwrite`, a missing parent folder that cannot be
+            created, or a path that collides with an input.
+    """
+    file = Path(path)
+    if str(path) == "-":
+        return file
+    check_apart_from_inputs(file, inputs, option)
+    if file.is_dir():
+        raise GoEmoXUsageError(f"{option} {path} is a folder; give a file name")
+    if file.exists() and not overwrite:
+        raise GoEmoXUsageError(f"{option} {path} already exists; pass --overwrite to replace it, or choose another")
+    if file.parent.exists() and not file.parent.is_dir():
+        raise GoEmoXUsageError(f"{option} {path}: {file.parent} is not a folder")
+    return file
+
+
+def check_output_folder(
+    folder: str | Path, overwrite: bool, inputs: Iterable[str | Path | None] = (), option: str = "--output_dir"
+) -> Path:
+    """Check, before any work, that a command may write into `folder` (without creating it).
+
+    Args:
+        folder: the folder to write.
+        overwrite: allow a folder that already holds files (files of the same name are replaced).
+        inputs: what the command reads (the folder may not be, lie inside or hold one of them).
+        option: the option that named `folder`, for the messages.
+
+    Raises:
+        GoEmoXUsageError: a file, a folder holding files without `overwrite`, an unwritable folder, or a folder
+            that collides with an input.
+    """
+    path = Path(folder)
+    check_apart_from_inputs(path, inputs, option)
+    if path.exists() and not path.is_dir():
+        raise GoEmoXUsageError(f"{option} {folder} exists and is not a folder")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise GoEmoXUsageError(f"{option} {folder} is not writable")
+        existing = sorted(entry.name for entry in path.iterdir())
+        if existing and not overwrite:
+            shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
+            raise GoEmoXUsageError(
+                f"{option} {folder} already holds files ({shown}); pass --overwrite to replace them, or choose an "
+                "empty folder"
+            )
+    return path
+
+
+def prepare_output_folder(
+    folder: str | Path, overwrite: bool, inputs: Iterable[str | Path | None] = (), option: str = "--output_dir"
+) -> Path:
+    """:func:`check_output_folder`, then create the folder.
+
+    Example:
+
+    ```python
+    >>> prepare_output_folder("reports/eval", overwrite=False, inputs=["runs/demo"])  # doctest: +SKIP
+    ```"""
+    path = check_output_folder(folder, overwrite, inputs, option)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise GoEmoXUsageError(f"{option} {folder}: cannot create the folder ({err.strerror or err})") from None
+    return path

@@ -1,0 +1,113 @@
+"""What a model's logits and its config's stored values mean: probabilities, thresholds and out-of-domain scores.
+
+Every part of goemox turns logits into probabilities with :func:`sigmoid`, reads a model's decision thresholds with
+:func:`stored_thresholds` (0.5 for every label when none were tuned) and its out-of-domain cutoff with
+:func:`stored_ood_cutoff`.
+
+Example:
+
+```python
+>>> import numpy as np
+>>> sigmoid(np.array([[0.0, 2.0]])).round(3).tolist()
+[[0.5, 0.881]]
+```"""
+
+from __future__ import annotations
+
+import numpy as np
+from transformers import PretrainedConfig
+
+from goemox.errors import GoEmoXError
+
+DEFAULT_THRESHOLD = 0.5
+OOD_SCORES = ("max_probability", "negative_energy")
+"""Scores an `ood_cutoff` can apply to; both are higher for texts more like the training domain."""
+
+
+def sigmoid(logits) -> np.ndarray:
+    """A numerically stable sigmoid, as float64.
+
+    Args:
+        logits: any array of logits.
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def negative_energy(logits) -> np.ndarray:
+    """`-E(x) = sum_k softplus(z_k)` per row: the negative joint energy of a sigmoid classifier (higher = more
+    evidence for some label).
+
+    Args:
+        logits: `(n, L)` logits `z`.
+    """
+    return np.logaddexp(0.0, np.asarray(logits, dtype=np.float64)).sum(axis=1)
+
+
+def ood_scores(logits, score: str = "max_probability") -> np.ndarray:
+    """Per-text OOD score from logits, higher = more like the training domain.
+
+    Args:
+        logits: `(n, L)` logits `z`.
+        score: `max_probability` (`max_k sigmoid(z_k)`) or `negative_energy` (`sum_k softplus(z_k)`, the negative
+            of the joint energy `E(x) = -sum_k log(1 + exp(z_k))` of a sigmoid classifier).
+
+    Example:
+
+    ```python
+    >>> ood_scores(np.array([[0.0, 0.0]]), "negative_energy").round(3).tolist()
+    [1.386]
+    ```"""
+    logits = np.asarray(logits, dtype=np.float64)
+    if score == "max_probability":
+        return sigmoid(logits.max(axis=1))
+    if score == "negative_energy":
+        return negative_energy(logits)
+    raise GoEmoXError(f"unknown OOD score {score!r}; expected one of {', '.join(OOD_SCORES)}")
+
+
+def stored_thresholds(config: PretrainedConfig) -> list[float]:
+    """The decision thresholds stored in a model config (`thresholds`), 0.5 for every label if none.
+
+    Args:
+        config: a goemox or native model config.
+
+    Raises:
+        GoEmoXError: when the stored list does not have one value per label, or a value outside (0, 1).
+    """
+    stored = getattr(config, "thresholds", None)
+    if not stored:
+        return [DEFAULT_THRESHOLD] * config.num_labels
+    if not isinstance(stored, (list, tuple)) or len(stored) != config.num_labels:
+        count = len(stored) if isinstance(stored, (list, tuple)) else "no list of"
+        raise GoEmoXError(
+            f"config.json: thresholds has {count} values but the model has {config.num_labels} labels; expected "
+            "one threshold per label"
+        )
+    try:
+        values = [float(t) for t in stored]
+    except (TypeError, ValueError):
+        raise GoEmoXError(f"config.json: thresholds {stored!r} are not all numbers") from None
+    if not all(0.0 <= t <= 1.0 for t in values):
+        raise GoEmoXError(f"config.json: thresholds must lie between 0 and 1, got {values}")
+    return values
+
+
+def has_stored_thresholds(config: PretrainedConfig) -> bool:
+    """Whether the config stores tuned thresholds (rather than falling back to 0.5)."""
+    return bool(getattr(config, "thresholds", None))
+
+
+def stored_ood_cutoff(config: PretrainedConfig) -> float | None:
+    """The cutoff below which a text counts as out of domain (config key `ood_cutoff`), if any."""
+    stored = getattr(config, "ood_cutoff", None)
+    return float(stored["cutoff"]) if stored else None
+
+
+def stored_ood_score(config: PretrainedConfig) -> str:
+    """The score a config's `ood_cutoff` applies to (its `score` key; `max_probability` when absent)."""
+    stored = getattr(config, "ood_cutoff", None) or {}
+    score = stored.get("score", "max_probability")
+    if score not in OOD_SCORES:
+        raise GoEmoXError(f"config.json: ood_cutoff score {score!r} is not one of {', '.join(OOD_SCORES)}")
+    return score

@@ -1,0 +1,304 @@
+"""Hyperparameter search with Optuna through `Trainer.hyperparameter_search`, resumable and shareable by workers.
+
+Search spaces (parameter names are `goemox train` option names, so `best_params.json` feeds `--params`):
+
+| parameter | "standard" range |
+|---|---|
+| learning_rate | 1e-5 to 3e-4, log scale |
+| per_device_train_batch_size | 16, 32, 64 |
+| weight_decay | 0 to 0.1 |
+| encoder_hidden_dropout | 0 to 0.2 |
+| encoder_attention_dropout | 0 to 0.2 |
+| label_smoothing_factor | 0 to 0.15 |
+| warmup_steps (a fraction of all steps) | 0 to 0.2 |
+| num_train_epochs | 2 to 6 (integer) |
+
+"pos-weight" adds the compact positive-weight parametrisation `clip((neg/pos) ** power, 1, cap)` with
+`pos_weight_power` in 0 to 1 and `pos_weight_cap` in 1 to 30 (log scale): two numbers for any number of
+labels instead of one weight per label. A YAML/JSON file (`--space_file`) overrides or adds entries, e.g.
+`learning_rate: {type: float, low: 5e-5, high: 2e-4, log: true}`, `per_device_train_batch_size:
+{type: categorical, choices: [32]}`, or removes one with `null`.
+
+Each trial reports validation macro-F1 after every epoch (step = epoch, so trials with different batch sizes
+compare); its objective is the best epoch's value. A median pruner stops trials below the median of earlier
+trials at the same epoch, and early stopping ends a trial whose macro-F1 stops improving.
+
+Persistence and several workers: the study lives in an Optuna RDB storage (`sqlite:///OUTPUT_DIR/search.db`
+by default, or any database URL such as `postgresql://user@host/db`), with a heartbeat: a trial whose worker
+was killed stops beating, is marked failed after the grace period, and is re-queued with the same
+parameters. `Trainer.hyperparameter_search` passes no callbacks to `study.optimize` and counts `n_trials` per
+call, so each worker calls it for one trial at a time and first counts the study's trials: completed, pruned,
+running and queued trials all count towards `n_trials`. Remaining race: two workers that count at the same
+moment may both start a trial, so a study can end with up to (workers - 1) trials more than asked; never
+fewer, and no trial is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from goemox.data import tokenize_dataset
+from goemox.errors import GoEmoXUsageError
+from goemox.labels import get_label_scheme
+from goemox.reporting.files import read_mapping_file
+from goemox.training.arguments import DataArguments, ModelArguments
+from goemox.training.trainer import GoEmoXTrainer
+from goemox.training.training_args import GoEmoXTrainingArguments
+
+logger = logging.getLogger(__name__)
+
+STANDARD_SPACE: dict[str, dict] = {
+    "learning_rate": {"type": "float", "low": 1e-5, "high": 3e-4, "log": True},
+    "per_device_train_batch_size": {"type": "categorical", "choices": [16, 32, 64]},
+    "weight_decay": {"type": "float", "low": 0.0, "high": 0.1},
+    "encoder_hidden_dropout": {"type": "float", "low": 0.0, "high": 0.2},
+    "encoder_attention_dropout": {"type": "float", "low": 0.0, "high": 0.2},
+    "label_smoothing_factor": {"type": "float", "low": 0.0, "high": 0.15},
+    "warmup_steps": {"type": "float", "low": 0.0, "high": 0.2},
+    "num_train_epochs": {"type": "int", "low": 2, "high": 6},
+}
+POS_WEIGHT_SPACE: dict[str, dict] = {
+    **STANDARD_SPACE,
+    "pos_weight_power": {"type": "float", "low": 0.0, "high": 1.0},
+    "pos_weight_cap": {"type": "float", "low": 1.0, "high": 30.0, "log": True},
+}
+SPACES = {"standard": STANDARD_SPACE, "pos-weight": POS_WEIGHT_SPACE}
+FINISHED_OR_TAKEN = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")
+MODEL_PARAMS = ("encoder_hidden_dropout", "encoder_attention_dropout")
+
+
+@dataclass
+class SearchArguments:
+    """Options of `goemox search`."""
+
+    n_trials: int = field(default=20, metadata={"help": "Trials the study should hold in total (all workers)."})
+    timeout: float | None = field(default=None, metadata={"help": "Seconds after which this worker starts no trial."})
+    space: str = field(default="standard", metadata={"help": "standard | pos-weight", "choices": list(SPACES)})
+    space_file: str | None = field(default=None, metadata={"help": "YAML/JSON overriding search ranges."})
+    storage: str | None = field(default=None, metadata={"help": "Database URL (default sqlite in output_dir)."})
+    study_name: str = field(default="goemox-search", metadata={"help": "Study to create or resume."})
+    sampler_seed: int | None = field(default=None, metadata={"help": "Seed of the TPE sampler."})
+    pruning: bool = field(default=True, metadata={"help": "Stop trials below the median at the same epoch."})
+    pruner_startup_trials: int = field(default=4, metadata={"help": "Completed trials before pruning starts."})
+    heartbeat_interval: int = field(default=30, metadata={"help": "Seconds between a running trial's heartbeats."})
+    grace_period: int = field(default=120, metadata={"help": "Seconds without heartbeat before a trial is failed."})
+
+
+def search_space(name: str, space_file: str | None = None) -> dict[str, dict]:
+    """The named space with a file's overrides applied (`null` removes a parameter)."""
+    space = dict(SPACES[name])
+    if space_file:
+        for key, spec in read_mapping_file(space_file).items():
+            if spec is None:
+                space.pop(key, None)
+                continue
+            if not isinstance(spec, dict) or spec.get("type") not in ("float", "int", "categorical"):
+                raise GoEmoXUsageError(
+                    f"{space_file}: {key}: expected a mapping with type float | int | categorical, got {spec!r}"
+                )
+            space[key] = spec
+    return space
+
+
+def suggest(trial, space: dict[str, dict]) -> dict:
+    """Draw one value per parameter of `space` from an Optuna trial."""
+    params = {}
+    for name, spec in space.items():
+        if spec["type"] == "categorical":
+            params[name] = trial.suggest_categorical(name, spec["choices"])
+        elif spec["type"] == "int":
+            params[name] = trial.suggest_int(name, int(spec["low"]), int(spec["high"]), log=spec.get("log", False))
+        else:
+            params[name] = trial.suggest_float(name, spec["low"], spec["high"], log=spec.get("log", False))
+    return params
+
+
+def make_storage(search_args: SearchArguments, output_dir: str):
+    """An RDB storage with heartbeats; killed workers' trials are failed and re-queued."""
+    import optuna
+    import sqlalchemy
+    from optuna.storages import RDBStorage, RetryFailedTrialCallback
+
+    url = storage_url(search_args, output_dir)
+    # SQLite serialises writers: wait for the lock instead of failing when several workers write at once.
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+
+    def connect() -> RDBStorage:
+        return RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=search_args.heartbeat_interval,
+            grace_period=search_args.grace_period,
+            heartbeat_stale_trial_callback=RetryFailedTrialCallback(max_retry=3),
+        )
+
+    for attempt in range(4):
+        try:
+            return connect(), optuna
+        except sqlalchemy.exc.SQLAlchemyError:
+            # Workers starting together race to create the schema; the others find it made on the next try.
+            time.sleep(1.0 + attempt)
+    return connect(), optuna
+
+
+def trial_counts(study) -> dict[str, int]:
+    """Number of trials per state name."""
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
+    return counts
+
+
+def run_search(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    training_args: GoEmoXTrainingArguments,
+    search_args: SearchArguments,
+    progress: Callable[[str], None] = print,
+) -> dict:
+    """Run (or resume, or join) a study until it holds `n_trials` finished trials; write its reports.
+
+    Writes `trials.csv`, `best_params.json`, `study.json`, `optimization_history.png` and
+    `param_importances.png` to `training_args.output_dir`. Returns the content of `best_params.json`.
+
+    Args:
+        model_args: the encoder to search on.
+        data_args: the data (validation split for the objective).
+        training_args: fixed options; searched ones are overwritten per trial.
+        search_args: trials, space, storage and pruning.
+        progress: where one line per finished trial goes.
+    """
+    from transformers import AutoTokenizer, set_seed
+
+    from goemox.modeling_goemox import GoEmoXForSequenceClassification
+    from goemox.training.train import load_data
+
+    out = Path(training_args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    space = search_space(search_args.space, search_args.space_file)
+    scheme = get_label_scheme(data_args.resolved_scheme())
+    raw = load_data(data_args, scheme)
+    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+    tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
+    storage, optuna = make_storage(search_args, str(out))
+    study = optuna.create_study(
+        storage=storage, study_name=search_args.study_name, direction="maximize", load_if_exists=True
+    )
+
+    current: dict = {}
+
+    def model_init(trial=None):
+        set_seed(training_args.seed)
+        params = trial.params if trial is not None else {}
+        current["trial"] = trial.number if trial is not None else None
+        return GoEmoXForSequenceClassification.from_encoder(
+            model_args.model_name_or_path,
+            scheme,
+            pooling=model_args.pooling,
+            classifier_dropout=model_args.classifier_dropout,
+            encoder_hidden_dropout=params.get("encoder_hidden_dropout", model_args.encoder_hidden_dropout),
+            encoder_attention_dropout=params.get("encoder_attention_dropout", model_args.encoder_attention_dropout),
+        )
+
+    worker_dir = out / f"worker-{os.getpid()}"
+    trial_args = replace(
+        training_args, output_dir=str(worker_dir), save_strategy="no", load_best_model_at_end=False, report_to=[]
+    )
+    trainer = GoEmoXTrainer(
+        model_init=model_init,
+        args=trial_args,
+        train_dataset=tokenized["train"],
+        eval_dataset=tokenized["validation"],
+        processing_class=tokenizer,
+    )
+    sampler = optuna.samplers.TPESampler(seed=search_args.sampler_seed)
+    pruner = (
+        optuna.pruners.MedianPruner(n_startup_trials=search_args.pruner_startup_trials, n_warmup_steps=0)
+        if search_args.pruning
+        else optuna.pruners.NopPruner()
+    )
+    started = time.monotonic()
+    while True:
+        optuna.storages.fail_stale_trials(study)
+        counts = trial_counts(study)
+        finished = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
+        taken = sum(counts.get(state, 0) for state in FINISHED_OR_TAKEN)
+        if finished >= search_args.n_trials:
+            break
+        if search_args.timeout is not None and time.monotonic() - started > search_args.timeout:
+            progress(f"timeout reached after {finished} finished trials")
+            break
+        if taken >= search_args.n_trials and not counts.get("WAITING"):
+            time.sleep(search_args.heartbeat_interval)  # the rest are running elsewhere, or will go stale
+            continue
+        trainer.hyperparameter_search(
+            hp_space=lambda trial: suggest(trial, space),
+            compute_objective=lambda metrics: metrics["eval_macro_f1"],
+            n_trials=1,
+            direction="maximize",
+            backend="optuna",
+            storage=storage,
+            study_name=search_args.study_name,
+            load_if_exists=True,
+            sampler=sampler,
+            pruner=pruner,
+        )
+        last = study.get_trials(deepcopy=False)[current["trial"]]
+        shutil.rmtree(worker_dir, ignore_errors=True)
+        value = "-" if last.value is None else f"{last.value:.4f}"
+        progress(
+            f"trial {last.number}: {last.state.name.lower()}, validation macro-F1 {value}, "
+            f"{finished + 1}/{search_args.n_trials} finished, params {json.dumps(last.params)}"
+        )
+    return write_reports(study, search_args, storage_url(search_args, str(out)), out)
+
+
+def storage_url(search_args: SearchArguments, output_dir: str) -> str:
+    """The study's database URL: the one given, or SQLite in the output folder."""
+    return search_args.storage or f"sqlite:///{Path(output_dir).resolve() / 'search.db'}"
+
+
+def write_reports(study, search_args: SearchArguments, url: str, out: Path) -> dict:
+    """trials.csv, best_params.json, study.json and the Optuna plots."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna.visualization.matplotlib as optuna_plots
+
+    frame = study.trials_dataframe(attrs=("number", "value", "state", "duration", "params"))
+    frame["duration_s"] = frame["duration"].dt.total_seconds()
+    frame.drop(columns=["duration"]).to_csv(out / "trials.csv", index=False)
+    completed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    if not completed:
+        raise GoEmoXUsageError(f"study {search_args.study_name!r} has no completed trial")
+    best = study.best_trial
+    resume = {"study_name": search_args.study_name, "storage": url, "space": search_args.space}
+    result = {
+        "params": best.params,
+        "value": best.value,
+        "trial": best.number,
+        **resume,
+        "trials": {state: n for state, n in trial_counts(study).items()},
+    }
+    (out / "best_params.json").write_text(json.dumps(result, indent=2))
+    (out / "study.json").write_text(json.dumps(resume, indent=2))
+    optuna_plots.plot_optimization_history(study)
+    plt.gcf().set_size_inches(8, 5)
+    plt.tight_layout()
+    plt.savefig(out / "optimization_history.png", dpi=110)
+    plt.close("all")
+    if len(completed) >= 2:
+        optuna_plots.plot_param_importances(study)
+        plt.gcf().set_size_inches(8, 5)
+        plt.tight_layout()
+        plt.savefig(out / "param_importances.png", dpi=110)
+        plt.close("all")
+    return result

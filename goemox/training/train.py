@@ -1,0 +1,283 @@
+"""The training job behind `goemox train`: data -> fine-tuning -> thresholds -> metrics -> saved model."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import DatasetDict, concatenate_datasets
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, TrainerCallback, set_seed
+
+from goemox import __version__
+from goemox.configuration_goemox import GoEmoXConfig
+from goemox.data import load_emotion_dataset, tokenize_dataset
+from goemox.errors import GoEmoXUsageError
+from goemox.evaluation.metrics import multilabel_metrics, threshold_report, tune_thresholds
+from goemox.hub.model_card import ModelCardCallback, render_model_card
+from goemox.hub.push import check_repo_id
+from goemox.labels import LabelScheme, get_label_scheme
+from goemox.modeling_goemox import GoEmoXForSequenceClassification
+from goemox.scores import sigmoid
+from goemox.training.arguments import DataArguments, ModelArguments
+from goemox.training.report import plot_training_curve
+from goemox.training.trainer import GoEmoXTrainer
+from goemox.training.training_args import GoEmoXTrainingArguments
+
+logger = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+METRICS_SCHEMA_VERSION = 2
+"""2: validation threshold strategies under `global_threshold` / `per_class_thresholds` (1: `global` / `per_class`)."""
+RUN_CONFIG_FILE = "run_config.json"
+CURVE_FILE = "training_curve.png"
+CARD_FILE = "README.md"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a run depends on."""
+    import accelerate
+    import datasets
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "goemox": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "datasets": datasets.__version__,
+        "accelerate": accelerate.__version__,
+    }
+
+
+def check_output_dir(args: GoEmoXTrainingArguments) -> None:
+    """Refuse to write into a non-empty output folder unless resuming or explicitly overwriting."""
+    out = Path(args.output_dir)
+    if args.resume_from_checkpoint or args.overwrite_output_dir or not out.exists():
+        return
+    if any(out.iterdir()):
+        raise GoEmoXUsageError(
+            f"output_dir {out} already holds files; pass --overwrite_output_dir to replace them, "
+            "--resume_from_checkpoint last to continue that run, or choose another folder"
+        )
+
+
+def load_data(data_args: DataArguments, scheme: LabelScheme) -> DatasetDict:
+    """Load the labelled splits and apply the optional seeded subsets."""
+    splits = load_emotion_dataset(scheme=scheme, **data_args.load_options())
+    limits = {
+        "train": data_args.max_train_samples,
+        "validation": data_args.max_eval_samples,
+        "test": data_args.max_eval_samples,
+    }
+    for name, limit in limits.items():
+        if limit is not None and name in splits and len(splits[name]) > limit:
+            splits[name] = splits[name].shuffle(seed=data_args.split_seed).select(range(limit))
+    for name in ("train", "validation"):
+        if name not in splits:
+            raise GoEmoXUsageError(f"the data has no {name} split")
+    return splits
+
+
+def build_model(model_args: ModelArguments, scheme: LabelScheme) -> torch.nn.Module:
+    """A fresh head on a pretrained encoder, or a saved goemox model to fine-tune further."""
+    config = AutoConfig.from_pretrained(model_args.model_name_or_path)
+    if isinstance(config, GoEmoXConfig):
+        saved_labels = [config.id2label[i] for i in range(config.num_labels)]
+        if saved_labels != list(scheme.labels):
+            raise GoEmoXUsageError(
+                f"{model_args.model_name_or_path} predicts {saved_labels}, but the label scheme "
+                f"{scheme.name!r} has {list(scheme.labels)}"
+            )
+        return AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path, dtype=torch.float32)
+    return GoEmoXForSequenceClassification.from_encoder(
+        model_args.model_name_or_path,
+        scheme,
+        pooling=model_args.pooling,
+        classifier_dropout=model_args.classifier_dropout,
+        encoder_hidden_dropout=model_args.encoder_hidden_dropout,
+        encoder_attention_dropout=model_args.encoder_attention_dropout,
+    )
+
+
+def sigmoid_predictions(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and 0/1 labels for a tokenized split (gathered once across processes)."""
+    output = trainer.predict(dataset)
+    logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
+    probs = sigmoid(logits)
+    return probs, (np.asarray(output.label_ids) >= 0.5).astype(int)
+
+
+def run_training(
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    training_args: GoEmoXTrainingArguments,
+    callbacks: list[TrainerCallback] | None = None,
+    search_summary: dict | None = None,
+) -> dict:
+    """Fine-tune, tune thresholds on validation, evaluate on test and save everything to `output_dir`.
+
+    Writes the model (safetensors, with its thresholds in `config.json`), the tokenizer, `metrics.json`,
+    `run_config.json`, `training_curve.png` and the model card `README.md`. Returns the content of `metrics.json`.
+
+    Args:
+        model_args: encoder and head options.
+        data_args: data source, label scheme and tokenization options.
+        training_args: optimisation, evaluation and output options.
+        callbacks: extra `TrainerCallback`s (e.g. timing or reporting).
+        search_summary: the `best_params.json` of the `goemox search` the options came from, for the model card.
+    """
+    check_output_dir(training_args)
+    publish, hub_token = training_args.push_to_hub, training_args.hub_token
+    if publish:  # goemox publishes the finished model itself, not the Trainer's checkpoints
+        check_repo_id(training_args.hub_model_id, "--push_to_hub needs --hub_model_id")
+    if publish or hub_token:  # the Trainer would pickle the token into training_args.bin
+        training_args = replace(training_args, push_to_hub=False, hub_token=None)
+    set_seed(training_args.seed)
+    scheme = get_label_scheme(data_args.resolved_scheme())
+    raw = load_data(data_args, scheme)
+    final = data_args.train_on != "train"
+    if final:
+        stored_thresholds = thresholds_of_validated_run(data_args.thresholds_from, scheme)
+        raw, training_args = merge_for_final_training(raw, data_args.train_on, training_args)
+    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+    model = build_model(model_args, scheme)
+    tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
+    for split in ("validation", "test"):
+        if split in tokenized:  # evaluation batches of similar lengths carry little padding
+            tokenized[split] = tokenized[split].sort("length")
+
+    card_log = ModelCardCallback()
+    trainer = GoEmoXTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=tokenized["train"],
+        eval_dataset=None if final else tokenized["validation"],
+        processing_class=tokenizer,
+        callbacks=[*(callbacks or []), card_log],
+    )
+    resume = training_args.resume_from_checkpoint
+    train_output = trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
+
+    metrics: dict = {
+        "metrics_schema_version": METRICS_SCHEMA_VERSION,
+        "label_names": list(scheme.labels),
+        "label_scheme": scheme.name,
+        "train_on": data_args.train_on,
+        "threshold_strategy": data_args.threshold_strategy,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_validation_macro_f1_at_0.5": trainer.state.best_metric,
+        "epochs_trained": trainer.state.epoch,
+        "train_runtime_s": train_output.metrics.get("train_runtime"),
+        "train_samples_per_second": train_output.metrics.get("train_samples_per_second"),
+        "rows": {name: len(split) for name, split in raw.items()},
+        "processes": training_args.world_size,
+    }
+    if final:
+        thresholds = stored_thresholds
+        metrics["thresholds_from"] = data_args.thresholds_from
+        metrics["validation"] = None  # the validation rows were trained on
+    else:
+        val_probs, val_true = sigmoid_predictions(trainer, tokenized["validation"])
+        metrics["validation"] = threshold_report(val_true, val_probs, list(scheme.labels))
+        thresholds = tune_thresholds(val_true, val_probs, data_args.threshold_strategy)
+    trainer.model.config.thresholds = thresholds
+    metrics["thresholds"] = thresholds
+    if "test" in tokenized:
+        test_probs, test_true = sigmoid_predictions(trainer, tokenized["test"])
+        metrics["test"] = {
+            "held_out": "test" not in data_args.train_on,
+            "fixed_0.5": multilabel_metrics(test_true, test_probs, list(scheme.labels), 0.5),
+            "tuned": multilabel_metrics(test_true, test_probs, list(scheme.labels), thresholds),
+        }
+    best_epoch = epoch_of_checkpoint(trainer)
+    metrics["best_epoch"] = best_epoch
+    metrics["epochs"] = card_log.epoch_log()
+
+    if trainer.is_world_process_zero():
+        out = Path(training_args.output_dir)
+        trainer.save_model(str(out))
+        (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+        run_config = {
+            "model": asdict(model_args),
+            "data": asdict(data_args),
+            "training": training_args.to_dict(),
+            "versions": library_versions(),
+            "search": search_summary,
+        }
+        (out / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2, default=str))
+        plot_training_curve(trainer.state.log_history, out / CURVE_FILE, best_epoch)
+        render_model_card(out).save(out / CARD_FILE)
+        if publish:
+            from goemox.hub.push import push_to_hub
+
+            metrics["hub_commit_url"] = push_to_hub(
+                out,
+                training_args.hub_model_id,
+                private=training_args.hub_private_repo,
+                revision=training_args.hub_revision,
+                token=hub_token,
+            )
+    return metrics
+
+
+def thresholds_of_validated_run(path: str | None, scheme: LabelScheme) -> list[float]:
+    """The per-label thresholds of an earlier run that was validated (its folder or its config.json)."""
+    if path is None:
+        raise GoEmoXUsageError(
+            "--train_on other than 'train' leaves no validation data to tune thresholds on: pass --thresholds_from "
+            "with the folder of a run trained on train only, with the same hyperparameters"
+        )
+    config_path = Path(path) / "config.json" if Path(path).is_dir() else Path(path)
+    if not config_path.is_file():
+        raise GoEmoXUsageError(f"{config_path}: no such file; expected a saved model folder or its config.json")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    labels = [config.get("id2label", {}).get(str(i)) for i in range(len(config.get("id2label", {})))]
+    if labels != list(scheme.labels) or not config.get("thresholds"):
+        raise GoEmoXUsageError(
+            f"{config_path}: expected thresholds for the labels {list(scheme.labels)}, got labels {labels}"
+        )
+    return [float(t) for t in config["thresholds"]]
+
+
+def merge_for_final_training(
+    raw: DatasetDict, train_on: str, training_args: GoEmoXTrainingArguments
+) -> tuple[DatasetDict, GoEmoXTrainingArguments]:
+    """Join the named splits into train; with nothing left to validate on, train for the fixed epoch count."""
+    parts = train_on.split("+")
+    if parts[0] != "train" or any(part not in raw for part in parts):
+        raise GoEmoXUsageError(f"--train_on {train_on}: expected train, train+validation or train+validation+test")
+    merged = DatasetDict({"train": concatenate_datasets([raw[part] for part in parts])})
+    if "test" in raw and "test" not in parts:
+        merged["test"] = raw["test"]
+    if "test" in parts:
+        warning = (
+            f"Training on {train_on}: the test split is part of the training data, so test metrics of this model "
+            "are NOT a held-out measurement (metrics.json marks them held_out: false)."
+        )
+        logger.warning(warning)
+        print(f"WARNING: {warning}")
+    fixed = replace(
+        training_args,
+        eval_strategy="no",
+        load_best_model_at_end=False,
+        early_stopping_patience=0,
+        metric_for_best_model=None,
+    )
+    return merged, fixed
+
+
+def epoch_of_checkpoint(trainer: GoEmoXTrainer) -> float | None:
+    """The epoch at which the selected (best) checkpoint was saved."""
+    best = trainer.state.best_model_checkpoint
+    if best is None:
+        return None
+    step = int(Path(best).name.split("-")[-1])
+    for entry in trainer.state.log_history:
+        if entry.get("step") == step and "eval_loss" in entry:
+            return entry["epoch"]
+    return None

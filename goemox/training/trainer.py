@@ -1,0 +1,141 @@
+"""`GoEmoXTrainer`: the Hugging Face `Trainer` with goemox's multi-label loss, metrics and early stopping."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from transformers import EarlyStoppingCallback, Trainer
+from transformers.trainer_pt_utils import LengthGroupedSampler
+
+from goemox.errors import GoEmoXUsageError
+from goemox.evaluation.metrics import make_compute_metrics
+from goemox.training.loss import frequency_pos_weight, smoothed_bce_with_logits
+from goemox.training.training_args import GoEmoXTrainingArguments
+
+
+class GoEmoXTrainer(Trainer):
+    """`Trainer` whose loss is label-smoothed, positively weighted BCE-with-logits.
+
+    On top of the stock `Trainer` it
+    - computes the loss with [`smoothed_bce_with_logits`] (`args.label_smoothing_factor` as `eps`) and the
+      positive weights chosen by `args.pos_weight_strategy` from the training set's label frequencies,
+    - reports multi-label metrics (macro-F1 and friends) at every evaluation unless `compute_metrics` is given,
+    - adds `EarlyStoppingCallback(args.early_stopping_patience)` when patience > 0,
+    - groups training batches by the precomputed `length` column (no pass over the data to measure lengths),
+    - on CUDA, turns off cuDNN's attention kernel, whose per-shape planning costs more than it saves here.
+
+    Positive weights are recomputed whenever the arguments that define them change, so they follow the
+    trial parameters of `hyperparameter_search`.
+
+    Example:
+
+    ```python
+    >>> trainer = GoEmoXTrainer(model=model, args=GoEmoXTrainingArguments("runs/x"),  # doctest: +SKIP
+    ...                         train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+    ...                         processing_class=tokenizer)
+    >>> trainer.train()  # doctest: +SKIP
+    ```"""
+
+    args: GoEmoXTrainingArguments
+
+    def __init__(self, *args, **kwargs):
+        with warnings.catch_warnings():
+            # The stock Trainer warns that its softmax label smoother cannot do multi-label; goemox applies
+            # `label_smoothing_factor` in its own binary loss instead.
+            warnings.filterwarnings("ignore", message="Label smoothing is not compatible with multi-label")
+            super().__init__(*args, **kwargs)
+        if not isinstance(self.args, GoEmoXTrainingArguments):
+            raise TypeError(f"GoEmoXTrainer needs GoEmoXTrainingArguments, got {type(self.args).__name__}")
+        if self.compute_metrics is None:
+            label_names = self._label_names()
+            if label_names is not None:
+                self.compute_metrics = make_compute_metrics(label_names)
+        if self.args.early_stopping_patience > 0 and self.args.eval_strategy != "no":
+            self.add_callback(EarlyStoppingCallback(early_stopping_patience=self.args.early_stopping_patience))
+        if torch.cuda.is_available():
+            # With a padding mask, cuDNN attention plans every new (batch, length) shape anew (~0.2 s each),
+            # which dynamic padding makes frequent; the flash / memory-efficient kernels need no planning.
+            torch.backends.cuda.enable_cudnn_sdp(False)
+        self._pos_weight_key: tuple | None = None
+        self._pos_weight: torch.Tensor | None = None
+
+    def _label_names(self) -> list[str] | None:
+        if self.model is None or getattr(self.model.config, "id2label", None) is None:
+            return None
+        id2label = self.model.config.id2label
+        return [id2label[i] for i in range(len(id2label))]
+
+    def positive_weights(self) -> torch.Tensor | None:
+        """The per-label positive weights in use (`None` when the strategy is `"none"`)."""
+        args = self.args
+        values = tuple(args.pos_weight_values or ())
+        key = (args.pos_weight_strategy, values, args.pos_weight_power, args.pos_weight_cap)
+        if key == self._pos_weight_key:
+            return self._pos_weight
+        if args.pos_weight_strategy == "none":
+            weight = None
+        elif args.pos_weight_strategy == "explicit":
+            weight = torch.tensor(values, dtype=torch.float32)
+        else:
+            if self.train_dataset is None or "labels" not in self.train_dataset.column_names:
+                raise GoEmoXUsageError("pos_weight_strategy='frequency' needs a train_dataset with a 'labels' column")
+            labels = np.asarray(self.train_dataset.with_format("numpy")["labels"], dtype=np.float32)
+            weight = torch.tensor(
+                frequency_pos_weight(labels, args.pos_weight_power, args.pos_weight_cap), dtype=torch.float32
+            )
+        self._pos_weight_key, self._pos_weight = key, weight
+        return weight
+
+    def compute_loss(
+        self,
+        model: torch.nn.Module,
+        inputs: dict[str, torch.Tensor],
+        return_outputs: bool = False,
+        num_items_in_batch: torch.Tensor | int | None = None,
+    ):
+        """Label-smoothed, positively weighted BCE on the model's logits.
+
+        The loss is a mean over (example, label) pairs, so `num_items_in_batch` (a token count meant for
+        language-model losses) is not used.
+        """
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        weight = self.positive_weights()
+        if weight is not None and weight.numel() != labels.shape[-1]:
+            raise GoEmoXUsageError(f"{weight.numel()} positive weights for {labels.shape[-1]} labels")
+        loss = smoothed_bce_with_logits(outputs.logits, labels, self.args.label_smoothing_factor, weight)
+        return (loss, outputs) if return_outputs else loss
+
+    def _report_to_hp_search(self, trial, step: int, metrics: dict[str, float]) -> None:
+        """Report to Optuna per epoch (not per step, which depends on the batch size) the best value so far.
+
+        Trials with different batch sizes then compare at the same epoch in the pruner, and a trial's objective
+        is its best epoch, not its last one (early stopping ends a trial after `patience` worse epochs).
+        """
+        if self.hp_search_backend is None or trial is None or not hasattr(trial, "report"):
+            return super()._report_to_hp_search(trial, step, metrics)
+        import optuna
+
+        value = self.compute_objective(metrics.copy())
+        self.objective = value if self.objective is None else max(self.objective, value)
+        trial.report(self.objective, int(round(self.state.epoch or 0)))
+        if trial.should_prune():
+            self.callback_handler.on_train_end(self.args, self.state, self.control)
+            raise optuna.TrialPruned()
+
+    def _get_train_sampler(self, train_dataset=None) -> torch.utils.data.Sampler | None:
+        dataset = self.train_dataset
+        if (
+            self.args.train_sampling_strategy == "group_by_length"
+            and dataset is not None
+            and "length" in getattr(dataset, "column_names", ())
+            and (train_dataset is None or len(train_dataset) == len(dataset))
+        ):
+            return LengthGroupedSampler(
+                self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                dataset=train_dataset if train_dataset is not None else dataset,
+                lengths=dataset["length"],
+            )
+        return super()._get_train_sampler(train_dataset)

@@ -1,0 +1,285 @@
+"""`goemox calibrate`: the job on tiny models and the packaged demo data, and the command in a subprocess."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import BertForSequenceClassification, ElectraConfig, ElectraForSequenceClassification, pipeline
+
+from goemox import GoEmoXForSequenceClassification
+from goemox.calibration.calibrate import CalibrationRequest, calibrate, tuned_thresholds
+from goemox.cli import main
+from goemox.data import label_matrix, load_emotion_dataset
+from goemox.errors import GoEmoXUsageError
+from goemox.inference.classifier import EmotionClassifier
+from goemox.labels import get_label_scheme
+from goemox.scores import sigmoid
+
+TEXTS = ["thank you so much, this is wonderful", "why would anyone do that", "i am scared", "ok then"]
+DEMO = {"source": "demo"}
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def make_overconfident(model) -> None:
+    """Push the random output layer's logits to about -6: every label below 1% where the demo data has 10-15%."""
+    layer = model.classifier.out_proj if hasattr(model.classifier, "out_proj") else model.classifier
+    with torch.no_grad():
+        layer.weight.mul_(25.0)
+        layer.bias.fill_(-6.0)
+
+
+@pytest.fixture
+def goemox_folder(tmp_path, tiny_encoder_factory, tiny_tokenizer) -> Path:
+    """A saved goemox model (ten labels) with the files a training run leaves next to it."""
+    torch.manual_seed(0)
+    model = GoEmoXForSequenceClassification.from_encoder(
+        str(tiny_encoder_factory("bert")), get_label_scheme("ten"), pooling="mean"
+    )
+    make_overconfident(model)
+    model.config.thresholds = [0.5] * 10
+    folder = tmp_path / "model"
+    model.save_pretrained(folder)
+    tiny_tokenizer.save_pretrained(folder)
+    (folder / "metrics.json").write_text(json.dumps({"threshold_strategy": "global"}))
+    (folder / "training_curve.png").write_bytes(b"not really a png")
+    (folder / "optimizer.pt").write_bytes(b"optimiser state of the uncalibrated model")
+    (folder / "checkpoint-7").mkdir()
+    (folder / "checkpoint-7" / "trainer_state.json").write_text("{}")
+    return folder
+
+
+@pytest.fixture
+def native_folder(tmp_path, tiny_encoder_factory, tiny_tokenizer) -> Path:
+    """A saved native BertForSequenceClassification with the ten labels and no training files."""
+    torch.manual_seed(1)
+    names = list(get_label_scheme("ten").labels)
+    model = BertForSequenceClassification.from_pretrained(
+        tiny_encoder_factory("bert"),
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)},
+        problem_type="multi_label_classification",
+    )
+    make_overconfident(model)
+    folder = tmp_path / "native"
+    model.save_pretrained(folder)
+    tiny_tokenizer.save_pretrained(folder)
+    return folder
+
+
+def validation_logits(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    splits = load_emotion_dataset("demo", scheme="ten")
+    classifier = EmotionClassifier.from_pretrained(str(folder), device="cpu")
+    return classifier.predict_logits(splits["validation"]["text"]), label_matrix(splits["validation"])
+
+
+def run(model: Path, **options) -> dict:
+    return calibrate(CalibrationRequest(model=str(model), device="cpu", data=DEMO, **options))
+
+
+def test_new_folder_holds_the_calibrated_model_and_the_input_is_untouched(goemox_folder, tmp_path):
+    before = folder_digest(goemox_folder)
+    logits, labels = validation_logits(goemox_folder)
+    result = run(goemox_folder, output_dir=str(tmp_path / "out"), test_split="test")
+    assert folder_digest(goemox_folder) == before
+
+    out = tmp_path / "out"
+    t = result["temperature"]
+    assert isinstance(t, float) and t > 2 and not result["temperature_at_search_bound"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["calibration_temperature"] == pytest.approx(t)
+    # The training run tuned one global threshold, so the re-tuned thresholds are one global threshold too.
+    assert result["threshold_strategy"] == "global"
+    assert config["thresholds"] == result["thresholds"]["after"] and len(set(config["thresholds"])) == 1
+    # Files of the training run come along unchanged; checkpoints and optimiser state do not.
+    assert sorted(result["copied_files"]) == ["metrics.json", "training_curve.png"]
+    assert (out / "metrics.json").read_bytes() == (goemox_folder / "metrics.json").read_bytes()
+    assert not (out / "checkpoint-7").exists() and not (out / "optimizer.pt").exists()
+    assert json.loads((out / "calibration.json").read_text())["temperature"] == pytest.approx(t)
+
+    fit = result["splits"]["validation"]
+    assert fit["rows"] == len(labels)
+    assert fit["after"]["nll"] < fit["before"]["nll"]
+    assert fit["after"]["ece"]["class_mean"] < fit["before"]["ece"]["class_mean"]
+    # Re-tuned on the training grid carried through T: the same rule as before, so the same labels.
+    before_t, after_t = np.asarray(result["thresholds"]["before"]), np.asarray(result["thresholds"]["after"])
+    np.testing.assert_allclose(after_t, sigmoid(np.log(before_t / (1 - before_t)) / t), rtol=1e-9)
+    assert fit["after"]["metrics"]["macro_f1"] == pytest.approx(fit["before"]["metrics"]["macro_f1"], abs=1e-12)
+    assert "test" in result["splits"]
+    report = (out / "calibration" / "report.md").read_text()
+    for image in ("reliability_overall.png", "reliability_per_label.png", "ece_per_label.png"):
+        assert f"]({image})" in report
+        assert (out / "calibration" / image).read_bytes()[:4] == b"\x89PNG"
+    assert "| test | ECE, mean over labels |" in report
+
+    # The saved model scores sigmoid(original logits / T) with no extra code.
+    calibrated = EmotionClassifier.from_pretrained(str(out), device="cpu")
+    texts = load_emotion_dataset("demo", scheme="ten")["validation"]["text"]
+    np.testing.assert_allclose(calibrated.predict_logits(texts), logits / t, atol=1e-4, rtol=1e-5)
+
+
+def add_ood_cutoff(folder: Path, cutoff: float) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    config["ood_cutoff"] = {"score": "max_probability", "cutoff": cutoff, "source": "test"}
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("strategy", ["per_class", "global"])
+def test_thresholds_re_tuned_after_scaling_make_the_same_choices(strategy):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(-1.5, 2.0, size=(2000, 6))
+    labels = (rng.random(logits.shape) < sigmoid(logits / 1.7 - 0.5)).astype(int)
+    temperature = 0.4 if strategy == "global" else [0.2, 0.4, 0.6, 0.9, 1.5, 3.0]
+    before = np.asarray(tuned_thresholds(labels, sigmoid(logits), strategy))
+    after = np.asarray(tuned_thresholds(labels, sigmoid(logits / np.asarray(temperature)), strategy, temperature))
+    np.testing.assert_allclose(after, sigmoid(np.log(before / (1 - before)) / np.asarray(temperature)), rtol=1e-9)
+    assert tuned_thresholds(labels, sigmoid(logits), "fixed", temperature) == [0.5] * 6
+
+
+def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_path):
+    logits, _ = validation_logits(native_folder)
+    add_ood_cutoff(native_folder, 0.01)
+    result = run(native_folder, output_dir=str(tmp_path / "out"), per_class=True)
+    t = np.asarray(result["temperature"])
+    assert t.shape == (10,) and result["threshold_strategy"] == "per_class"
+    assert result["copied_files"] == []
+    fit = result["splits"]["validation"]
+    for name in result["label_names"]:
+        before, after = fit["before"]["metrics"]["per_class"][name], fit["after"]["metrics"]["per_class"][name]
+        assert after["f1"] == pytest.approx(before["f1"], abs=1e-12)
+    # No single cutoff on the highest probability flags the same texts under per-label temperatures.
+    assert "ood_cutoff" not in json.loads((tmp_path / "out" / "config.json").read_text())
+    assert any("ood_cutoff was removed" in note for note in result["notes"])
+    texts = load_emotion_dataset("demo", scheme="ten")["validation"]["text"][:8]
+    scores = pipeline("text-classification", model=str(tmp_path / "out"), top_k=None)(texts)
+    names = result["label_names"]
+    for row, expected in zip(scores, sigmoid(logits[:8] / t)):
+        by_label = {s["label"]: s["score"] for s in row}
+        assert [by_label[n] for n in names] == pytest.approx(expected.tolist(), abs=1e-5)
+
+
+def test_in_place_replaces_files_and_composes_temperatures(goemox_folder, tmp_path):
+    first = run(goemox_folder, output_dir=str(tmp_path / "once"))
+    once = tmp_path / "once"
+    (once / "pytorch_model.bin").write_bytes(b"stale weights of an older save")
+    second = run(once, in_place=True, per_class=True)
+    config = json.loads((once / "config.json").read_text())
+    expected = [first["temperature"] * t for t in second["temperature"]]
+    assert config["calibration_temperature"] == pytest.approx(expected)
+    assert second["previous_temperature"] == pytest.approx(first["temperature"])
+    assert any("already calibrated" in note for note in second["notes"])
+    assert not (once / "pytorch_model.bin").exists()
+    assert (once / "metrics.json").is_file() and (once / "calibration" / "report.md").is_file()
+    assert not [p for p in tmp_path.iterdir() if ".calibrating-" in p.name]
+
+
+def test_failed_in_place_save_leaves_the_model_folder_intact(goemox_folder, monkeypatch):
+    before = folder_digest(goemox_folder)
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(GoEmoXForSequenceClassification, "save_pretrained", fail)
+    with pytest.raises(OSError, match="disk full"):
+        run(goemox_folder, in_place=True)
+    assert folder_digest(goemox_folder) == before
+    assert not [p for p in goemox_folder.parent.iterdir() if ".calibrating-" in p.name]
+
+
+def test_ood_cutoff_is_moved_so_the_same_texts_are_flagged(goemox_folder, tmp_path):
+    classifier = EmotionClassifier.from_pretrained(str(goemox_folder), device="cpu")
+    cutoff = float(np.median(classifier.predict_proba(TEXTS).max(axis=1)))
+    add_ood_cutoff(goemox_folder, cutoff)
+    flags = [p.unfamiliar for p in EmotionClassifier.from_pretrained(str(goemox_folder)).predict(TEXTS)]
+    assert any(flags) and not all(flags)
+
+    result = run(goemox_folder, output_dir=str(tmp_path / "one"))
+    moved = EmotionClassifier.from_pretrained(str(tmp_path / "one"), device="cpu")
+    assert moved.ood_cutoff != pytest.approx(cutoff)
+    assert [p.unfamiliar for p in moved.predict(TEXTS)] == flags
+    assert any("ood_cutoff" in note for note in result["notes"])
+
+
+def test_refuses_to_overwrite_unless_told(goemox_folder, tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    with pytest.raises(GoEmoXUsageError, match="already holds files; pass --overwrite"):
+        run(goemox_folder, output_dir=str(tmp_path / "taken"))
+    with pytest.raises(GoEmoXUsageError, match="--report_dir .* already holds files"):
+        run(goemox_folder, output_dir=str(tmp_path / "new"), report_dir=str(tmp_path / "taken"))
+    assert not (tmp_path / "new").exists()
+    run(goemox_folder, output_dir=str(tmp_path / "taken"), overwrite=True)
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"
+    assert (tmp_path / "taken" / "config.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({}, "give either --output_dir NEW_FOLDER or --in_place"),
+        ({"output_dir": "{out}", "in_place": True}, "give either --output_dir"),
+        ({"output_dir": "{model}"}, "is the model folder itself; use --in_place"),
+        ({"output_dir": "{out}", "split": "dev"}, "the data has no 'dev' split"),
+        ({"output_dir": "{out}", "scheme": "ekman"}, "label scheme 'ekman' has labels"),
+        ({"output_dir": "{out}", "bins": 0}, "--bins must be at least 1"),
+    ],
+)
+def test_bad_requests_are_plain_errors(goemox_folder, tmp_path, options, message):
+    filled = {
+        k: v.format(out=tmp_path / "out", model=goemox_folder) if isinstance(v, str) else v for k, v in options.items()
+    }
+    with pytest.raises(GoEmoXUsageError, match=message):
+        run(goemox_folder, **filled)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unsupported_or_single_label_models_are_refused(native_folder, tmp_path, tiny_tokenizer):
+    config = json.loads((native_folder / "config.json").read_text())
+    config["problem_type"] = "single_label_classification"
+    (native_folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(GoEmoXUsageError, match="problem_type is 'single_label_classification'"):
+        run(native_folder, output_dir=str(tmp_path / "out"))
+
+    electra = ElectraForSequenceClassification(
+        ElectraConfig(
+            vocab_size=len(tiny_tokenizer),
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_labels=3,
+            problem_type="multi_label_classification",
+        )
+    )
+    electra.save_pretrained(tmp_path / "electra")
+    tiny_tokenizer.save_pretrained(tmp_path / "electra")
+    with pytest.raises(GoEmoXUsageError, match="cannot fold a temperature into ElectraForSequenceClassification"):
+        run(tmp_path / "electra", output_dir=str(tmp_path / "out"))
+    with pytest.raises(GoEmoXUsageError, match="not a saved model folder"):
+        run(tmp_path, output_dir=str(tmp_path / "out"))
+
+
+def test_command_line(goemox_cli, goemox_folder, tmp_path, capsys):
+    out, report = tmp_path / "out", tmp_path / "report"
+    result = goemox_cli(
+        "calibrate", "--model", str(goemox_folder), "--dataset", "demo", "--output_dir", str(out),
+        "--report_dir", str(report), "--test_split", "test", "--threshold_strategy", "per_class",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Temperature: " in result.stdout and "validation, before" in result.stdout and "test, after" in result.stdout
+    calibration = json.loads((report / "calibration.json").read_text())
+    assert calibration["threshold_strategy"] == "per_class"
+    assert (report / "report.md").is_file() and (out / "config.json").is_file()
+    assert not (out / "calibration").exists()
+
+    assert main(["calibrate", "--model", str(goemox_folder), "--dataset", "demo", "--output_dir", str(out)]) == 2
+    assert "goemox: error: --output_dir" in capsys.readouterr().err

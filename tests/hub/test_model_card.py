@@ -1,0 +1,130 @@
+"""Model cards rendered from real tiny runs, parsed back with huggingface_hub."""
+
+import json
+import re
+
+import pytest
+from huggingface_hub import ModelCard
+
+from goemox.errors import GoEmoXUsageError
+from goemox.hub.model_card import ModelCardOptions, render_model_card
+
+
+def table_rows(text: str, header_start: str) -> list[list[str]]:
+    """The body rows of the Markdown table whose header line starts with `header_start`."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_card_metadata_and_numbers_come_from_the_run(tmp_path, trained_run_factory):
+    run_dir = trained_run_factory("distilbert")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    options = ModelCardOptions(repo_id="me/goemox-tiny", base_model="distilbert/distilbert-base-uncased")
+    render_model_card(run_dir, options=options).save(tmp_path / "README.md")
+    card = ModelCard.load(tmp_path / "README.md")
+
+    data = card.data
+    assert data.pipeline_tag == "text-classification"
+    assert data.library_name == "transformers"
+    assert data.license == "apache-2.0" and data.language == "en"
+    assert data.base_model == "distilbert/distilbert-base-uncased"
+    assert "goemox" in data.tags
+    results = {r.metric_name: r for r in data.eval_results}
+    tuned = metrics["test"]["tuned"]
+    assert results["macro-F1 (tuned thresholds)"].metric_value == tuned["macro_f1"]
+    assert results["micro-F1 (tuned thresholds)"].metric_value == tuned["micro_f1"]
+    assert results["ROC-AUC (macro)"].metric_value == tuned["roc_auc_macro"]
+    assert all(r.dataset_split == "test" for r in data.eval_results)
+
+    text = card.text
+    label_rows = table_rows(text, "| label | threshold |")
+    assert [row[0] for row in label_rows] == metrics["label_names"]
+    for row, threshold in zip(label_rows, metrics["thresholds"]):
+        values = tuned["per_class"][row[0]]
+        assert row[1:] == [
+            f"{threshold:.2f}",
+            f"{values['f1']:.3f}",
+            f"{values['precision']:.3f}",
+            f"{values['recall']:.3f}",
+            str(values["support"]),
+        ]
+    summary = table_rows(text, "| thresholds | macro-F1 |")
+    assert summary[0][1:3] == [f"{tuned['macro_f1']:.4f}", f"{tuned['micro_f1']:.4f}"]
+    assert summary[1][1] == f"{metrics['test']['fixed_0.5']['macro_f1']:.4f}"
+    epochs = table_rows(text, "| epoch |")
+    assert [row[0] for row in epochs] == [f"{e['epoch']:.2f}" for e in metrics["epochs"]] == ["1.00", "2.00"]
+    assert [row[3] for row in epochs] == [f"{e['eval_macro_f1']:.4f}" for e in metrics["epochs"]]
+    assert "trust_remote_code=True" in text  # DistilBERT has no identical native head
+    assert "GoEmotions: A Dataset of Fine-Grained Emotions" in text
+    assert "Reddit" in text
+    assert str(run_dir) not in text  # no local paths of the training machine
+
+
+def test_card_shows_search_summary_and_measured_out_of_domain_behaviour(tmp_path, trained_run_factory):
+    run_dir = tmp_path / "run"
+    source = trained_run_factory("distilbert")
+    run_dir.mkdir()
+    for file in source.iterdir():
+        if file.is_file():
+            (run_dir / file.name).write_bytes(file.read_bytes())
+    run_config = json.loads((run_dir / "run_config.json").read_text())
+    run_config["search"] = {
+        "params": {"learning_rate": 7.37e-05, "num_train_epochs": 4},
+        "value": 0.2468,
+        "trial": 11,
+        "space": "pos-weight",
+        "trials": {"COMPLETE": 6, "PRUNED": 14},
+    }
+    (run_dir / "run_config.json").write_text(json.dumps(run_config))
+    analysis = tmp_path / "analysis"
+    analysis.mkdir()
+    (analysis / "analysis.json").write_text(
+        json.dumps(
+            {
+                "in_domain": "goemotions",
+                "domains": {
+                    "hackernews": {
+                        "n_texts": 500,
+                        "neutral_share": 0.8123,
+                        "collapse_rate": 0.8123,
+                        "mean_max_probability": 0.61,
+                        "ood_auroc_max_probability": 0.7412,
+                        "ood_auroc_energy": 0.7031,
+                    }
+                },
+                "bias_probe": {
+                    "placeholders": {
+                        "[NAME]": {
+                            "n_templates": 40,
+                            "terms": ["Emily", "Jamal", "Priya"],
+                            "label_set_flip_rate": 0.125,
+                            "labels": {
+                                "joy": {"mean_abs_change": 0.004},
+                                "anger": {"mean_abs_change": 0.031},
+                            },
+                        }
+                    }
+                },
+            }
+        )
+    )
+    card = render_model_card(run_dir, options=ModelCardOptions(analysis_dir=str(analysis)))
+    assert "6 complete, 14 pruned" in card.text and "learning_rate=7.37e-05" in card.text
+    assert (
+        "swapping `[NAME]` across 3 terms in 40 sentences changed the predicted label set of 12.5% of them "
+        "(largest mean score change: `anger`, 0.031)"
+    ) in card.text
+    assert table_rows(card.text, "| domain | texts |") == [
+        ["hackernews", "500", "0.812", "0.812", "0.610", "0.741", "0.703"]
+    ]
+
+
+def test_card_needs_the_run_files(tmp_path, trained_run_factory):
+    with pytest.raises(GoEmoXUsageError, match=re.escape("metrics.json: missing")):
+        render_model_card(tmp_path)

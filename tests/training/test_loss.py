@@ -1,0 +1,60 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from goemox.training.loss import frequency_pos_weight, smoothed_bce_with_logits
+
+
+def test_matches_hand_computed_value():
+    # One example, two labels: logits (0, 2), targets (1, 0), eps 0.2, pos_weight (3, 1).
+    # Smoothed targets: 1*(0.8)+0.1 = 0.9 and 0.1.
+    # Label 0: sigmoid(0)=0.5 -> -(3*0.9*log 0.5 + 0.1*log 0.5) = 2.8*log 2
+    # Label 1: s=sigmoid(2) -> -(1*0.1*log s + 0.9*log(1-s))
+    s = 1 / (1 + math.exp(-2))
+    expected = (2.8 * math.log(2) + -(0.1 * math.log(s) + 0.9 * math.log(1 - s))) / 2
+    loss = smoothed_bce_with_logits(
+        torch.tensor([[0.0, 2.0]]), torch.tensor([[1.0, 0.0]]), smoothing=0.2, pos_weight=torch.tensor([3.0, 1.0])
+    )
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_equals_torch_bce_with_logits_without_smoothing():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(16, 5, generator=generator) * 3
+    targets = (torch.rand(16, 5, generator=generator) > 0.7).float()
+    weight = torch.tensor([1.0, 2.0, 0.5, 10.0, 3.0])
+    ours = smoothed_bce_with_logits(logits, targets, smoothing=0.0, pos_weight=weight)
+    reference = torch.nn.BCEWithLogitsLoss(pos_weight=weight)(logits, targets)
+    assert torch.allclose(ours, reference, atol=1e-6)
+    assert torch.allclose(
+        smoothed_bce_with_logits(logits, targets), torch.nn.BCEWithLogitsLoss()(logits, targets), atol=1e-6
+    )
+
+
+def test_smoothing_moves_targets_towards_one_half():
+    # With eps=1 targets would all be 1/2; at eps close to 1 the optimum logit approaches 0.
+    logits = torch.zeros(1, 1, requires_grad=True)
+    smoothed_bce_with_logits(logits, torch.ones(1, 1), smoothing=0.5).backward()
+    # d/dx at x=0 is sigmoid(0) - t = 0.5 - 0.75
+    assert logits.grad.item() == pytest.approx(-0.25)
+
+
+def test_rejects_invalid_smoothing():
+    with pytest.raises(ValueError, match="smoothing must be in"):
+        smoothed_bce_with_logits(torch.zeros(1, 1), torch.ones(1, 1), smoothing=1.0)
+
+
+def test_frequency_pos_weight_formula():
+    labels = np.zeros((100, 4))
+    labels[:1, 0] = 1  # 1 positive: sqrt(99) = 9.95
+    labels[:20, 1] = 1  # 20 positives: sqrt(80/20) = 2
+    labels[:60, 2] = 1  # 60 positives: sqrt(40/60) < 1 -> 1
+    # label 3 has no positives -> the cap
+    weights = frequency_pos_weight(labels)
+    assert weights == pytest.approx([math.sqrt(99), 2.0, 1.0, 10.0])
+    assert frequency_pos_weight(labels, power=1.0, cap=50.0) == pytest.approx([50.0, 4.0, 1.0, 50.0])
+    assert frequency_pos_weight(labels, power=0.0) == pytest.approx([1.0, 1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="cap must be >= 1"):
+        frequency_pos_weight(labels, cap=0.5)

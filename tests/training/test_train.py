@@ -1,0 +1,145 @@
+"""Integration tests of the training job on the packaged demo set with tiny encoders built in code."""
+
+import json
+import math
+
+import pytest
+from transformers import AutoModelForSequenceClassification, pipeline
+
+import goemox.training.trainer
+from goemox import GoEmoXForSequenceClassification
+from goemox.errors import GoEmoXUsageError
+from goemox.evaluation.metrics import SUMMARY_METRICS
+from goemox.training.arguments import DataArguments, ModelArguments
+from goemox.training.train import run_training
+from goemox.training.training_args import GoEmoXTrainingArguments
+
+TEN = ["praise", "amusement", "anger", "disapproval", "confusion", "interest", "sadness", "fear", "joy", "love"]
+METRIC_KEYS = {*SUMMARY_METRICS, "per_class"}
+
+
+def training_args(output_dir, **kwargs) -> GoEmoXTrainingArguments:
+    defaults = {
+        "output_dir": str(output_dir),
+        "learning_rate": 3e-3,
+        "num_train_epochs": 3,
+        "per_device_train_batch_size": 32,
+        "report_to": "none",
+        "use_cpu": True,
+        "disable_tqdm": True,
+        "seed": 7,
+    }
+    return GoEmoXTrainingArguments(**{**defaults, **kwargs})
+
+
+def run(encoder_dir, output_dir, data=None, **kwargs):
+    return run_training(
+        ModelArguments(model_name_or_path=str(encoder_dir), pooling="mean"),
+        data or DataArguments(dataset="demo", max_length=48),
+        training_args(output_dir, **kwargs),
+    )
+
+
+@pytest.mark.parametrize("kind", ["distilbert", "bert"])
+def test_train_saves_a_pipeline_ready_model_with_metrics(kind, tmp_path, tiny_encoder_factory):
+    out = tmp_path / "run"
+    metrics = run(tiny_encoder_factory(kind), out)
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "metrics.json",
+        "run_config.json",
+        "training_curve.png",
+    ):
+        assert (out / name).is_file(), name
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(metrics))
+    assert saved["label_names"] == TEN
+    assert set(saved["validation"]["per_class_thresholds"]) >= METRIC_KEYS
+    assert set(saved["test"]["tuned"]) >= METRIC_KEYS
+    assert set(saved["test"]["tuned"]["per_class"]) == set(TEN)
+    assert sum(saved["rows"].values()) == 403
+    assert 35 <= saved["rows"]["validation"] <= 45 and 35 <= saved["rows"]["test"] <= 45
+
+    model = AutoModelForSequenceClassification.from_pretrained(out)
+    assert isinstance(model, GoEmoXForSequenceClassification)
+    assert model.config.thresholds == saved["thresholds"]
+    assert model.config.label_scheme["name"] == "ten"
+    scores = pipeline("text-classification", model=str(out), top_k=None)("I love you all so much")[0]
+    assert {s["label"] for s in scores} == set(TEN)
+    run_config = json.loads((out / "run_config.json").read_text())
+    assert run_config["training"]["learning_rate"] == 3e-3
+    assert "transformers" in run_config["versions"]
+
+
+def test_same_seed_gives_same_metrics(tmp_path, tiny_encoder_factory):
+    encoder = tiny_encoder_factory("distilbert")
+    first = run(encoder, tmp_path / "a", num_train_epochs=2)
+    second = run(encoder, tmp_path / "b", num_train_epochs=2)
+    assert first["validation"] == second["validation"]
+    assert first["test"] == second["test"]
+    assert first["thresholds"] == second["thresholds"]
+
+
+def test_resume_after_interruption_matches_uninterrupted_run(tmp_path, tiny_encoder_factory, monkeypatch):
+    encoder = tiny_encoder_factory("distilbert")
+    reference = run(encoder, tmp_path / "reference")
+
+    original_step = goemox.training.trainer.GoEmoXTrainer.training_step
+    steps_per_epoch = math.ceil(reference["rows"]["train"] / 32)
+
+    def interrupted_step(self, *args, **kwargs):
+        if self.state.global_step == steps_per_epoch + 3:
+            raise KeyboardInterrupt
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(goemox.training.trainer.GoEmoXTrainer, "training_step", interrupted_step)
+    with pytest.raises(KeyboardInterrupt):
+        run(encoder, tmp_path / "resumed")
+    assert (tmp_path / "resumed" / f"checkpoint-{steps_per_epoch}").is_dir()
+    monkeypatch.setattr(goemox.training.trainer.GoEmoXTrainer, "training_step", original_step)
+    resumed = run(encoder, tmp_path / "resumed", resume_from_checkpoint="last")
+    assert resumed["test"]["tuned"]["macro_f1"] == pytest.approx(reference["test"]["tuned"]["macro_f1"], abs=1e-9)
+    assert resumed["validation"] == reference["validation"]
+
+
+def test_refuses_to_overwrite_a_previous_run(tmp_path, tiny_encoder_factory):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(GoEmoXUsageError, match="already holds files"):
+        run(tiny_encoder_factory("distilbert"), out)
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_report_to_and_subsets_pass_through(tmp_path, tiny_encoder_factory, monkeypatch):
+    monkeypatch.setenv("TENSORBOARD_LOGGING_DIR", str(tmp_path / "tb"))
+    data = DataArguments(dataset="demo", max_length=32, max_train_samples=64, max_eval_samples=20)
+    out = tmp_path / "run"
+    metrics = run(tiny_encoder_factory("bert"), out, data=data, num_train_epochs=1, report_to=["tensorboard"])
+    assert metrics["rows"] == {"train": 64, "validation": 20, "test": 20}
+    assert json.loads((out / "run_config.json").read_text())["training"]["report_to"] == ["tensorboard"]
+    assert list((tmp_path / "tb").rglob("events.out.tfevents.*")), "TensorBoard wrote no event file"
+
+
+def test_final_training_on_train_and_validation_keeps_validated_thresholds(tmp_path, tiny_encoder_factory, capsys):
+    encoder = tiny_encoder_factory("distilbert")
+    validated = run(encoder, tmp_path / "validated", num_train_epochs=2)
+    data = DataArguments(
+        dataset="demo", max_length=48, train_on="train+validation", thresholds_from=str(tmp_path / "validated")
+    )
+    final = run(encoder, tmp_path / "final", data=data, num_train_epochs=2)
+    assert final["rows"]["train"] == validated["rows"]["train"] + validated["rows"]["validation"]
+    assert final["thresholds"] == validated["thresholds"]
+    assert final["validation"] is None and final["test"]["held_out"] is True
+    assert final["epochs_trained"] == 2.0
+
+    data.train_on = "train+validation+test"
+    everything = run(encoder, tmp_path / "everything", data=data, num_train_epochs=1)
+    assert everything["rows"] == {"train": sum(validated["rows"].values())}
+    assert "NOT a held-out measurement" in capsys.readouterr().out
+
+    data.thresholds_from = None
+    with pytest.raises(GoEmoXUsageError, match="pass --thresholds_from"):
+        run(encoder, tmp_path / "nothresholds", data=data)

@@ -1,0 +1,49 @@
+import pytest
+from transformers import HfArgumentParser
+
+from goemox.training.training_args import GoEmoXTrainingArguments
+
+
+def test_defaults_for_multilabel_training(tmp_path):
+    args = GoEmoXTrainingArguments(output_dir=str(tmp_path))
+    assert args.metric_for_best_model == "macro_f1"
+    assert args.greater_is_better is True
+    assert args.load_best_model_at_end is True
+    assert str(args.eval_strategy.value if hasattr(args.eval_strategy, "value") else args.eval_strategy) == "epoch"
+    assert args.label_smoothing_factor == 0.05
+    assert args.pos_weight_strategy == "frequency"
+    assert args.train_sampling_strategy == "group_by_length"
+    assert args.warmup_steps == pytest.approx(0.1)
+
+
+def test_parsed_from_command_line_flags(tmp_path):
+    (args,) = HfArgumentParser(GoEmoXTrainingArguments).parse_args_into_dataclasses(
+        [
+            "--output_dir",
+            str(tmp_path),
+            "--pos_weight_strategy",
+            "explicit",
+            "--pos_weight_values",
+            "1",
+            "2.5",
+            "--report_to",
+            "none",
+        ]
+    )
+    assert args.pos_weight_values == [1.0, 2.5]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pos_weight_strategy": "inverse"}, "pos_weight_strategy must be one of"),
+        ({"pos_weight_strategy": "explicit"}, "needs pos_weight_values"),
+        ({"pos_weight_strategy": "explicit", "pos_weight_values": [1.0, -1.0]}, "must all be > 0"),
+        ({"pos_weight_cap": 0.5}, "pos_weight_cap must be >= 1"),
+        ({"label_smoothing_factor": 1.0}, "label_smoothing_factor must be in"),
+        ({"early_stopping_patience": -1}, "early_stopping_patience must be >= 0"),
+    ],
+)
+def test_invalid_options_are_rejected(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GoEmoXTrainingArguments(output_dir=str(tmp_path), **kwargs)

@@ -1,4 +1,21 @@
-"""goemox: multi-label emotion classification with Hugging Face transformers."""
+"""goemox: multi-label emotion classification with Hugging Face transformers.
+
+Importing goemox registers its architecture with the Auto classes, so `pipeline("text-classification",
+model=..., top_k=None)` and `AutoModelForSequenceClassification.from_pretrained` load goemox folders. The public
+names, importable from the package root:
+
+- `GoEmoXConfig`, `GoEmoXForSequenceClassification`: the model pair.
+- `EmotionClassifier`, `EmotionPrediction` (`goemox.inference`), `OnnxEmotionClassifier` (`goemox.inference.onnx`).
+- `load_emotion_dataset` (`goemox.data`), `get_label_scheme` (`goemox.labels`).
+
+The `goemox` command is `goemox.cli:main` (`python -m goemox` runs it too).
+
+Example:
+
+```python
+>>> import goemox
+>>> clf = goemox.EmotionClassifier.from_pretrained("runs/demo")  # doctest: +SKIP
+```"""
 
 from transformers import AutoConfig, AutoModelForSequenceClassification
 
@@ -9,4 +26,29 @@ AutoConfig.register(GoEmoXConfig.model_type, GoEmoXConfig, exist_ok=True)
 AutoModelForSequenceClassification.register(GoEmoXConfig, GoEmoXForSequenceClassification, exist_ok=True)
 
 __version__ = "0.1.0"
-__all__ = ["GoEmoXConfig", "GoEmoXForSequenceClassification"]
+__all__ = [
+    "EmotionClassifier",
+    "EmotionPrediction",
+    "GoEmoXConfig",
+    "GoEmoXForSequenceClassification",
+    "OnnxEmotionClassifier",
+    "get_label_scheme",
+    "load_emotion_dataset",
+]
+
+_LAZY = {
+    "EmotionClassifier": "goemox.inference.classifier",
+    "EmotionPrediction": "goemox.inference.classifier",
+    "OnnxEmotionClassifier": "goemox.inference.onnx",
+    "load_emotion_dataset": "goemox.data.loading",
+    "get_label_scheme": "goemox.labels",
+}
+
+
+def __getattr__(name: str):
+    """The public names above, imported on first use (so `import goemox` stays light)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

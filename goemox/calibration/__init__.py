@@ -1,0 +1,1 @@
+"""Calibration: temperature scaling (`scaling`, the math), the `goemox calibrate` job (`calibrate`) and its report."""

@@ -1,0 +1,1 @@
+"""Fetching real out-of-domain text (Hacker News, GitHub issues) through a retrying JSON client."""

@@ -1,0 +1,88 @@
+"""The package's shape: which modules may import which, read from the code's own import statements."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import goemox
+
+PACKAGE = Path(goemox.__file__).parent
+REMOTE_CODE = ("goemox.configuration_goemox", "goemox.modeling_goemox")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def goemox_imports(path: Path) -> set[str]:
+    """Every goemox module a file imports, at the top or inside functions (relative imports resolved)."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("goemox"))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            if base.startswith("goemox"):
+                found.add(base)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in goemox_imports(path):
+            # `from goemox.data import x` names a package: count it as an edge to the package module.
+            while imported not in modules and "." in imported:
+                imported = imported.rpartition(".")[0]
+            if imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def test_nothing_outside_the_cli_imports_it():
+    offenders = {
+        name: sorted(t for t in targets if t == "goemox.cli" or t.startswith("goemox.cli."))
+        for name, targets in import_graph().items()
+        if not name.startswith("goemox.cli") and name != "goemox.__main__"
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_remote_code_pair_imports_only_itself():
+    graph = import_graph()
+    for name in REMOTE_CODE:
+        assert graph[name] <= set(REMOTE_CODE), (name, graph[name])
+
+
+def test_the_import_graph_has_no_cycle():
+    """Package `__init__` re-exports aside (a package may import its own modules), no module reaches itself."""
+    graph = import_graph()
+
+    def edges(name: str) -> set[str]:
+        return {t for t in graph[name] if not (graph.get(t) is not None and name.startswith(t + "."))}
+
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(edges(name)):
+            if state.get(target) == 1:
+                cycles.append(path[path.index(target) :] + [target] if target in path else [name, target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert cycles == []

@@ -4,7 +4,7 @@ confident errors, `report.md`, `analysis.json` and `errors.csv`."""
 from __future__ import annotations
 
 import csv
-import json
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from goemox.evaluation.error_analysis import (
 from goemox.evaluation.metrics import apply_thresholds, multilabel_metrics
 from goemox.evaluation.scoring import ScoredSplit
 from goemox.labels import NO_LABEL
+from goemox.reporting.files import write_json_atomically, write_text_atomically
 from goemox.reporting.markdown import MarkdownReport
 from goemox.reporting.plots import plot_heatmap, save_figure
 
@@ -217,19 +218,15 @@ def _write_json(
         },
         "errors": errors,
     }
-    path.write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json_atomically(path, content)
 
 
 def _write_errors_csv(path: Path, errors: list[dict[str, Any]]) -> None:
     columns = ["label", "kind", "rank", "score", "threshold", "row", "text", "true_labels", "predicted_labels"]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for error in errors:
-            writer.writerow(
-                {
-                    **error,
-                    "true_labels": ";".join(error["true_labels"]),
-                    "predicted_labels": ";".join(error["predicted_labels"]),
-                }
-            )
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for error in errors:
+        joined = {key: ";".join(error[key]) for key in ("true_labels", "predicted_labels")}
+        writer.writerow({**error, **joined})
+    write_text_atomically(path, buffer.getvalue())

@@ -68,7 +68,8 @@ def write_text_atomically(path: str | Path, content: str) -> Path:
 
 
 def write_json_atomically(path: str | Path, content: Any, sort_keys: bool = False) -> Path:
-    """Write `content` as indented JSON (UTF-8, ending in a newline) with :func:`write_text_atomically`.
+    """Write `content` as indented JSON (UTF-8 text, non-ASCII kept as is, ending in a newline) with
+    :func:`write_text_atomically`.
 
     Args:
         path: the file to write.
@@ -80,7 +81,7 @@ def write_json_atomically(path: str | Path, content: Any, sort_keys: bool = Fals
     ```python
     >>> write_json_atomically("metrics.json", {"macro_f1": 0.5})  # doctest: +SKIP
     ```"""
-    return write_text_atomically(path, json.dumps(content, indent=2, sort_keys=sort_keys) + "\n")
+    return write_text_atomically(path, json.dumps(content, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n")
 
 
 def _overlap(output: Path, source: Path) -> str | None:

@@ -20,11 +20,20 @@ class SavedModelArguments:
         model: a saved model folder or Hub id (or, with `--backend onnx`, a `goemox export onnx` folder).
         max_length: longest input in tokens; longer texts are truncated.
         batch_size: texts per forward pass.
+        allow_pickle_weights: also read a model whose only weights are `pytorch_model.bin` (a pickle, which can
+            run code while it loads); without it only safetensors weights are read.
     """
 
     model: str = field(metadata={"help": "Saved model folder or Hub id (with --backend onnx: an export folder)."})
     max_length: int = field(default=128, metadata={"help": "Longest input in tokens (longer texts are truncated)."})
     batch_size: int = field(default=64, metadata={"help": "Texts per forward pass."})
+    allow_pickle_weights: bool = field(
+        default=False,
+        metadata={
+            "help": "Also read pytorch_model.bin weights (a pickle can run code while it loads: only for models you "
+            "trust); by default only safetensors weights are read."
+        },
+    )
 
     def __post_init__(self) -> None:
         check_at_least("max_length", self.max_length, 1)
@@ -39,7 +48,14 @@ class SavedModelArguments:
         from goemox.inference.loading import load_classifier
 
         backend = backend or BackendArguments()
-        return load_classifier(self.model, self.max_length, self.batch_size, backend.backend, backend.precision)
+        return load_classifier(
+            self.model,
+            self.max_length,
+            self.batch_size,
+            backend.backend,
+            backend.precision,
+            allow_pickle_weights=self.allow_pickle_weights,
+        )
 
 
 @dataclass

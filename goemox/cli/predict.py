@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 
@@ -21,6 +22,9 @@ class PredictArguments:
         output: the file to write; `-` for standard output.
         output_format: `jsonl` or `csv` (default: from the output's extension, else jsonl).
         ensure_top_label: give every text at least its most probable label.
+        prediction_prefix: put before the name of every column predict adds (`labels`, `scores`, `unfamiliar`,
+            `score_<label>`); an input column of one of those names is refused unless a prefix such as `pred_`
+            keeps the two apart.
         overwrite: allow replacing an existing output file.
     """
 
@@ -35,6 +39,13 @@ class PredictArguments:
     ensure_top_label: bool = field(
         default=False, metadata={"help": "Give every text at least its most probable label."}
     )
+    prediction_prefix: str = field(
+        default="",
+        metadata={
+            "help": "Put before every column predict adds (labels, scores, unfamiliar, score_<label>), e.g. pred_ to "
+            "keep an input column of the same name; without one, such an input column is an error."
+        },
+    )
     overwrite: bool = overwrite_field("--output")
 
     def resolved_output_format(self) -> str:
@@ -43,16 +54,22 @@ class PredictArguments:
 
 
 def run_predict(model: SavedModelArguments, backend: BackendArguments, options: PredictArguments) -> int:
-    from goemox.inference.io import read_inputs, write_predictions
+    from goemox.inference.io import check_prediction_columns, read_inputs, write_predictions
     from goemox.reporting.files import check_output_file
 
+    logging.basicConfig(format="goemox predict: %(message)s")
+    logging.getLogger("goemox.inference").setLevel(logging.INFO)
     check_output_file(options.output, options.overwrite, inputs=[options.input, model.model])
     rows = read_inputs(options.input, options.text_column, options.input_format)
     classifier = model.load(backend)
+    name = "<stdin>" if options.input == "-" else options.input
+    check_prediction_columns(rows, classifier.label_names, options.prediction_prefix, name)
     predictions = classifier.predict(
         [row[options.text_column] for row in rows], ensure_top_label=options.ensure_top_label, show_progress=True
     )
-    write_predictions(rows, predictions, options.output, options.resolved_output_format())
+    write_predictions(
+        rows, predictions, options.output, options.resolved_output_format(), prefix=options.prediction_prefix
+    )
     if options.output != "-":
         print(f"Wrote {len(rows)} predictions to {options.output}", file=sys.stderr)
     return 0

@@ -6,7 +6,6 @@ what was expected, or (``on_bad_rows="skip"``) a count in the :class:`LoadReport
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import re
@@ -22,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 from datasets import Dataset, Features, Value
 
+from goemox.data.delimited import delimited_rows
 from goemox.errors import DataError, UnknownLabelError
 from goemox.labels import LabelScheme
 
@@ -338,20 +338,12 @@ def _read_delimited(path: Path, delimiter: str, collector: SplitCollector) -> No
     """CSV or TSV with a header row; line numbers count the header as line 1."""
     options = collector.options
     lines, undecodable = _read_lines(path)
-    reader = csv.reader(lines, delimiter=delimiter)
     header: list[str] | None = None
-    last = 0
-    while True:
-        first = last + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as err:
-            last = reader.line_num
-            collector.reject(first, BadRow("malformed_row", f"cannot parse the row ({err})", "a well-formed row"))
+    for parsed in delimited_rows(lines, delimiter):
+        first, last, row = parsed.first, parsed.last, parsed.cells
+        if parsed.problem is not None:
+            collector.reject(parsed.line, BadRow("malformed_row", parsed.problem, parsed.expected))
             continue
-        last = reader.line_num
         if not row:
             continue
         bad = _undecodable_row(undecodable, first, last)

@@ -10,6 +10,7 @@ from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import SUMMARY_METRICS, multilabel_metrics
 from goemox.inference.classifier import EmotionClassifier
+from goemox.scores import DEFAULT_THRESHOLD, has_stored_thresholds
 
 
 @dataclass
@@ -50,11 +51,27 @@ def score_split(
 
 
 def split_metrics(classifier: EmotionClassifier, scored: ScoredSplit) -> dict:
-    """`{"split", "rows", "stored_thresholds": metrics, "fixed_0.5": metrics}` of a scored split."""
+    """`{"split", "rows", "thresholds", "stored_thresholds": metrics, "fixed_0.5": metrics}` of a scored split.
+
+    `stored_thresholds` holds the metrics at the model's thresholds, and `thresholds` says what those are:
+    `"stored"` (tuned and saved with the model) or `"0.5 (none stored)"` (the model stores none, so the two sets
+    of metrics agree).
+
+    Args:
+        classifier: the model that scored the split.
+        scored: the split and its probabilities (see :func:`score_split`).
+
+    Example:
+
+    ```python
+    >>> split_metrics(classifier, score_split(classifier, "demo"))["thresholds"]  # doctest: +SKIP
+    'stored'
+    ```"""
     names = classifier.label_names
     return {
         "split": scored.split,
         "rows": len(scored.texts),
+        "thresholds": "stored" if has_stored_thresholds(classifier.config) else f"{DEFAULT_THRESHOLD} (none stored)",
         "stored_thresholds": multilabel_metrics(scored.y_true, scored.probs, names, classifier.thresholds),
         "fixed_0.5": multilabel_metrics(scored.y_true, scored.probs, names, 0.5),
     }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig, PreTrainedModel
 
@@ -98,21 +100,44 @@ class EmotionClassifier:
         device: str | None = None,
         max_length: int = 128,
         batch_size: int = 64,
+        allow_pickle_weights: bool = False,
         **kwargs,
     ) -> EmotionClassifier:
         """Load a model folder or Hub id with `AutoModelForSequenceClassification` and its tokenizer.
+
+        Weights are read from safetensors files only, unless `allow_pickle_weights` lets a folder holding just
+        `pytorch_model.bin` (a pickle, which can run code while it loads) be read.
 
         Args:
             name_or_path: local folder or Hub repository id.
             device: e.g. `"cpu"` or `"cuda"`; defaults to CUDA when available.
             max_length: longest input in tokens.
             batch_size: texts per forward pass.
+            allow_pickle_weights: also read `pytorch_model.bin` weights (only from a source you trust).
             kwargs: passed to both `from_pretrained` calls (e.g. `revision`, `token`).
+
+        Raises:
+            GoEmoXUsageError: one line for a missing folder, a folder that is no saved model, pickle weights that
+                were not allowed, damaged weights or a config that does not fit its labels.
         """
-        model = AutoModelForSequenceClassification.from_pretrained(name_or_path, dtype=torch.float32, **kwargs)
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
+        check_model_source(name_or_path, allow_pickle_weights)
+        safetensors_only = None if allow_pickle_weights else True
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        return cls(model.to(device), tokenizer, max_length=max_length, batch_size=batch_size)
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                name_or_path, dtype=torch.float32, use_safetensors=safetensors_only, **kwargs
+            )
+            tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
+            return cls(model.to(device), tokenizer, max_length=max_length, batch_size=batch_size)
+        except SafetensorError as err:
+            raise GoEmoXUsageError(
+                f"{name_or_path}: model.safetensors cannot be read ({first_line(err)}); the file is damaged or "
+                "incomplete: save or download the model again"
+            ) from None
+        except OSError as err:
+            raise GoEmoXUsageError(f"could not load the model {name_or_path!r}: {first_line(err)}") from None
+        except ValueError as err:
+            raise GoEmoXUsageError(f"{name_or_path}: not a usable model ({first_line(err)})") from None
 
     def label_scheme(self, scheme: str | LabelScheme | None = None) -> LabelScheme:
         """The scheme that maps data labels onto the model's labels: the one given, the one stored with the model,
@@ -195,3 +220,57 @@ class EmotionClassifier:
                 )
             )
         return predictions
+
+
+def looks_local(name: str) -> bool:
+    """Whether a model name was meant as a local folder rather than a Hub id (`name` or `owner/name`).
+
+    It does when it is absolute, starts with `.` or `~`, holds a backslash or more than one `/`, or is
+    `folder/name` with `folder` an existing folder.
+
+    Args:
+        name: what the user gave as the model.
+
+    Example:
+
+    ```python
+    >>> looks_local("./runs/demo"), looks_local("google-bert/bert-base-uncased")
+    (True, False)
+    ```"""
+    parts = name.split("/")
+    if Path(name).is_absolute() or name.startswith((".", "~")) or "\\" in name or len(parts) > 2:
+        return True
+    return len(parts) == 2 and Path(parts[0]).is_dir()
+
+
+def check_model_source(name: str, allow_pickle_weights: bool = False) -> None:
+    """Refuse, in one line, a local model folder that cannot be loaded as it is.
+
+    Args:
+        name: a model folder or Hub id (a Hub id passes unchecked).
+        allow_pickle_weights: accept a folder whose only weights are `pytorch_model.bin`.
+
+    Raises:
+        GoEmoXUsageError: a missing folder, a file, a folder without `config.json`, or pickle-only weights that
+            were not allowed.
+    """
+    folder = Path(name).expanduser()
+    if not folder.exists():
+        if looks_local(name):
+            raise GoEmoXUsageError(f"{name}: no such folder")
+        return
+    if not folder.is_dir():
+        raise GoEmoXUsageError(f"{name}: not a folder; expected a saved model folder")
+    if not (folder / "config.json").is_file():
+        raise GoEmoXUsageError(f"{name}: not a saved model folder (no config.json)")
+    has_safetensors = any(folder.glob("*.safetensors")) or (folder / "model.safetensors.index.json").is_file()
+    if not has_safetensors and any(folder.glob("pytorch_model*.bin")) and not allow_pickle_weights:
+        raise GoEmoXUsageError(
+            f"{name}: only pickle weights (pytorch_model.bin), which can run code while they load; save the model "
+            "again with safetensors, or pass --allow_pickle_weights if you trust where it came from"
+        )
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (library messages often add hints on further lines)."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]

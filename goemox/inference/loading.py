@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.classifier import EmotionClassifier
 
@@ -12,7 +10,12 @@ PRECISIONS = ("fp32", "int8")
 
 
 def load_classifier(
-    model: str, max_length: int = 128, batch_size: int = 64, backend: str = "torch", precision: str = "fp32"
+    model: str,
+    max_length: int = 128,
+    batch_size: int = 64,
+    backend: str = "torch",
+    precision: str = "fp32",
+    allow_pickle_weights: bool = False,
 ) -> EmotionClassifier:
     """Load a model for prediction, turning a missing or invalid folder into a plain message.
 
@@ -22,6 +25,7 @@ def load_classifier(
         batch_size: texts per forward pass.
         backend: `"torch"` or `"onnx"`.
         precision: the ONNX model to run, `"fp32"` or `"int8"` (onnx only).
+        allow_pickle_weights: also read `pytorch_model.bin` weights (torch only; pickles can run code).
 
     Example:
 
@@ -33,16 +37,11 @@ def load_classifier(
     if backend == "onnx":
         from goemox.inference.onnx import OnnxEmotionClassifier
 
-        if not Path(model).is_dir():
-            raise GoEmoXUsageError(f"{model}: no such folder (the onnx backend reads a `goemox export onnx` folder)")
         return OnnxEmotionClassifier.from_pretrained(
             model, precision=precision, max_length=max_length, batch_size=batch_size
         )
     if precision != "fp32":
         raise GoEmoXUsageError(f"--precision {precision} needs --backend onnx (the torch backend runs fp32)")
-    if Path(model).exists() and not (Path(model) / "config.json").is_file():
-        raise GoEmoXUsageError(f"{model}: not a saved model folder (no config.json)")
-    try:
-        return EmotionClassifier.from_pretrained(model, max_length=max_length, batch_size=batch_size)
-    except OSError as err:
-        raise GoEmoXUsageError(f"could not load the model {model!r}: {err}") from None
+    return EmotionClassifier.from_pretrained(
+        model, max_length=max_length, batch_size=batch_size, allow_pickle_weights=allow_pickle_weights
+    )

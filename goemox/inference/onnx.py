@@ -9,7 +9,8 @@ import numpy as np
 from transformers import AutoConfig, AutoTokenizer
 
 from goemox.errors import GoEmoXUsageError
-from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.classifier import EmotionClassifier, first_line
+from goemox.scores import stored_thresholds
 
 EXPORT_RECORD = "onnx_export.json"
 PRECISIONS = ("fp32", "int8")
@@ -112,19 +113,21 @@ class OnnxEmotionClassifier(EmotionClassifier):
         """
         if precision not in PRECISIONS:
             raise GoEmoXUsageError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
+        if not Path(folder).is_dir():
+            raise GoEmoXUsageError(f"{folder}: no such folder (the onnx backend reads a `goemox export onnx` folder)")
         files = read_export_record(folder)["files"]
         if precision not in files:
             raise GoEmoXUsageError(f"{folder}: no {precision} model (export it with `--quantize {precision}`)")
         path = Path(folder) / files[precision]
         if not path.is_file():
             raise GoEmoXUsageError(f"{path}: the {precision} model listed in {EXPORT_RECORD} is missing")
-        session = onnx_session(path, num_threads)
         try:
             config = AutoConfig.from_pretrained(folder)
+            stored_thresholds(config)
             tokenizer = AutoTokenizer.from_pretrained(folder)
         except (OSError, ValueError) as err:
-            raise GoEmoXUsageError(f"{folder}: could not load the config or tokenizer ({err})") from None
-        return cls(session, config, tokenizer, max_length=max_length, batch_size=batch_size)
+            raise GoEmoXUsageError(f"{folder}: could not load the config or tokenizer ({first_line(err)})") from None
+        return cls(onnx_session(path, num_threads), config, tokenizer, max_length=max_length, batch_size=batch_size)
 
     def _forward(self, batch) -> np.ndarray:
         """Logits of one padded batch (a `BatchEncoding` of NumPy arrays)."""

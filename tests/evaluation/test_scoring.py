@@ -28,6 +28,7 @@ def test_evaluate_model_on_the_demo_split(classifier):
     result = evaluate_model(classifier, "demo", split="test", show_progress=False)
     assert result["split"] == "test" and 30 <= result["rows"] <= 50
     assert set(result["stored_thresholds"]["per_class"]) == set(classifier.label_names)
+    assert result["thresholds"] == "0.5 (none stored)"  # the untrained model stores none
     with pytest.raises(GoEmoXUsageError, match="no 'dev' split"):
         evaluate_model(classifier, "demo", split="dev", show_progress=False)
 

@@ -59,3 +59,52 @@ def test_writes_jsonl_and_csv_keeping_columns(tmp_path):
     assert table[0]["id"] == "7" and table[0]["labels"] == "joy" and float(table[0]["score_joy"]) == 0.9
     assert table[1]["labels"] == ""
     assert not list(tmp_path.glob(".*.tmp"))  # written atomically, nothing left behind
+
+
+def test_txt_lines_end_at_newline_only_and_blank_lines_are_counted(tmp_path, caplog):
+    content = "one\u2028still one\r\ntwo\x0cstill two\n\n   \nthree\x85still three\n"
+    (tmp_path / "a.txt").write_text(content, encoding="utf-8", newline="")
+    with caplog.at_level("INFO", logger="goemox.inference.io"):
+        rows = read_inputs(str(tmp_path / "a.txt"))
+    assert rows == [{"text": "one\u2028still one"}, {"text": "two\x0cstill two"}, {"text": "three\x85still three"}]
+    assert "skipped 2 blank line(s)" in caplog.text
+
+
+def test_jsonl_line_may_hold_a_raw_line_separator_inside_a_string(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "a\u2028b"}\r\n{"text": "c\x85d"}\n', encoding="utf-8", newline="")
+    assert read_inputs(str(tmp_path / "a.jsonl")) == [{"text": "a\u2028b"}, {"text": "c\x85d"}]
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [('id,text\n1,"open quote\n2,second\n3,third\n', 2), ('id,text\n1,fine\n2,"a\nb"\n3,"never closed\n', 5)],
+)
+def test_csv_unterminated_quote_names_the_line_where_it_starts(tmp_path, content, line):
+    (tmp_path / "a.csv").write_text(content, encoding="utf-8")
+    with pytest.raises(GoEmoXUsageError, match=rf"a\.csv:{line}: a quoted field starting on this line is never closed"):
+        read_inputs(str(tmp_path / "a.csv"))
+
+
+def test_csv_field_longer_than_the_csv_module_default_limit(tmp_path):
+    long_text = "word " * 40_000
+    (tmp_path / "a.csv").write_text(f'id,text\n1,"{long_text}"\n', encoding="utf-8")
+    assert read_inputs(str(tmp_path / "a.csv")) == [{"id": "1", "text": long_text}]
+
+
+@pytest.mark.parametrize("column", ["labels", "scores", "unfamiliar", "score_joy"])
+def test_an_input_column_named_like_a_prediction_column_is_refused(tmp_path, column):
+    rows = [{"text": "a", column: "mine"}, {"text": "b", column: "mine too"}]
+    with pytest.raises(GoEmoXUsageError, match=rf"input column '{column}' .*--prediction_prefix pred_"):
+        write_predictions(rows, PREDS, str(tmp_path / "out.jsonl"), "jsonl")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_prediction_prefix_keeps_input_columns(tmp_path):
+    rows = [{"text": "a", "labels": "gold"}, {"text": "b", "labels": ""}]
+    write_predictions(rows, PREDS, str(tmp_path / "out.jsonl"), "jsonl", prefix="pred_")
+    first = json.loads((tmp_path / "out.jsonl").read_text().splitlines()[0])
+    assert first == {"text": "a", "labels": "gold", "pred_labels": ["joy"], "pred_scores": {"joy": 0.9, "anger": 0.1}}
+    write_predictions(rows, PREDS, str(tmp_path / "out.csv"), "csv", prefix="pred_")
+    table = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert list(table[0]) == ["text", "labels", "pred_labels", "pred_score_joy", "pred_score_anger"]
+    assert table[0]["labels"] == "gold" and table[0]["pred_labels"] == "joy"

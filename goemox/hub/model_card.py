@@ -15,6 +15,7 @@ from pathlib import Path
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import AutoConfig, TrainerCallback
 
+from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
 from goemox.resources import MODEL_CARD_TEMPLATE, resource
@@ -226,14 +227,31 @@ class RunFiles:
         return self.options.base_model or (encoder if _looks_like_hub_id(encoder) else None)
 
     @property
+    def split_files(self) -> dict[str, str]:
+        """The split files the run read, by option name (when given, `dataset` was not read)."""
+        return DataSourceArguments(**{name: self.data_args.get(name) for name in SPLIT_FILES}).split_files()
+
+    @property
     def dataset_id(self) -> str | None:
-        source = self.data_args.get("dataset")
+        source = None if self.split_files else self.data_args.get("dataset")
         return self.options.dataset_id or (source if _looks_like_hub_id(source) and source != "demo" else None)
 
     @property
     def dataset_name(self) -> str:
-        source = self.data_args.get("dataset")
-        return self.dataset_id or ("goemox demo set" if source == "demo" else Path(source or "local files").name)
+        source, files = self.data_args.get("dataset"), self.split_files
+        if self.dataset_id or not files:
+            return self.dataset_id or ("goemox demo set" if source == "demo" else Path(source or "local files").name)
+        return ", ".join(Path(path).name for path in files.values())
+
+    def source_text(self) -> str:
+        """What the run read, as the card names it: the Hub dataset, the split files' names, or the local source."""
+        if self.dataset_id:
+            return f"`{self.dataset_id}`"
+        if self.split_files:
+            return ", ".join(
+                f"{name.removesuffix('_file')} file `{Path(path).name}`" for name, path in self.split_files.items()
+            )
+        return f"`{local_name(self.data_args.get('dataset'))}`"
 
     @property
     def held_out_test(self) -> bool:
@@ -367,7 +385,7 @@ def data_section(run: RunFiles) -> dict:
     data_args = run.data_args
     limit = data_args.get("max_train_samples")
     data_text = (
-        f"Source: `{run.dataset_id or local_name(data_args.get('dataset'))}`, label scheme `{_scheme_name(run)}`. "
+        f"Source: {run.source_text()}, label scheme `{_scheme_name(run)}`. "
         "Rows: "
         + ", ".join(f"{split} {count:,}" for split, count in run.metrics["rows"].items())
         + f". Texts longer than {data_args['max_length']} tokens were truncated."

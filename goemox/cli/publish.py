@@ -58,9 +58,18 @@ class CardArguments:
     output: str | None = field(default=None, metadata={"help": "Where to write (default: MODEL/README.md)."})
 
 
+def check_card_repo_id(card: ModelCardOptions) -> None:
+    """Refuse a `--repo_id` that is not a Hub model id, when one is given."""
+    from goemox.hub.push import check_repo_id
+
+    if card.repo_id is not None:
+        check_repo_id(card.repo_id, "--repo_id")
+
+
 def run_export_hub(model: TrainedModelArguments, options: ExportHubArguments, card: ModelCardOptions) -> int:
     from goemox.hub.folder import build_hub_folder
 
+    check_card_repo_id(card)
     folder = build_hub_folder(
         model.model, options.output_dir, native=not options.no_native, card_options=card, overwrite=options.overwrite
     )
@@ -88,11 +97,11 @@ def run_export_onnx(model: TrainedModelArguments, options: ExportOnnxArguments) 
 
 
 def run_push(model: TrainedModelArguments, options: PushArguments, card: ModelCardOptions) -> int:
-    from goemox.hub.push import check_repo_id, push_to_hub
+    from goemox.hub.push import push_to_hub
 
     if card.repo_id is None:
         raise GoEmoXUsageError("--repo_id user/name (or org/name) is required: the repository to publish to")
-    check_repo_id(card.repo_id, "--repo_id")
+    check_card_repo_id(card)
     url = push_to_hub(
         model.model,
         card.repo_id,
@@ -108,13 +117,15 @@ def run_push(model: TrainedModelArguments, options: PushArguments, card: ModelCa
 
 def run_card(model: TrainedModelArguments, options: CardArguments, card: ModelCardOptions) -> int:
     from goemox.hub.model_card import render_model_card
-    from goemox.reporting.files import check_apart_from_inputs, write_text_atomically
+    from goemox.reporting.files import check_output_file, write_text_atomically
 
-    output = Path(options.output or Path(model.model) / "README.md")
-    check_apart_from_inputs(output, [Path(model.model) / name for name in ("config.json", "metrics.json")], "--output")
-    if output.is_dir():
-        raise GoEmoXUsageError(f"--output {output} is a folder; give a file name")
-    write_text_atomically(output, str(render_model_card(model.model, options=card)))
+    check_card_repo_id(card)
+    model_dir = Path(model.model)
+    output = Path(options.output or model_dir / "README.md")
+    own_card = output.resolve() == (model_dir / "README.md").resolve()
+    inputs = [card.analysis_dir] if own_card else [model_dir, card.analysis_dir]
+    check_output_file(output, overwrite=True, inputs=inputs, option="--output")
+    write_text_atomically(output, str(render_model_card(model_dir, options=card)))
     print(f"Wrote {output}")
     return 0
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import inspect
-import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ from goemox.evaluation.metrics import apply_thresholds
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.onnx import EXPORT_RECORD, INSTALL_HINT, OnnxEmotionClassifier, import_onnxruntime
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
+from goemox.reporting.files import check_output_folder, staged_folder, write_json_atomically
 from goemox.resources import demo_texts
 
 FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
@@ -86,16 +85,6 @@ def load_source(model_dir: Path) -> tuple[PreTrainedModel, object]:
     return model.eval(), tokenizer
 
 
-def prepare_output(out_dir: Path, model_dir: Path, overwrite: bool) -> None:
-    """Refuse to write into the model folder, or into a non-empty folder without `overwrite`."""
-    if out_dir.resolve() == model_dir.resolve():
-        raise GoEmoXUsageError(f"{out_dir}: the export folder must differ from the model folder")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise GoEmoXUsageError(f"{out_dir}: exists and is not a folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise GoEmoXUsageError(f"{out_dir}: folder is not empty; pass --overwrite to replace its export files")
-
-
 def export_graph(model: PreTrainedModel, tokenizer, input_names: list[str], path: Path) -> int:
     """Write the fp32 graph with dynamic batch and sequence axes; returns its opset version."""
     sample = tokenizer(["A short one.", "A somewhat longer sentence, so that the batch has padding."], padding=True)
@@ -155,13 +144,14 @@ def export_onnx(
     `onnx_export.json`, which records which file is which, the graph's inputs, and the parity check: the
     largest probability difference from PyTorch and the label agreement at the stored thresholds on
     `check_texts` (default: goemox's 403 demo sentences), run through `EmotionClassifier`'s padded batches.
-    Everything is written to a temporary folder first, so a failed export leaves `out_dir` as it was.
+    Everything is written to a folder beside `out_dir` first and swapped in only after the check passes, so a
+    failed export leaves `out_dir` as it was.
 
     Args:
         model_dir: a folder `AutoModelForSequenceClassification` loads (goemox, BERT, RoBERTa, ...).
-        out_dir: the export folder; it must not be the model folder.
+        out_dir: the export folder; it must not be, lie inside or hold the model folder.
         quantize: `"int8"` to add a dynamically quantized copy.
-        overwrite: replace the export files of a non-empty `out_dir` (other files are left alone).
+        overwrite: replace the export files of a non-empty `out_dir` (other files are kept).
         check_texts: texts for the parity check.
         batch_size: texts per padded batch in the parity check.
 
@@ -186,7 +176,7 @@ def export_onnx(
         if importlib.util.find_spec(package) is None:
             raise GoEmoXUsageError(f"ONNX export needs {package}; {INSTALL_HINT}")
     import_onnxruntime()
-    prepare_output(out_dir, model_dir, overwrite)
+    check_output_folder(out_dir, overwrite, inputs=[model_dir], option="--output_dir")
     model, tokenizer = load_source(model_dir)
     input_names = graph_input_names(model, tokenizer)
     texts = check_texts or parity_texts()
@@ -194,8 +184,7 @@ def export_onnx(
     torch_probs = reference.predict_proba(texts)
     precisions = ["fp32"] + (["int8"] if quantize else [])
 
-    with tempfile.TemporaryDirectory(prefix="goemox-onnx-") as tmp:
-        staging = Path(tmp)
+    with staged_folder(out_dir) as staging:
         opset = export_graph(model, tokenizer, input_names, staging / FILES["fp32"])
         if quantize:
             quantize_int8(staging / FILES["fp32"], staging / FILES["int8"])
@@ -212,8 +201,7 @@ def export_onnx(
             "source_model": str(model_dir.resolve()),
             "versions": versions(),
         }
-        record_path = staging / EXPORT_RECORD
-        record_path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        write_json_atomically(staging / EXPORT_RECORD, record)
         # The check loads the staged folder as a user would, so it also proves the folder is self-contained.
         parity = {"texts": len(texts), "batch_size": batch_size, "reference": "PyTorch fp32 EmotionClassifier"}
         for precision in precisions:
@@ -226,10 +214,20 @@ def export_onnx(
                 f"{FP32_TOLERANCE:g}); nothing was written to {out_dir}"
             )
         record["parity"] = parity
-        record_path.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in FILES.values():
-            (out_dir / stale).unlink(missing_ok=True)
-        for file in staging.iterdir():
-            shutil.move(str(file), out_dir / file.name)
+        write_json_atomically(staging / EXPORT_RECORD, record)
+        keep_other_files(out_dir, staging)
     return record
+
+
+def keep_other_files(out_dir: Path, staging: Path) -> None:
+    """Copy into `staging` the files of an existing `out_dir` that are not export files, so that swapping the new
+    export in leaves them; an earlier export's ONNX models are not kept (they would not match the new one)."""
+    if not out_dir.is_dir():
+        return
+    for entry in out_dir.iterdir():
+        if entry.name in FILES.values() or (staging / entry.name).exists():
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, staging / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, staging / entry.name, follow_symlinks=False)

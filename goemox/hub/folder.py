@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -14,18 +15,21 @@ from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.exporters.native import published_architecture, to_native_model
 from goemox.hub.model_card import ModelCardOptions, render_model_card
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
+from goemox.reporting.files import check_output_folder, staged_folder
+from goemox.scores import sigmoid
 
 RUN_FILES = ("metrics.json", "run_config.json", "training_curve.png")
-
+"""Files of a training run that travel with the model (the card's numbers come from metrics.json)."""
 
 REMOTE_CODE_FILES = ("configuration_goemox.py", "modeling_goemox.py")
-
+"""goemox's files a remote-code repository holds (modeling_goemox.py imports nothing from goemox except its
+configuration, so the two files are enough)."""
 
 REMOTE_CODE_AUTO_MAP = {
     "AutoConfig": "configuration_goemox.GoEmoXConfig",
     "AutoModelForSequenceClassification": "modeling_goemox.GoEmoXForSequenceClassification",
 }
-
+"""Where `trust_remote_code=True` finds goemox's classes in a published repository."""
 
 PROBE_TEXTS = (
     "Thank you so much, this made my day!",
@@ -33,7 +37,7 @@ PROBE_TEXTS = (
     "ok",
     "What do you mean? I'm not sure I follow [NAME]'s point about the new rules at all.",
 )
-
+"""Texts of varied length on which the built folder must reproduce the original model's probabilities."""
 
 PARITY_TOLERANCE = 1e-5
 
@@ -71,10 +75,29 @@ def _load_goemox_model(model_dir: str | Path) -> GoEmoXForSequenceClassification
     return model.eval()
 
 
-def _probabilities(model, tokenizer) -> torch.Tensor:
+def _probabilities(model, tokenizer) -> np.ndarray:
     batch = tokenizer(list(PROBE_TEXTS), padding=True, truncation=True, max_length=128, return_tensors="pt")
     with torch.inference_mode():
-        return torch.sigmoid(model(**batch).logits.float())
+        return sigmoid(model(**batch).logits.float().numpy())
+
+
+def _write_folder(out: Path, model_dir: Path, model, tokenizer, native: bool, card_options) -> str:
+    """Write weights, tokenizer, run files and card into the empty folder `out`; returns the published class."""
+    architecture, blocker = published_architecture(model.config, native)
+    if blocker is None:
+        export = to_native_model(model)
+    else:
+        export = model
+        export.config.auto_map = REMOTE_CODE_AUTO_MAP
+        for name in REMOTE_CODE_FILES:
+            shutil.copy2(Path(__file__).parents[1] / name, out / name)
+    export.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    for name in RUN_FILES:
+        if (model_dir / name).is_file():
+            shutil.copy2(model_dir / name, out / name)
+    render_model_card(model_dir, options=card_options, native=native).save(out / "README.md")
+    return architecture
 
 
 def build_hub_folder(
@@ -87,15 +110,17 @@ def build_hub_folder(
 ) -> HubFolder:
     """Write the folder that `push_to_hub` uploads: weights, tokenizer, config, model card and run files.
 
-    The folder is loaded back with `AutoModelForSequenceClassification` and must reproduce the original model's
-    probabilities on probe texts (max abs difference <= 1e-5), or nothing is returned.
+    The folder is built beside `out_dir` and loaded back with `AutoModelForSequenceClassification`; it must
+    reproduce the original model's probabilities on probe texts (max abs difference <= 1e-5) before it replaces
+    `out_dir`, so a failure leaves `out_dir` as it was.
 
     Args:
         model_dir: a trained goemox model folder (`goemox train --output_dir`).
-        out_dir: where to write; must not exist or be empty unless `overwrite`.
+        out_dir: where to write; must not exist or be empty unless `overwrite`, and must not be, lie inside or
+            hold the model folder or the analysis folder.
         native: publish as the encoder family's native classifier when one computes the same function.
         card_options: metadata for the model card (license, base model, dataset id, analysis folder).
-        overwrite: replace the contents of a non-empty `out_dir`.
+        overwrite: replace a non-empty `out_dir` (all of it, once the new folder is complete and checked).
 
     Example:
 
@@ -104,37 +129,20 @@ def build_hub_folder(
     >>> folder.architecture, folder.native  # doctest: +SKIP
     ('BertForSequenceClassification', True)
     ```"""
-    out = Path(out_dir)
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            raise GoEmoXUsageError(f"{out} already holds files; choose another folder or pass --overwrite")
-        shutil.rmtree(out)
+    model_dir, out = Path(model_dir), Path(out_dir)
+    analysis_dir = card_options.analysis_dir if card_options else None
+    check_output_folder(out, overwrite, inputs=[model_dir, analysis_dir], option="--output_dir")
     model = _load_goemox_model(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    architecture, blocker = published_architecture(model.config, native)
-    if blocker is None:
-        export = to_native_model(model)
-    else:
-        export = model
-        export.config.auto_map = REMOTE_CODE_AUTO_MAP
-    out.mkdir(parents=True, exist_ok=True)
-    if blocker is not None:
-        for name in REMOTE_CODE_FILES:
-            shutil.copy2(Path(__file__).parents[1] / name, out / name)
-    export.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    for name in RUN_FILES:
-        if (Path(model_dir) / name).is_file():
-            shutil.copy2(Path(model_dir) / name, out / name)
-    card = render_model_card(model_dir, options=card_options, native=native)
-    card.save(out / "README.md")
-
-    reloaded = AutoModelForSequenceClassification.from_pretrained(out, dtype=torch.float32).eval()
-    difference = float((_probabilities(reloaded, tokenizer) - _probabilities(model, tokenizer)).abs().max())
-    if difference > PARITY_TOLERANCE:
-        raise GoEmoXError(
-            f"{out}: the exported {architecture} differs from the goemox model by {difference:.2e} in probability "
-            f"(tolerance {PARITY_TOLERANCE:.0e}); not publishing it"
-        )
+    with staged_folder(out) as staging:
+        architecture = _write_folder(staging, model_dir, model, tokenizer, native, card_options)
+        reloaded = AutoModelForSequenceClassification.from_pretrained(staging, dtype=torch.float32).eval()
+        difference = float(np.abs(_probabilities(reloaded, tokenizer) - _probabilities(model, tokenizer)).max())
+        if difference > PARITY_TOLERANCE:
+            raise GoEmoXError(
+                f"{out}: the exported {architecture} differs from the goemox model by {difference:.2e} in "
+                f"probability (tolerance {PARITY_TOLERANCE:.0e}); not publishing it"
+            )
+    _, blocker = published_architecture(model.config, native)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     return HubFolder(out, architecture, blocker is None, blocker, files, difference)

@@ -15,9 +15,16 @@ from pathlib import Path
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import AutoConfig, TrainerCallback
 
+from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
 from goemox.resources import MODEL_CARD_TEMPLATE, resource
+
+DESCRIPTION = (
+    "A multi-label emotion classifier for short English texts, fine-tuned with goemox: a transformer encoder, a "
+    "pooled embedding and a Linear + Tanh classification head, trained with label-smoothed binary cross-entropy and "
+    "per-label decision thresholds tuned on validation data."
+)
 
 HYPERPARAMETERS = (
     ("learning_rate", "learning rate"),
@@ -173,145 +180,108 @@ def _bias_text(probe: dict) -> str:
     return "; ".join(parts)
 
 
-def render_model_card(
-    model_dir: str | Path,
-    *,
-    options: ModelCardOptions | None = None,
-    native: bool = True,
-) -> ModelCard:
-    """Render the model card of a trained run with `huggingface_hub.ModelCard` and goemox's packaged template.
+@dataclass
+class RunFiles:
+    """What a card is rendered from: a run folder's files and the metadata options, read once.
 
-    Args:
-        model_dir: the run's output folder (`config.json`, `metrics.json`, `run_config.json`).
-        options: metadata the run cannot know (license, Hub ids, analysis folder).
-        native: whether the model is published as a native transformers class when its encoder and pooling
-            allow it (as `goemox push` does by default).
+    Attributes:
+        folder: the run's output folder.
+        options: the card metadata the run cannot know.
+        metrics: `metrics.json`.
+        run_config: `run_config.json`.
+        config: the model's configuration (`config.json`).
+        analysis: a `goemox analyze` folder's `analysis.json` (empty without `--analysis_dir`).
+    """
 
-    Example:
+    folder: Path
+    options: ModelCardOptions
+    metrics: dict
+    run_config: dict
+    config: object
+    analysis: dict
 
-    ```python
-    >>> card = render_model_card("runs/demo", options=ModelCardOptions(repo_id="me/goemox-demo"))  # doctest: +SKIP
-    >>> card.data.pipeline_tag  # doctest: +SKIP
-    'text-classification'
-    ```"""
-    folder = Path(model_dir)
-    options = options or ModelCardOptions()
-    metrics = _read_json(folder / "metrics.json", "metrics")
-    run_config = _read_json(folder / "run_config.json", "options")
-    config = AutoConfig.from_pretrained(folder)
-    architecture, native_blocker = published_architecture(config, native)
-    model_args, data_args, training = run_config["model"], run_config["data"], run_config["training"]
-    labels = [config.id2label[i] for i in range(config.num_labels)]
-    repo_id = options.repo_id or folder.resolve().name
-    analysis = _read_json(Path(options.analysis_dir) / "analysis.json", "analysis") if options.analysis_dir else {}
+    @classmethod
+    def read(cls, model_dir: str | Path, options: ModelCardOptions | None = None) -> RunFiles:
+        """Read the files of `model_dir` (and of `options.analysis_dir`), refusing missing or invalid ones."""
+        folder, options = Path(model_dir), options or ModelCardOptions()
+        metrics = _read_json(folder / "metrics.json", "metrics")
+        run_config = _read_json(folder / "run_config.json", "options")
+        analysis = _read_json(Path(options.analysis_dir) / "analysis.json", "analysis") if options.analysis_dir else {}
+        return cls(folder, options, metrics, run_config, AutoConfig.from_pretrained(folder), analysis)
 
-    source = data_args.get("dataset")
-    base_model = options.base_model or (
-        model_args["model_name_or_path"] if _looks_like_hub_id(model_args["model_name_or_path"]) else None
+    @property
+    def data_args(self) -> dict:
+        return self.run_config["data"]
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.config.id2label[i] for i in range(self.config.num_labels)]
+
+    @property
+    def repo_id(self) -> str:
+        return self.options.repo_id or self.folder.resolve().name
+
+    @property
+    def base_model(self) -> str | None:
+        encoder = self.run_config["model"]["model_name_or_path"]
+        return self.options.base_model or (encoder if _looks_like_hub_id(encoder) else None)
+
+    @property
+    def split_files(self) -> dict[str, str]:
+        """The split files the run read, by option name (when given, `dataset` was not read)."""
+        return DataSourceArguments(**{name: self.data_args.get(name) for name in SPLIT_FILES}).split_files()
+
+    @property
+    def dataset_id(self) -> str | None:
+        source = None if self.split_files else self.data_args.get("dataset")
+        return self.options.dataset_id or (source if _looks_like_hub_id(source) and source != "demo" else None)
+
+    @property
+    def dataset_name(self) -> str:
+        source, files = self.data_args.get("dataset"), self.split_files
+        if self.dataset_id or not files:
+            return self.dataset_id or ("goemox demo set" if source == "demo" else Path(source or "local files").name)
+        return ", ".join(Path(path).name for path in files.values())
+
+    def source_text(self) -> str:
+        """What the run read, as the card names it: the Hub dataset, the split files' names, or the local source."""
+        if self.dataset_id:
+            return f"`{self.dataset_id}`"
+        if self.split_files:
+            return ", ".join(
+                f"{name.removesuffix('_file')} file `{Path(path).name}`" for name, path in self.split_files.items()
+            )
+        return f"`{local_name(self.data_args.get('dataset'))}`"
+
+    @property
+    def held_out_test(self) -> bool:
+        return "test" in self.metrics and self.metrics["test"].get("held_out", False)
+
+
+def card_metadata(run: RunFiles) -> ModelCardData:
+    """The card's YAML metadata: license, language, tags, base model, dataset and the test results."""
+    config_name = run.data_args.get("dataset_config") if run.dataset_id else None
+    results = (
+        _eval_results(run.metrics, run.dataset_id or "custom", run.dataset_name, config_name)
+        if run.held_out_test
+        else None
     )
-    dataset_id = options.dataset_id or (source if _looks_like_hub_id(source) and source != "demo" else None)
-    dataset_name = dataset_id or ("goemox demo set" if source == "demo" else Path(source or "local files").name)
-    held_out_test = "test" in metrics and metrics["test"].get("held_out", False)
-
-    card_data = ModelCardData(
-        language=options.language,
-        license=options.license,
+    return ModelCardData(
+        language=run.options.language,
+        license=run.options.license,
         library_name="transformers",
         pipeline_tag="text-classification",
         tags=["goemox", "emotion", "multi-label-classification", "text-classification"],
-        datasets=[dataset_id] if dataset_id else None,
-        base_model=base_model,
-        model_name=repo_id,
-        eval_results=_eval_results(
-            metrics, dataset_id or "custom", dataset_name, data_args.get("dataset_config") if dataset_id else None
-        )
-        if held_out_test
-        else None,
+        datasets=[run.dataset_id] if run.dataset_id else None,
+        base_model=run.base_model,
+        model_name=run.repo_id,
+        eval_results=results,
     )
 
-    test_rows, test_heading = [], ""
-    if "test" in metrics:
-        test = metrics["test"]
-        test_rows = [
-            _summary_row("tuned on validation", test["tuned"]),
-            _summary_row("0.5 for every label", test["fixed_0.5"]),
-        ]
-        test_heading = f"On the test split ({metrics['rows']['test']} rows), scored once after training" + (
-            "." if held_out_test else ". **The test rows were also trained on (`--train_on` with test): not held out.**"
-        )
-    if "test" in metrics:
-        per_label_source, per_class = "test", metrics["test"]["tuned"]["per_class"]
-    elif metrics.get("validation"):
-        per_label_source, per_class = "validation", metrics["validation"]["per_class_thresholds"]["per_class"]
-    else:  # a final run trained on every split it had
-        per_label_source, per_class = "held-out", {}
-    missing = {"f1": None, "precision": None, "recall": None, "support": "n/a"}
-    label_rows = []
-    for name, threshold in zip(labels, metrics["thresholds"]):
-        values = per_class.get(name, missing)
-        scores = [_fmt(values[key], 3) for key in ("f1", "precision", "recall")]
-        label_rows.append([name, _fmt(threshold, 2), *scores, str(values["support"])])
-    validation = (metrics.get("validation") or {}).get("per_class_thresholds")
 
-    scheme = config.label_scheme or {}
-    scheme_name = metrics.get("label_scheme") or scheme.get("name") or "custom"
-    mapping = scheme.get("mapping")
-    scheme_mapping_text = ""
-    if mapping and any(targets != [original] for original, targets in mapping.items()):
-        grouped: dict[str, list[str]] = {}
-        for original, targets in mapping.items():
-            for target in targets:
-                grouped.setdefault(target, []).append(original)
-        scheme_mapping_text = "Each label groups these GoEmotions labels: " + "; ".join(
-            f"**{target}**: {', '.join(grouped[target])}" for target in labels if target in grouped
-        )
-    rows = metrics["rows"]
-    limit = data_args.get("max_train_samples")
-    data_text = (
-        f"Source: `{dataset_id or local_name(source)}`, label scheme `{scheme_name}`. Rows: "
-        + ", ".join(f"{split} {count:,}" for split, count in rows.items())
-        + f". Texts longer than {data_args['max_length']} tokens were truncated."
-        + (f" Training used at most {limit:,} rows." if limit else "")
-    )
-
-    hyperparameters = [
-        (title, training[key])
-        for key, title in HYPERPARAMETERS
-        if key in training and training[key] not in (None, "", [])
-    ]
-    hyperparameters[:0] = [
-        ("encoder", f"`{base_model or local_name(model_args['model_name_or_path'])}`"),
-        ("pooling", config.pooling),
-        ("classifier dropout", config.classifier_dropout),
-        ("max length (tokens)", data_args["max_length"]),
-        ("threshold strategy", metrics.get("threshold_strategy")),
-    ]
-    search = run_config.get("search")
-    search_text = ""
-    if search:
-        counts = ", ".join(f"{count} {state.lower()}" for state, count in search.get("trials", {}).items())
-        params = ", ".join(
-            f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
-            for key, value in search["params"].items()
-        )
-        search_text = (
-            f"The hyperparameters came from an Optuna search (`goemox search`, space `{search.get('space')}`, "
-            f"trials: {counts}); the best trial ({search.get('trial')}) reached validation macro-F1 "
-            f"{_fmt(search.get('value'))} with {params}."
-        )
-    epoch_rows = [
-        [_fmt(e["epoch"], 2), _fmt(e.get("train_loss")), _fmt(e.get("eval_loss")), _fmt(e.get("eval_macro_f1"))]
-        for e in metrics.get("epochs", [])
-    ]
-    best = metrics.get("best_epoch")
-    selection_text = (
-        f"Trained {_fmt(metrics.get('epochs_trained'), 0)} epochs in {_fmt(metrics.get('train_runtime_s'), 0)} s on "
-        f"{metrics.get('processes', 1)} process(es); the checkpoint of epoch {_fmt(best, 0)} was kept (best validation "
-        "macro-F1)."
-        if best is not None
-        else f"Trained {_fmt(metrics.get('epochs_trained'), 0)} epochs on all listed splits with no early stopping."
-    )
-
+def overview_section(run: RunFiles, architecture: str) -> dict:
+    """The title, the description and the list of what the model is: architecture, labels, calibration, OOD flag."""
+    config = run.config
     temperature = getattr(config, "calibration_temperature", None)
     calibration_text = ""
     if temperature is not None:
@@ -327,46 +297,204 @@ def render_model_card(
         if ood
         else ""
     )
-    bias_text = _bias_text(analysis.get("bias_probe") or {})
+    return {
+        "title": run.repo_id.split("/")[-1],
+        "description": DESCRIPTION,
+        "architecture": architecture,
+        "encoder_type": config.encoder.model_type,
+        "base_model": run.base_model,
+        "pooling_text": "first-token pooling" if config.pooling == "cls" else "mean pooling over tokens",
+        "num_labels": len(run.labels),
+        "scheme_text": f"label scheme `{_scheme_name(run)}`",
+        "calibration_text": calibration_text,
+        "ood_text": ood_text,
+        "versions": run.run_config["versions"],
+    }
 
-    card = ModelCard.from_template(
-        card_data,
-        template_path=str(resource(MODEL_CARD_TEMPLATE)),
-        title=repo_id.split("/")[-1],
-        description=(
-            "A multi-label emotion classifier for short English texts, fine-tuned with goemox: a transformer "
-            "encoder, a pooled embedding and a "
-            "Linear + Tanh classification head, trained with label-smoothed binary cross-entropy and per-label "
-            "decision thresholds tuned on validation data."
-        ),
-        architecture=architecture,
-        encoder_type=config.encoder.model_type,
-        base_model=base_model,
-        pooling_text="first-token pooling" if config.pooling == "cls" else "mean pooling over tokens",
-        num_labels=len(labels),
-        scheme_text=f"label scheme `{scheme_name}`",
-        calibration_text=calibration_text,
-        ood_text=ood_text,
-        versions=run_config["versions"],
-        native=native_blocker is None,
-        native_blocker=native_blocker,
-        repo_id=repo_id,
-        test_rows=test_rows,
-        test_heading=test_heading,
-        rows=rows,
-        validation_row={"macro_f1": _fmt(validation["macro_f1"]), "micro_f1": _fmt(validation["micro_f1"])}
-        if validation
-        else None,
-        per_label_source=per_label_source,
-        label_rows=label_rows,
-        data_text=data_text,
-        scheme_mapping_text=scheme_mapping_text,
-        hyperparameters=hyperparameters,
-        search_text=search_text,
-        epoch_rows=epoch_rows,
-        selection_text=selection_text,
-        ood_rows=_ood_rows(analysis),
-        ood_in_domain=analysis.get("in_domain", "the first domain"),
-        bias_text=bias_text,
+
+def usage_section(run: RunFiles, native_blocker: str | None) -> dict:
+    """How to load the model: natively, or with remote code and why."""
+    return {"native": native_blocker is None, "native_blocker": native_blocker, "repo_id": run.repo_id}
+
+
+def evaluation_section(run: RunFiles) -> dict:
+    """The test summary table (tuned thresholds and 0.5) and the validation line."""
+    metrics = run.metrics
+    test_rows, test_heading = [], ""
+    if "test" in metrics:
+        test = metrics["test"]
+        test_rows = [
+            _summary_row("tuned on validation", test["tuned"]),
+            _summary_row("0.5 for every label", test["fixed_0.5"]),
+        ]
+        test_heading = f"On the test split ({metrics['rows']['test']} rows), scored once after training" + (
+            "."
+            if run.held_out_test
+            else ". **The test rows were also trained on (`--train_on` with test): not held out.**"
+        )
+    validation = (metrics.get("validation") or {}).get("per_class_thresholds")
+    validation_row = (
+        {"macro_f1": _fmt(validation["macro_f1"]), "micro_f1": _fmt(validation["micro_f1"])} if validation else None
     )
-    return card
+    return {
+        "test_rows": test_rows,
+        "test_heading": test_heading,
+        "rows": metrics["rows"],
+        "validation_row": validation_row,
+    }
+
+
+def labels_section(run: RunFiles) -> dict:
+    """The per-label table: threshold, F1, precision, recall and support on test (else validation)."""
+    metrics = run.metrics
+    if "test" in metrics:
+        per_label_source, per_class = "test", metrics["test"]["tuned"]["per_class"]
+    elif metrics.get("validation"):
+        per_label_source, per_class = "validation", metrics["validation"]["per_class_thresholds"]["per_class"]
+    else:  # a final run trained on every split it had
+        per_label_source, per_class = "held-out", {}
+    missing = {"f1": None, "precision": None, "recall": None, "support": "n/a"}
+    label_rows = []
+    for name, threshold in zip(run.labels, metrics["thresholds"]):
+        values = per_class.get(name, missing)
+        scores = [_fmt(values[key], 3) for key in ("f1", "precision", "recall")]
+        label_rows.append([name, _fmt(threshold, 2), *scores, str(values["support"])])
+    return {"per_label_source": per_label_source, "label_rows": label_rows}
+
+
+def _scheme_name(run: RunFiles) -> str:
+    return run.metrics.get("label_scheme") or (run.config.label_scheme or {}).get("name") or "custom"
+
+
+def _scheme_mapping_text(run: RunFiles) -> str:
+    """Which GoEmotions labels each label groups, for a scheme that merges labels (empty otherwise)."""
+    mapping = (run.config.label_scheme or {}).get("mapping")
+    if not mapping or all(targets == [original] for original, targets in mapping.items()):
+        return ""
+    grouped: dict[str, list[str]] = {}
+    for original, targets in mapping.items():
+        for target in targets:
+            grouped.setdefault(target, []).append(original)
+    return "Each label groups these GoEmotions labels: " + "; ".join(
+        f"**{target}**: {', '.join(grouped[target])}" for target in run.labels if target in grouped
+    )
+
+
+def data_section(run: RunFiles) -> dict:
+    """Where the training data came from, the rows per split, truncation and the label scheme's grouping."""
+    data_args = run.data_args
+    limit = data_args.get("max_train_samples")
+    data_text = (
+        f"Source: {run.source_text()}, label scheme `{_scheme_name(run)}`. "
+        "Rows: "
+        + ", ".join(f"{split} {count:,}" for split, count in run.metrics["rows"].items())
+        + f". Texts longer than {data_args['max_length']} tokens were truncated."
+        + (f" Training used at most {limit:,} rows." if limit else "")
+    )
+    return {"data_text": data_text, "scheme_mapping_text": _scheme_mapping_text(run)}
+
+
+def hyperparameters_section(run: RunFiles) -> dict:
+    """The hyperparameter table: the model's shape, then the training options that were set."""
+    training, config = run.run_config["training"], run.config
+    encoder = run.base_model or local_name(run.run_config["model"]["model_name_or_path"])
+    hyperparameters = [
+        ("encoder", f"`{encoder}`"),
+        ("pooling", config.pooling),
+        ("classifier dropout", config.classifier_dropout),
+        ("max length (tokens)", run.data_args["max_length"]),
+        ("threshold strategy", run.metrics.get("threshold_strategy")),
+    ]
+    hyperparameters += [
+        (title, training[key])
+        for key, title in HYPERPARAMETERS
+        if key in training and training[key] not in (None, "", [])
+    ]
+    return {"hyperparameters": hyperparameters}
+
+
+def search_section(run: RunFiles) -> dict:
+    """The sentence on the Optuna search the hyperparameters came from (empty without one)."""
+    search = run.run_config.get("search")
+    if not search:
+        return {"search_text": ""}
+    counts = ", ".join(f"{count} {state.lower()}" for state, count in search.get("trials", {}).items())
+    params = ", ".join(
+        f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in search["params"].items()
+    )
+    text = (
+        f"The hyperparameters came from an Optuna search (`goemox search`, space `{search.get('space')}`, "
+        f"trials: {counts}); the best trial ({search.get('trial')}) reached validation macro-F1 "
+        f"{_fmt(search.get('value'))} with {params}."
+    )
+    return {"search_text": text}
+
+
+def training_log_section(run: RunFiles) -> dict:
+    """The per-epoch table and the sentence on how long training ran and which checkpoint was kept."""
+    metrics = run.metrics
+    epoch_rows = [
+        [_fmt(e["epoch"], 2), _fmt(e.get("train_loss")), _fmt(e.get("eval_loss")), _fmt(e.get("eval_macro_f1"))]
+        for e in metrics.get("epochs", [])
+    ]
+    best, epochs = metrics.get("best_epoch"), _fmt(metrics.get("epochs_trained"), 0)
+    selection_text = (
+        f"Trained {epochs} epochs in {_fmt(metrics.get('train_runtime_s'), 0)} s on {metrics.get('processes', 1)} "
+        f"process(es); the checkpoint of epoch {_fmt(best, 0)} was kept (best validation macro-F1)."
+        if best is not None
+        else f"Trained {epochs} epochs on all listed splits with no early stopping."
+    )
+    return {"epoch_rows": epoch_rows, "selection_text": selection_text}
+
+
+def domain_shift_section(run: RunFiles) -> dict:
+    """The measured out-of-domain table of the limitations (empty without an analysis folder)."""
+    return {"ood_rows": _ood_rows(run.analysis), "ood_in_domain": run.analysis.get("in_domain", "the first domain")}
+
+
+def bias_section(run: RunFiles) -> dict:
+    """The measured bias-probe sentence of the risks (empty without a probe in the analysis folder)."""
+    return {"bias_text": _bias_text(run.analysis.get("bias_probe") or {})}
+
+
+def render_model_card(
+    model_dir: str | Path,
+    *,
+    options: ModelCardOptions | None = None,
+    native: bool = True,
+) -> ModelCard:
+    """Render the model card of a trained run with `huggingface_hub.ModelCard` and goemox's packaged template.
+
+    Each section's template values come from one builder (`overview_section`, `usage_section`, ...); the
+    citation is fixed text in the template.
+
+    Args:
+        model_dir: the run's output folder (`config.json`, `metrics.json`, `run_config.json`).
+        options: metadata the run cannot know (license, Hub ids, analysis folder).
+        native: whether the model is published as a native transformers class when its encoder and pooling
+            allow it (as `goemox push` does by default).
+
+    Example:
+
+    ```python
+    >>> card = render_model_card("runs/demo", options=ModelCardOptions(repo_id="me/goemox-demo"))  # doctest: +SKIP
+    >>> card.data.pipeline_tag  # doctest: +SKIP
+    'text-classification'
+    ```"""
+    run = RunFiles.read(model_dir, options)
+    architecture, native_blocker = published_architecture(run.config, native)
+    sections = (
+        overview_section(run, architecture),
+        usage_section(run, native_blocker),
+        evaluation_section(run),
+        labels_section(run),
+        data_section(run),
+        hyperparameters_section(run),
+        search_section(run),
+        training_log_section(run),
+        domain_shift_section(run),
+        bias_section(run),
+    )
+    values = {key: value for section in sections for key, value in section.items()}
+    return ModelCard.from_template(card_metadata(run), template_path=str(resource(MODEL_CARD_TEMPLATE)), **values)

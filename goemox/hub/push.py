@@ -21,13 +21,6 @@ from goemox.hub.model_card import ModelCardOptions
 
 logger = logging.getLogger(__name__)
 
-"""Files of a training run that travel with the model (the card's numbers come from metrics.json)."""
-
-"""Where `trust_remote_code=True` finds goemox's classes in a published repository (modeling_goemox.py imports
-nothing from goemox except its configuration, so the two files are enough)."""
-
-"""Texts of varied length on which the built folder must reproduce the original model's probabilities."""
-
 
 AUTH_HELP = (
     "log in with `hf auth login` (or set the HF_TOKEN environment variable) using a token with write access "
@@ -119,8 +112,18 @@ def check_repo_id(repo_id: str | None, option: str = "repository id") -> str:
     >>> check_repo_id("me/goemox-minilm")
     'me/goemox-minilm'
     ```"""
-    if not repo_id or repo_id.count("/") != 1 or not all(part.strip() for part in repo_id.split("/")):
-        raise GoEmoXUsageError(f"{option} {repo_id!r}: expected user/name or org/name")
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        valid = isinstance(repo_id, str) and repo_id.count("/") == 1 and validate_repo_id(repo_id) is None
+    except HFValidationError:
+        valid = False
+    if not valid:
+        raise GoEmoXUsageError(
+            f"{option} {repo_id!r}: expected user/name or org/name (letters, digits, '-', '_' and '.'; no '--' or "
+            "'..'; not starting or ending with '-' or '.'; at most 96 characters)"
+        )
     return repo_id
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -194,3 +196,57 @@ def prepare_output_folder(
     except OSError as err:
         raise GoEmoXUsageError(f"{option} {folder}: cannot create the folder ({err.strerror or err})") from None
     return path
+
+
+def swap_in_folder(staging: str | Path, destination: str | Path) -> Path:
+    """Put the complete folder `staging` at `destination`: an existing `destination` is first renamed aside, the new
+    folder moved in, and only then the old one deleted; if the move fails, the old folder is put back.
+
+    Args:
+        staging: the finished folder, on the same file system as `destination` (beside it).
+        destination: where it belongs.
+
+    Example:
+
+    ```python
+    >>> swap_in_folder("runs/.bert-hub.new", "runs/bert-hub")  # doctest: +SKIP
+    ```"""
+    staging, destination = Path(staging), Path(destination)
+    os.chmod(staging, destination.stat().st_mode & 0o777 if destination.is_dir() else 0o755)
+    if not destination.exists():
+        os.replace(staging, destination)
+        return destination
+    aside = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".old"))
+    os.replace(destination, aside / destination.name)
+    try:
+        os.replace(staging, destination)
+    except BaseException:
+        os.replace(aside / destination.name, destination)
+        raise
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+    return destination
+
+
+@contextmanager
+def staged_folder(destination: str | Path) -> Iterator[Path]:
+    """An empty folder beside `destination` to build a command's output in; when the block ends without an error it
+    replaces `destination` (:func:`swap_in_folder`), otherwise it is deleted and `destination` is left as it was.
+
+    Args:
+        destination: the folder the command writes (check it first with :func:`check_output_folder`).
+
+    Example:
+
+    ```python
+    >>> with staged_folder("runs/bert-hub") as staging:  # doctest: +SKIP
+    ...     (staging / "README.md").write_text("# bert")
+    ```"""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".new"))
+    try:
+        yield staging
+        swap_in_folder(staging, destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

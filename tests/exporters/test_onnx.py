@@ -208,7 +208,7 @@ def test_refuses_a_non_empty_folder_and_a_failed_check_leaves_it_alone(tiny_enco
     out.mkdir()
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     (out / "model_int8.onnx").write_bytes(b"an int8 model of another export")
-    with pytest.raises(GoEmoXUsageError, match="not empty; pass --overwrite"):
+    with pytest.raises(GoEmoXUsageError, match="already holds files.*pass --overwrite"):
         export_onnx(model, out)
     # A parity check that fails stops the export before anything is written.
     with pytest.MonkeyPatch.context() as patch:
@@ -216,6 +216,7 @@ def test_refuses_a_non_empty_folder_and_a_failed_check_leaves_it_alone(tiny_enco
         with pytest.raises(GoEmoXUsageError, match="differs from PyTorch.*nothing was written"):
             export_onnx(model, out, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == ["model_int8.onnx", "notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "model-encoder", "onnx"]  # no staging left
     record = export_onnx(model, out, overwrite=True)
     assert record["files"] == {"fp32": "model.onnx"}
     assert (out / "notes.txt").read_text() == "mine"
@@ -227,8 +228,10 @@ def test_bad_inputs_are_one_line_errors(goemox_cli, goemox_distilbert, tiny_toke
     (tmp_path / "empty").mkdir()
     with pytest.raises(GoEmoXUsageError, match="no config.json"):
         export_onnx(tmp_path / "empty", tmp_path / "out")
-    with pytest.raises(GoEmoXUsageError, match="must differ from the model folder"):
+    with pytest.raises(GoEmoXUsageError, match="is the input"):
         export_onnx(model_dir, model_dir, overwrite=True)
+    with pytest.raises(GoEmoXUsageError, match="holds the input"):
+        export_onnx(model_dir, model_dir.parent, overwrite=True)
     with pytest.raises(GoEmoXUsageError, match="quantize must be 'int8'"):
         export_onnx(model_dir, tmp_path / "out", quantize="int4")
     single = save_native_bert(tmp_path / "single", tiny_tokenizer, problem_type="single_label_classification")
@@ -238,7 +241,7 @@ def test_bad_inputs_are_one_line_errors(goemox_cli, goemox_distilbert, tiny_toke
 
     (tmp_path / "in.txt").write_text("hello\n", encoding="utf-8")
     cases = [
-        (["export", "onnx", str(model_dir), str(onnx_dir)], "not empty; pass --overwrite"),
+        (["export", "onnx", "--model", str(model_dir), "--output_dir", str(onnx_dir)], "already holds files"),
         (
             ["predict", "--backend", "onnx", "--model", str(model_dir), "--input", str(tmp_path / "in.txt")],
             "no onnx_export.json",

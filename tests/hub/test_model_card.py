@@ -128,3 +128,30 @@ def test_card_shows_search_summary_and_measured_out_of_domain_behaviour(tmp_path
 def test_card_needs_the_run_files(tmp_path, trained_run_factory):
     with pytest.raises(GoEmoXUsageError, match=re.escape("metrics.json: missing")):
         render_model_card(tmp_path)
+
+
+def copy_run(source, target):
+    """The files of a run folder (not its checkpoints), to edit without touching the shared run."""
+    target.mkdir()
+    for file in source.iterdir():
+        if file.is_file():
+            (target / file.name).write_bytes(file.read_bytes())
+    return target
+
+
+def test_card_source_names_the_split_files_that_win_over_dataset(tmp_path, trained_run_factory):
+    run_dir = copy_run(trained_run_factory("distilbert"), tmp_path / "run")
+    run_config = json.loads((run_dir / "run_config.json").read_text())
+    train_file = tmp_path / "data" / "my_train.csv"
+    run_config["data"].update(dataset="demo", train_file=str(train_file), test_file=str(tmp_path / "my_test.jsonl"))
+    (run_dir / "run_config.json").write_text(json.dumps(run_config))
+    card = render_model_card(run_dir)
+    source = next(line for line in card.text.splitlines() if line.startswith("Source:"))
+    assert source.startswith("Source: train file `my_train.csv`, test file `my_test.jsonl`, label scheme `ten`.")
+    assert "demo" not in source and str(tmp_path) not in card.text
+    assert card.data.datasets is None
+
+    run_config["data"].update(dataset="someone/emotions", train_file=None, test_file=None)
+    (run_dir / "run_config.json").write_text(json.dumps(run_config))
+    card = render_model_card(run_dir)
+    assert "Source: `someone/emotions`, label scheme" in card.text and card.data.datasets == ["someone/emotions"]

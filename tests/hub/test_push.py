@@ -15,7 +15,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.hub.folder import PROBE_TEXTS
-from goemox.hub.push import REMOTE_CODE_FILES, build_hub_folder, call_with_retries, push_to_hub
+from goemox.hub.push import REMOTE_CODE_FILES, build_hub_folder, call_with_retries, check_repo_id, push_to_hub
 
 SECRET = "hf_goemoxTestToken0123456789abcdef"
 
@@ -210,9 +210,23 @@ def test_retries_give_up_with_the_last_reason_and_other_errors_are_not_retried()
     assert len(attempts) == 1
 
 
-def test_push_rejects_a_bad_repository_id(trained_run_factory):
+BAD_REPO_IDS = [None, "", "no-namespace", "a/b/c", "me/", "/name", " me/x", "me/na me", "me/bad--name", "me/x..y"]
+BAD_REPO_IDS += ["me/-x", "me/x.", "me/" + "x" * 100, "me/x?"]
+
+
+@pytest.mark.parametrize("repo_id", BAD_REPO_IDS)
+def test_bad_repository_ids_are_refused_in_one_place(repo_id):
+    with pytest.raises(GoEmoXUsageError, match=r"^--repo_id .*: expected user/name or org/name"):
+        check_repo_id(repo_id, "--repo_id")
+
+
+def test_good_repository_ids_pass_and_push_checks_before_any_work(trained_run_factory):
+    for repo_id in ("me/goemox-minilm", "Org_1/model.v2", "a/b"):
+        assert check_repo_id(repo_id) == repo_id
+    api = FakeHubApi()
     with pytest.raises(GoEmoXUsageError, match="user/name"):
-        push_to_hub(trained_run_factory("bert"), "no-namespace", api=FakeHubApi())
+        push_to_hub(trained_run_factory("bert"), "no-namespace", api=api)
+    assert api.calls == []
 
 
 def test_train_push_to_hub_publishes_the_finished_model_once(tmp_path, tiny_encoder_factory, monkeypatch):

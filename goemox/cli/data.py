@@ -195,8 +195,8 @@ def run_fetch(fetch: FetchArguments, source) -> int:
         with logging_redirect_tqdm(), resumable(cache):  # retry messages go above the progress bar
             rows, columns, what, requests = fetch_rows(fetch, source, cache, policy)
     except KeyboardInterrupt:
-        print(f"\ngoemox: interrupted; what was fetched is kept in {cache.root}/: run the same command again to "
-              "continue from there", file=sys.stderr)  # fmt: skip
+        note = cache.resume_note()
+        print(f"\ngoemox: interrupted{'; ' + note if note else ' before anything was fetched'}", file=sys.stderr)
         return 130
     if not rows:
         raise GoEmoXUsageError(f"no texts found among the {what}; nothing written to {fetch.output}")

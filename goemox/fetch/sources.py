@@ -70,6 +70,18 @@ class FetchCache:
         """Store `document` as JSON at `root/parts...`."""
         write_text_atomically(self.root.joinpath(*parts), json.dumps(document, ensure_ascii=False))
 
+    def holds_data(self) -> bool:
+        """Whether any document is stored (a missing or empty folder holds nothing)."""
+        if not self.root.is_dir():
+            return False
+        return any(path.is_file() and not path.name.startswith(".") for path in self.root.rglob("*"))
+
+    def resume_note(self) -> str:
+        """Where the fetched part is kept and how to continue, or `""` when nothing was stored yet."""
+        if not self.holds_data():
+            return ""
+        return f"what was fetched is kept in {self.root}/: run the same command again to continue from there"
+
 
 class _PlainTextParser(HTMLParser):
     """Collects the text of an HTML fragment: paragraphs and line breaks become newlines, code blocks are dropped."""
@@ -461,13 +473,18 @@ def write_rows(rows: Sequence[dict], path: Path, fmt: str, columns: Sequence[str
 
 @contextlib.contextmanager
 def resumable(cache: FetchCache) -> Iterator[None]:
-    """Add to a fetch error where the fetched part is kept and that re-running the command continues from it."""
+    """Add to a fetch error where the fetched part is kept and that re-running the command continues from it.
+
+    The cache is named only when it holds something: after a failure before the first answer, the error is
+    raised as it was.
+    """
     try:
         yield
     except FetchError as err:
-        raise FetchError(
-            f"{err}. What was fetched is kept in {cache.root}/: run the same command again to continue from there"
-        ) from None
+        note = cache.resume_note()
+        if not note:
+            raise
+        raise FetchError(f"{err}. {note[0].upper()}{note[1:]}") from None
 
 
 @contextlib.contextmanager

@@ -51,7 +51,6 @@ from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import apply_thresholds
 from goemox.inference.classifier import EmotionClassifier
 from goemox.reporting.files import write_json_atomically
-from goemox.reporting.markdown import prepare_report_folder
 from goemox.scores import OOD_SCORES, negative_energy, ood_scores, sigmoid
 
 NEUTRAL = "neutral"
@@ -272,7 +271,7 @@ def analyze_domains(
         summary["flagged_share"] = summary["flagged_shares"].get(ood_score)
         summaries[scores.name] = summary
 
-    config = classifier.model.config
+    config = classifier.config  # the ONNX classifier has no torch model, only its config
     analysis = {
         "schema_version": ANALYSIS_SCHEMA_VERSION,
         "model": model_name,
@@ -291,11 +290,6 @@ def analyze_domains(
         "ood_cutoffs": cutoffs,
     }
     return DomainShiftResult(analysis=analysis, domains=scored, label_names=label_names, thresholds=thresholds)
-
-
-def prepare_output_dir(folder: str | Path, overwrite: bool) -> Path:
-    """Create the output folder; refuse one that already holds files unless `overwrite`."""
-    return prepare_report_folder(folder, overwrite, flag="--overwrite_output_dir")
 
 
 def save_analysis(analysis: dict[str, Any], folder: str | Path) -> Path:

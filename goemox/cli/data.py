@@ -184,10 +184,11 @@ def run_fetch(fetch: FetchArguments, source) -> int:
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from goemox.fetch.http import RetryPolicy
-    from goemox.fetch.sources import FetchCache, check_output, output_format, resumable, write_rows
+    from goemox.fetch.sources import FetchCache, output_format, resumable, write_rows
+    from goemox.reporting.files import check_output_file
 
     fmt = output_format(fetch.output, fetch.format)
-    output = check_output(fetch.output, fetch.overwrite)
+    output = check_output_file(fetch.output, fetch.overwrite, inputs=[fetch.cache_dir])
     cache = FetchCache(Path(fetch.cache_dir) if fetch.cache_dir else output.with_name(output.name + ".cache"))
     policy = RetryPolicy(timeout=fetch.timeout, max_retries=fetch.max_retries, max_wait=fetch.max_wait)
     logging.basicConfig(format="goemox fetch: %(message)s")

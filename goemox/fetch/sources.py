@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from goemox.errors import GoEmoXUsageError
 from goemox.fetch.http import FetchError, HttpStatusError, JsonClient
-from goemox.reporting.files import write_text_atomically
+from goemox.reporting.files import check_output_file, write_text_atomically
 
 DEFAULT_HN_API = "https://hacker-news.firebaseio.com/v0"
 DEFAULT_GITHUB_API = "https://api.github.com"
@@ -447,16 +447,6 @@ def output_format(path: str, fmt: str | None) -> str:
     return fmt
 
 
-def check_output(path: str, overwrite: bool) -> Path:
-    """The output path, refusing an existing file (unless `overwrite`) or a folder, before anything is fetched."""
-    target = Path(path)
-    if target.is_dir():
-        raise GoEmoXUsageError(f"{path}: is a folder; expected a file name for the output")
-    if target.exists() and not overwrite:
-        raise GoEmoXUsageError(f"{path}: already exists; pass --overwrite to replace it")
-    return target
-
-
 def write_rows(rows: Sequence[dict], path: Path, fmt: str, columns: Sequence[str], overwrite: bool = False) -> None:
     """Write the rows as JSONL or CSV (a header row), atomically; an existing file only with `overwrite`."""
     buffer = io.StringIO()
@@ -467,7 +457,7 @@ def write_rows(rows: Sequence[dict], path: Path, fmt: str, columns: Sequence[str
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    check_output(str(path), overwrite)
+    check_output_file(path, overwrite)
     write_text_atomically(path, buffer.getvalue())
 
 

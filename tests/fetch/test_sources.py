@@ -453,7 +453,7 @@ def test_cli_refuses_to_replace_an_output(tmp_path, capsys, clean_env):
     out = tmp_path / "hn.jsonl"
     out.write_text("mine\n")
     code, _, err = run_cli(capsys, "hackernews", "--output", str(out), "--api_url", "http://127.0.0.1:9/v0")
-    assert code == 2 and f"{out}: already exists; pass --overwrite to replace it" in err
+    assert code == 2 and f"--output {out} already exists; pass --overwrite to replace it" in err
     assert out.read_text() == "mine\n"
 
 

@@ -412,8 +412,6 @@ def test_onnx_backend_runs_analyze_with_the_bias_probe_and_bias_probe(goemox_mod
 
 
 def test_model_copy_is_checked_like_every_output_folder(goemox_model, tmp_path):
-    from goemox.analysis.ood import store_ood_cutoff
-
     cutoff = {"score": "max_probability", "cutoff": 0.3, "source": "test"}
     for copy in (goemox_model / "copy", goemox_model.parent, goemox_model):
         with pytest.raises(GoEmoXUsageError, match=f"--model_copy {copy} .* the input {goemox_model}"):

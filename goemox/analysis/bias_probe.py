@@ -22,6 +22,7 @@ each a string or an object `{"term": ..., ATTRIBUTE: GROUP, ...}`.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 
 BUILTIN_TEMPLATES = "builtin"
 PLACEHOLDER_PATTERN = re.compile(r"\[[A-Z][A-Z_]*\]")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ def run_bias_probe(
         if not chosen:
             continue
         texts = [template.replace(placeholder, term.text) for template in chosen for term in placeholder_terms]
-        print(f"{placeholder}: {len(chosen)} templates x {len(placeholder_terms)} terms")
+        logger.info("%s: %d templates x %d terms", placeholder, len(chosen), len(placeholder_terms))
         probs = classifier.predict_proba(texts, show_progress=show_progress)
         scores = probs.reshape(len(chosen), len(placeholder_terms), probs.shape[1])
         probes.append(PlaceholderProbe(placeholder, list(placeholder_terms), chosen, scores))

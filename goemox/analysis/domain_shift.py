@@ -36,6 +36,7 @@ Definitions (for logits `z_1..z_L` of one text, sigmoid probabilities `p_k = sig
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,9 @@ from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import apply_thresholds
 from goemox.inference.classifier import EmotionClassifier
 from goemox.reporting.files import write_json_atomically
-from goemox.reporting.markdown import prepare_report_folder
 from goemox.scores import OOD_SCORES, negative_energy, ood_scores, sigmoid
+
+logger = logging.getLogger(__name__)
 
 NEUTRAL = "neutral"
 ANALYSIS_SCHEMA_VERSION = 1
@@ -240,25 +242,12 @@ def analyze_domains(
         if not texts:
             raise GoEmoXUsageError(f"--domain {domain.name}={domain.source.spec}: no texts")
         sample = sample_texts(texts, max_texts, seed)
-        print(f"{domain.name}: {len(sample)} texts from {domain.source.spec}")
+        logger.info("%s: %d texts from %s", domain.name, len(sample), domain.source.spec)
         logits = classifier.predict_logits(sample, show_progress=show_progress)
         scored.append(DomainScores(domain.name, domain.source.spec, logits, len(texts)))
     reference = scored[names.index(in_domain)]
 
-    cutoffs = {}
-    if validation is not None:
-        texts = sample_texts(loader.texts(validation), max_texts, seed)
-        print(f"OOD cutoff: {len(texts)} in-domain validation texts from {validation.spec}")
-        logits = classifier.predict_logits(texts, show_progress=show_progress)
-        for score in OOD_SCORES:
-            cutoffs[score] = {
-                "score": score,
-                "cutoff": ood_cutoff(ood_scores(logits, score), ood_quantile),
-                "source": f"{ood_quantile:g} quantile of {score} on {len(texts)} texts of {validation.spec}",
-                "quantile": ood_quantile,
-                "n_texts": len(texts),
-                "validation_source": validation.spec,
-            }
+    cutoffs = validation_cutoffs(classifier, loader, validation, ood_quantile, max_texts, seed, show_progress)
 
     summaries = {}
     for scores in scored:
@@ -272,7 +261,7 @@ def analyze_domains(
         summary["flagged_share"] = summary["flagged_shares"].get(ood_score)
         summaries[scores.name] = summary
 
-    config = classifier.model.config
+    config = classifier.config  # the ONNX classifier has no torch model, only its config
     analysis = {
         "schema_version": ANALYSIS_SCHEMA_VERSION,
         "model": model_name,
@@ -293,9 +282,42 @@ def analyze_domains(
     return DomainShiftResult(analysis=analysis, domains=scored, label_names=label_names, thresholds=thresholds)
 
 
-def prepare_output_dir(folder: str | Path, overwrite: bool) -> Path:
-    """Create the output folder; refuse one that already holds files unless `overwrite`."""
-    return prepare_report_folder(folder, overwrite, flag="--overwrite_output_dir")
+def validation_cutoffs(
+    classifier: EmotionClassifier,
+    loader: TextLoader,
+    validation: TextSource | None,
+    quantile: float,
+    max_texts: int | None,
+    seed: int,
+    show_progress: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """The OOD cutoff of every OOD score on in-domain validation texts (`{}` without `validation`).
+
+    Args:
+        classifier: the loaded model.
+        loader: reads the source.
+        validation: in-domain validation texts.
+        quantile: the share of validation texts that fall below each cutoff.
+        max_texts: sample at most this many texts (seeded).
+        seed: the sampling seed.
+        show_progress: a progress bar while predicting.
+    """
+    if validation is None:
+        return {}
+    texts = sample_texts(loader.texts(validation), max_texts, seed)
+    logger.info("OOD cutoff: %d in-domain validation texts from %s", len(texts), validation.spec)
+    logits = classifier.predict_logits(texts, show_progress=show_progress)
+    return {
+        score: {
+            "score": score,
+            "cutoff": ood_cutoff(ood_scores(logits, score), quantile),
+            "source": f"{quantile:g} quantile of {score} on {len(texts)} texts of {validation.spec}",
+            "quantile": quantile,
+            "n_texts": len(texts),
+            "validation_source": validation.spec,
+        }
+        for score in OOD_SCORES
+    }
 
 
 def save_analysis(analysis: dict[str, Any], folder: str | Path) -> Path:

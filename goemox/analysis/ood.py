@@ -4,7 +4,9 @@ that cutoff in a model's `config.json`."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from goemox.errors import GoEmoXUsageError
-from goemox.reporting.files import write_json_atomically
+from goemox.reporting.files import check_output_folder, write_json_atomically
 
 
 def ood_auroc(in_domain_scores: np.ndarray, other_scores: np.ndarray) -> float:
@@ -37,7 +39,8 @@ def store_ood_cutoff(model_dir: str | Path, cutoff: dict[str, Any], copy_to: str
     Args:
         model_dir: a local model folder.
         cutoff: the `ood_cutoff` entry of `analysis.json`.
-        copy_to: a folder that does not exist yet (or is empty).
+        copy_to: a folder that does not exist yet (or is empty), apart from `model_dir`; the copy is built
+            beside it and renamed into place.
 
     Returns:
         The `config.json` that was written.
@@ -45,16 +48,26 @@ def store_ood_cutoff(model_dir: str | Path, cutoff: dict[str, Any], copy_to: str
     source = Path(model_dir)
     if not (source / "config.json").is_file():
         raise GoEmoXUsageError(f"{model_dir}: storing the OOD cutoff needs a local model folder with a config.json")
-    folder = source
-    if copy_to is not None:
-        folder = Path(copy_to)
-        if folder.exists() and any(folder.iterdir()):
-            raise GoEmoXUsageError(f"{copy_to}: the model copy's folder already holds files; choose a new folder")
-        if folder.resolve() == source.resolve():
-            raise GoEmoXUsageError(f"{copy_to}: the copy must go to another folder than the model")
-        shutil.copytree(source, folder, ignore=shutil.ignore_patterns("checkpoint-*"), dirs_exist_ok=True)
-    config_path = folder / "config.json"
+    entry = {key: cutoff[key] for key in ("score", "cutoff", "source")}
+    if copy_to is None:
+        return _write_cutoff(source / "config.json", entry)
+    folder = check_output_folder(copy_to, False, inputs=[source], option="--model_copy")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.copying-"))
+    try:
+        copy = staging / "model"
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("checkpoint-*"))
+        _write_cutoff(copy / "config.json", entry)
+        if folder.exists():
+            folder.rmdir()  # checked empty above
+        os.replace(copy, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder / "config.json"
+
+
+def _write_cutoff(config_path: Path, entry: dict[str, Any]) -> Path:
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["ood_cutoff"] = {key: cutoff[key] for key in ("score", "cutoff", "source")}
+    config["ood_cutoff"] = entry
     write_json_atomically(config_path, config, sort_keys=True)  # as transformers writes config.json
     return config_path

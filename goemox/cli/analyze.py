@@ -111,6 +111,10 @@ class AnalyzeArguments:
     )
 
     def __post_init__(self) -> None:
+        from goemox.data.text_sources import split_domain_spec
+
+        for spec in self.domain:
+            split_domain_spec(spec)
         if len(self.domain) < 2:
             raise GoEmoXUsageError("--domain NAME=SOURCE must be given at least twice (the in-domain texts and others)")
         if not self.output_dir:

@@ -184,10 +184,11 @@ def run_fetch(fetch: FetchArguments, source) -> int:
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from goemox.fetch.http import RetryPolicy
-    from goemox.fetch.sources import FetchCache, check_output, output_format, resumable, write_rows
+    from goemox.fetch.sources import FetchCache, output_format, resumable, write_rows
+    from goemox.reporting.files import check_output_file
 
     fmt = output_format(fetch.output, fetch.format)
-    output = check_output(fetch.output, fetch.overwrite)
+    output = check_output_file(fetch.output, fetch.overwrite, inputs=[fetch.cache_dir])
     cache = FetchCache(Path(fetch.cache_dir) if fetch.cache_dir else output.with_name(output.name + ".cache"))
     policy = RetryPolicy(timeout=fetch.timeout, max_retries=fetch.max_retries, max_wait=fetch.max_wait)
     logging.basicConfig(format="goemox fetch: %(message)s")
@@ -195,8 +196,8 @@ def run_fetch(fetch: FetchArguments, source) -> int:
         with logging_redirect_tqdm(), resumable(cache):  # retry messages go above the progress bar
             rows, columns, what, requests = fetch_rows(fetch, source, cache, policy)
     except KeyboardInterrupt:
-        print(f"\ngoemox: interrupted; what was fetched is kept in {cache.root}/: run the same command again to "
-              "continue from there", file=sys.stderr)  # fmt: skip
+        note = cache.resume_note()
+        print(f"\ngoemox: interrupted{'; ' + note if note else ' before anything was fetched'}", file=sys.stderr)
         return 130
     if not rows:
         raise GoEmoXUsageError(f"no texts found among the {what}; nothing written to {fetch.output}")

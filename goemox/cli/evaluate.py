@@ -43,14 +43,15 @@ def run_evaluate(
     model: SavedModelArguments, backend: BackendArguments, data: DataSourceArguments, options: EvaluateArguments
 ) -> int:
     from goemox.evaluation.scoring import format_metrics_table, score_split, split_metrics
-    from goemox.reporting.files import check_output_file, write_json_atomically
-    from goemox.reporting.markdown import prepare_report_folder
+    from goemox.reporting.files import check_output_file, prepare_output_folder, write_json_atomically
 
     inputs = [model.model, *data.split_files().values(), data.dataset]
     if options.output:
         check_output_file(options.output, options.overwrite, inputs=inputs)
     report_folder = (
-        prepare_report_folder(options.report_dir, options.overwrite, inputs=inputs) if options.report_dir else None
+        prepare_output_folder(options.report_dir, options.overwrite, inputs, "--report_dir")
+        if options.report_dir
+        else None
     )
     classifier = model.load(backend)
     scored = score_split(classifier, split=options.split, scheme=data.scheme, **data.load_options())

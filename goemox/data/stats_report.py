@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from goemox.data.stats import CARDINALITY_BUCKETS, top_pairs
+from goemox.reporting.files import write_json_atomically
 from goemox.reporting.markdown import MarkdownReport
 from goemox.reporting.plots import plot_heatmap, save_figure
 
@@ -145,7 +145,7 @@ def write_stats_report(stats: dict, folder: Path, description: Sequence[str]) ->
         folder: the output folder.
         description: lines describing the data and options (shown at the top of the report).
     """
-    (folder / "stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json_atomically(folder / "stats.json", stats)
     names = stats["labels"]
     report = MarkdownReport(folder, "Data statistics")
     report.bullets(description)

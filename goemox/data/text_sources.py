@@ -116,12 +116,12 @@ def parse_text_source(spec: str, text_column: str = "text") -> TextSource:
     return TextSource(spec=spec, path=base, split=_split_name(spec, suffix or DEFAULT_DATASET_SPLIT))
 
 
-def parse_domain(spec: str, text_column: str = "text") -> Domain:
-    """A `NAME=SOURCE` domain; SOURCE as in :func:`parse_text_source`.
+def split_domain_spec(spec: str) -> tuple[str, str]:
+    """The name and the source of a `NAME=SOURCE` domain, checking only the form (no file is read).
 
     Example:
-        >>> parse_domain("hackernews=../shared/data/ood/hackernews_titles.txt").name  # doctest: +SKIP
-        'hackernews'
+        >>> split_domain_spec("hn=titles.txt")
+        ('hn', 'titles.txt')
     """
     name, sep, source = spec.partition("=")
     name = name.strip()
@@ -129,6 +129,17 @@ def parse_domain(spec: str, text_column: str = "text") -> Domain:
         raise GoEmoXUsageError(f"--domain {spec!r}: expected NAME=SOURCE, e.g. hackernews=titles.txt")
     if any(char in name for char in ":/\\"):
         raise GoEmoXUsageError(f"--domain {spec!r}: the name {name!r} may not contain ':', '/' or '\\'")
+    return name, source.strip()
+
+
+def parse_domain(spec: str, text_column: str = "text") -> Domain:
+    """A `NAME=SOURCE` domain; SOURCE as in :func:`parse_text_source`.
+
+    Example:
+        >>> parse_domain("hackernews=../shared/data/ood/hackernews_titles.txt").name  # doctest: +SKIP
+        'hackernews'
+    """
+    name, source = split_domain_spec(spec)
     try:
         return Domain(name=name, source=parse_text_source(source.strip(), text_column))
     except GoEmoXError as err:

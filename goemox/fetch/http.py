@@ -26,6 +26,7 @@ from goemox.errors import FetchError, GoEmoXError, HttpStatusError, RateLimitErr
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: wait at least a minute after a secondary rate limit that names no time
 
 
@@ -104,11 +105,14 @@ class JsonClient:
     `X-RateLimit-Remaining: 0`, the next request first waits for the reset (within the same bound).
 
     The headers given (e.g. `Authorization`) are sent with every request and never appear in messages or logs.
-    The client is safe to share between threads.
+    Credential headers (`Authorization`, `Cookie`, any name holding `token` or `key`) go only to the origin
+    (scheme, host and port) of `credential_host`, or of the requested URL when it is `None`: a redirect elsewhere
+    is followed without them. The client is safe to share between threads.
 
     Args:
         headers: headers for every request.
         policy: timeouts, retries and waits.
+        credential_host: the API base URL the credential headers belong to (e.g. `https://api.github.com`).
         sleep: the function that waits (tests pass a recorder).
         clock: the current time in seconds since the epoch.
         rng: returns a float in [0, 1) for the jitter.
@@ -125,8 +129,10 @@ class JsonClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
+        credential_host: str | None = None,
     ):
         self._headers = dict(headers or {})
+        self._credential_origin = _origin(credential_host) if credential_host else None
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
@@ -186,10 +192,13 @@ class JsonClient:
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _request(self, url: str) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(url, headers=self._headers, method="GET")
+        allowed = self._credential_origin or _origin(url)
+        headers = self._headers if _origin(url) == allowed else _without_credentials(self._headers)
+        request = urllib.request.Request(url, headers=headers, method="GET")
+        opener = urllib.request.build_opener(_CredentialKeepingRedirects(allowed))
         with self._lock:
             self.requests_sent += 1
-        with urllib.request.urlopen(request, timeout=self.policy.timeout) as response:
+        with opener.open(request, timeout=self.policy.timeout) as response:
             body = response.read()
             headers = {key.lower(): value for key, value in response.headers.items()}
             return response.status, headers, body
@@ -253,6 +262,44 @@ class JsonClient:
     def _pause(self, seconds: float, why: str) -> None:
         logger.warning("%s: waiting %.1f s", why, seconds)
         self._sleep(seconds)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) of a URL, with the default port of http/https filled in."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header carries a credential: `Authorization`, `Cookie`, or a name holding `token` or `key`.
+
+    Example:
+        >>> is_credential_header("X-Api-Token"), is_credential_header("Accept")
+        (True, False)
+    """
+    lowered = name.lower()
+    return lowered in CREDENTIAL_HEADERS or "token" in lowered or "key" in lowered
+
+
+def _without_credentials(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if not is_credential_header(name)}
+
+
+class _CredentialKeepingRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects like urllib, but drops credential headers when the target leaves the allowed origin."""
+
+    def __init__(self, allowed: tuple[str, str, int | None]):
+        self.allowed = allowed
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != self.allowed:
+            for name in [name for name in new.headers if is_credential_header(name)]:
+                new.remove_header(name)
+            for name in [name for name in new.unredirected_hdrs if is_credential_header(name)]:
+                del new.unredirected_hdrs[name]
+        return new
 
 
 def _rate_limit_reset(headers: dict[str, str]) -> float | None:

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from goemox.errors import GoEmoXUsageError
 from goemox.fetch.http import FetchError, HttpStatusError, JsonClient
-from goemox.reporting.files import write_text_atomically
+from goemox.reporting.files import check_output_file, write_text_atomically
 
 DEFAULT_HN_API = "https://hacker-news.firebaseio.com/v0"
 DEFAULT_GITHUB_API = "https://api.github.com"
@@ -69,6 +69,18 @@ class FetchCache:
     def write(self, document: object, *parts: str) -> None:
         """Store `document` as JSON at `root/parts...`."""
         write_text_atomically(self.root.joinpath(*parts), json.dumps(document, ensure_ascii=False))
+
+    def holds_data(self) -> bool:
+        """Whether any document is stored (a missing or empty folder holds nothing)."""
+        if not self.root.is_dir():
+            return False
+        return any(path.is_file() and not path.name.startswith(".") for path in self.root.rglob("*"))
+
+    def resume_note(self) -> str:
+        """Where the fetched part is kept and how to continue, or `""` when nothing was stored yet."""
+        if not self.holds_data():
+            return ""
+        return f"what was fetched is kept in {self.root}/: run the same command again to continue from there"
 
 
 class _PlainTextParser(HTMLParser):
@@ -435,16 +447,6 @@ def output_format(path: str, fmt: str | None) -> str:
     return fmt
 
 
-def check_output(path: str, overwrite: bool) -> Path:
-    """The output path, refusing an existing file (unless `overwrite`) or a folder, before anything is fetched."""
-    target = Path(path)
-    if target.is_dir():
-        raise GoEmoXUsageError(f"{path}: is a folder; expected a file name for the output")
-    if target.exists() and not overwrite:
-        raise GoEmoXUsageError(f"{path}: already exists; pass --overwrite to replace it")
-    return target
-
-
 def write_rows(rows: Sequence[dict], path: Path, fmt: str, columns: Sequence[str], overwrite: bool = False) -> None:
     """Write the rows as JSONL or CSV (a header row), atomically; an existing file only with `overwrite`."""
     buffer = io.StringIO()
@@ -455,19 +457,24 @@ def write_rows(rows: Sequence[dict], path: Path, fmt: str, columns: Sequence[str
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    check_output(str(path), overwrite)
+    check_output_file(path, overwrite)
     write_text_atomically(path, buffer.getvalue())
 
 
 @contextlib.contextmanager
 def resumable(cache: FetchCache) -> Iterator[None]:
-    """Add to a fetch error where the fetched part is kept and that re-running the command continues from it."""
+    """Add to a fetch error where the fetched part is kept and that re-running the command continues from it.
+
+    The cache is named only when it holds something: after a failure before the first answer, the error is
+    raised as it was.
+    """
     try:
         yield
     except FetchError as err:
-        raise FetchError(
-            f"{err}. What was fetched is kept in {cache.root}/: run the same command again to continue from there"
-        ) from None
+        note = cache.resume_note()
+        if not note:
+            raise
+        raise FetchError(f"{err}. {note[0].upper()}{note[1:]}") from None
 
 
 @contextlib.contextmanager

@@ -6,7 +6,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from goemox.errors import GoEmoXUsageError
 from goemox.reporting.files import write_text_atomically
 
 
@@ -63,32 +62,3 @@ class MarkdownReport:
     def save(self, name: str = "report.md") -> Path:
         """Write the report into its folder (through a temporary file, so a reader never sees half of it)."""
         return write_text_atomically(self.folder / name, self.render())
-
-
-def prepare_report_folder(folder: str | Path, overwrite: bool = False, flag: str = "--overwrite") -> Path:
-    """Create the output folder of a report, refusing one that already holds files unless `overwrite` is set.
-
-    Args:
-        folder: the folder to write into.
-        overwrite: allow writing into a non-empty folder (files of the same name are replaced).
-        flag: the command's option that sets `overwrite`, named in the message.
-
-    Raises:
-        GoEmoXUsageError: the path is a file, cannot be created or written, or already holds files.
-    """
-    path = Path(folder)
-    if path.exists() and not path.is_dir():
-        raise GoEmoXUsageError(f"{folder}: exists and is not a folder; give a folder for the report")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise GoEmoXUsageError(f"{folder}: cannot create the report folder ({err.strerror or err})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise GoEmoXUsageError(f"{folder}: the report folder is not writable")
-    existing = sorted(entry.name for entry in path.iterdir())
-    if existing and not overwrite:
-        shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
-        raise GoEmoXUsageError(
-            f"{folder}: already holds files ({shown}); pass {flag} to replace them, or choose an empty folder"
-        )
-    return path

@@ -386,3 +386,41 @@ def test_goemotions_folder_splits_as_domains(shared_goemotions, goemox_model, tm
     assert result.analysis["domains"]["test"]["n_available"] == 5427
     assert result.analysis["domains"]["dev"]["n_texts"] == 40
     assert result.analysis["ood_cutoff"]["n_texts"] == 40
+
+
+def test_onnx_backend_runs_analyze_with_the_bias_probe_and_bias_probe(goemox_model, text_files, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from goemox.exporters.onnx import export_onnx
+
+    exported = tmp_path / "onnx"
+    export_onnx(goemox_model, exported)
+    out = tmp_path / "analysis"
+    code = main(
+        ["analyze", "--model", str(exported), "--backend", "onnx", "--domain", f"chat={text_files['in']}",
+         "--domain", f"dev={text_files['out']}", "--output_dir", str(out), "--bias_probe", "builtin",
+         "--max_templates", "2"]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    analysis = json.loads((out / "analysis.json").read_text())
+    assert analysis["model_type"] == "goemox" and analysis["thresholds"] == pytest.approx([0.4, 0.5, 0.6])
+    assert analysis["bias_probe"]["placeholders"]
+    code = main(["bias-probe", "--model", str(exported), "--backend", "onnx", "--templates", "builtin",
+                 "--max_templates", "2", "--output_dir", str(tmp_path / "bias")])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "bias" / "analysis.json").read_text())["bias_probe"]["placeholders"]
+
+
+def test_model_copy_is_checked_like_every_output_folder(goemox_model, tmp_path):
+    cutoff = {"score": "max_probability", "cutoff": 0.3, "source": "test"}
+    for copy in (goemox_model / "copy", goemox_model.parent, goemox_model):
+        with pytest.raises(GoEmoXUsageError, match=f"--model_copy {copy} .* the input {goemox_model}"):
+            store_ood_cutoff(goemox_model, cutoff, copy_to=copy)
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    with pytest.raises(GoEmoXUsageError, match=r"--model_copy .* already holds files \(notes.txt\)"):
+        store_ood_cutoff(goemox_model, cutoff, copy_to=tmp_path / "taken")
+    written = store_ood_cutoff(goemox_model, cutoff, copy_to=tmp_path / "copy")
+    assert json.loads(written.read_text())["ood_cutoff"] == cutoff
+    assert "ood_cutoff" not in json.loads((goemox_model / "config.json").read_text())
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -2,11 +2,17 @@
 
 import hashlib
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import CLI_ENV
 from transformers import BertForSequenceClassification, ElectraConfig, ElectraForSequenceClassification, pipeline
 
 from goemox import GoEmoXForSequenceClassification
@@ -196,6 +202,103 @@ def test_failed_in_place_save_leaves_the_model_folder_intact(goemox_folder, monk
     assert not [p for p in goemox_folder.parent.iterdir() if ".calibrating-" in p.name]
 
 
+KILL_SCRIPT = """
+import os, shutil, signal, sys
+from pathlib import Path
+from goemox.calibration import calibrate as job
+
+model, point = Path(sys.argv[1]), sys.argv[2]
+real_exchange, real_rename, real_rmtree = job.exchange_paths, os.rename, shutil.rmtree
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def exchange_then_die(first, second):
+    real_exchange(first, second)
+    die()
+
+def rename(source, target):
+    real_rename(source, target)
+    if Path(source) == model:  # the model folder was moved away, the staged one not yet in
+        die()
+
+def rmtree(path, *args, **kwargs):
+    if job.OLD_INFIX in Path(path).name:  # kill halfway through deleting the old model
+        os.remove(Path(path) / "config.json")
+        die()
+    real_rmtree(path, *args, **kwargs)
+
+if point == "staging":
+    job.write_report = die
+elif point == "exchanged":
+    job.exchange_paths = exchange_then_die
+else:  # where the system cannot exchange two folders: two renames
+    job.exchange_paths = lambda first, second: False
+    if point == "renamed_away":
+        os.rename = rename
+    else:
+        shutil.rmtree = rmtree
+job.calibrate(job.CalibrationRequest(model=str(model), in_place=True, device="cpu", data={"source": "demo"}))
+"""
+
+
+def model_state(folder: Path, old_digest: dict, old_logits: np.ndarray) -> str:
+    """'old' when `folder` is byte for byte the model before calibration; 'new' when it is the whole calibrated one."""
+    if folder_digest(folder) == old_digest:
+        return "old"
+    temperature = json.loads((folder / "config.json").read_text())["calibration_temperature"]
+    scored = EmotionClassifier.from_pretrained(str(folder), device="cpu").predict_logits(TEXTS)
+    np.testing.assert_allclose(scored, old_logits / temperature, atol=1e-4, rtol=1e-5)  # weights match the config
+    for name in ("metrics.json", "calibration.json", "calibration/report.md", "checkpoint-7/trainer_state.json"):
+        assert (folder / name).is_file(), name
+    return "new"
+
+
+@pytest.mark.parametrize(
+    ("point", "expected"),
+    [("staging", "old"), ("exchanged", "new"), ("renamed_away", "missing"), ("deleting_old", "new")],
+)
+def test_killed_in_place_calibration_leaves_the_old_or_the_new_model(goemox_folder, tmp_path, point, expected):
+    model = tmp_path / point / "model"
+    shutil.copytree(goemox_folder, model)
+    old_digest = folder_digest(model)
+    old_logits = EmotionClassifier.from_pretrained(str(model), device="cpu").predict_logits(TEXTS)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, str(model), point],
+        env={**os.environ, **CLI_ENV},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    leftover = sorted(path for path in model.parent.iterdir() if path.name != "model")
+    if expected == "missing":  # only where the system cannot swap two folders in one step
+        staged, previous = leftover  # ".model.calibrating-*" sorts before ".model.old-*"
+        with pytest.raises(GoEmoXUsageError, match=f"{model} is missing: {previous} holds the model as it was"):
+            run(model, in_place=True)
+        previous.rename(model)  # what the message says to do
+        assert model_state(model, old_digest, old_logits) == "old"
+        assert model_state(staged, old_digest, old_logits) == "new"  # the staged folder was complete
+        return
+    assert len(leftover) == 1 and leftover[0].name.startswith(".model.")
+    assert model_state(model, old_digest, old_logits) == expected
+    with pytest.raises(GoEmoXUsageError, match=f"{leftover[0]}: left by an interrupted .* delete {leftover[0]}"):
+        run(model, in_place=True)
+    shutil.rmtree(leftover[0])
+    run(model, in_place=True)
+    assert model_state(model, old_digest, old_logits) == "new"
+
+
+def test_output_and_report_folders_may_not_overlap_the_model(goemox_folder, tmp_path):
+    for option, path in [("output_dir", goemox_folder / "sub"), ("output_dir", goemox_folder.parent)]:
+        with pytest.raises(GoEmoXUsageError, match=f"--{option} .* the input {goemox_folder}"):
+            run(goemox_folder, **{option: str(path)})
+    for report in (goemox_folder, goemox_folder / "calibration", goemox_folder.parent):
+        with pytest.raises(GoEmoXUsageError, match=f"--report_dir .* the input {goemox_folder}"):
+            run(goemox_folder, in_place=True, report_dir=str(report))
+    assert not (goemox_folder / "sub").exists()
+
+
 def test_ood_cutoff_is_moved_so_the_same_texts_are_flagged(goemox_folder, tmp_path):
     classifier = EmotionClassifier.from_pretrained(str(goemox_folder), device="cpu")
     cutoff = float(np.median(classifier.predict_proba(TEXTS).max(axis=1)))
@@ -213,7 +316,7 @@ def test_ood_cutoff_is_moved_so_the_same_texts_are_flagged(goemox_folder, tmp_pa
 def test_refuses_to_overwrite_unless_told(goemox_folder, tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
-    with pytest.raises(GoEmoXUsageError, match="already holds files; pass --overwrite"):
+    with pytest.raises(GoEmoXUsageError, match=r"--output_dir .* already holds files \(notes.txt\); pass --overwrite"):
         run(goemox_folder, output_dir=str(tmp_path / "taken"))
     with pytest.raises(GoEmoXUsageError, match="--report_dir .* already holds files"):
         run(goemox_folder, output_dir=str(tmp_path / "new"), report_dir=str(tmp_path / "taken"))

@@ -232,3 +232,38 @@ def test_the_token_is_sent_but_never_logged_or_shown(caplog):
 def test_policy_rejects_nonsense():
     with pytest.raises(ValueError, match="timeout"):
         RetryPolicy(timeout=0)
+
+
+def redirecting(target: str, status: int = 302):
+    """A route that sends every request on to `target` (keeping the path) with a redirect status."""
+    return lambda path, nth: Reply({}, status, headers={"Location": f"{target}{path}"})
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_a_redirect_to_another_host_never_carries_the_credential(status):
+    received = []
+    with LocalApi(lambda path, nth: Reply({"ok": True})) as other, LocalApi(redirecting(other.url, status)) as api:
+        headers = {"Authorization": f"Bearer {TOKEN}", "X-Api-Token": TOKEN, "User-Agent": "goemox"}
+        client = JsonClient(headers, RetryPolicy(max_retries=0), credential_host=api.url)
+        assert client.get(f"{api.url}/repos/o/r/issues").data == {"ok": True}
+        received = other.log
+    assert api.log[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert len(received) == 1 and received[0].headers["User-Agent"] == "goemox"
+    assert TOKEN not in str(received[0].headers)
+
+
+def test_a_redirect_on_the_api_host_keeps_the_credential():
+    def route(path, nth):
+        return Reply({"page": 2}) if path == "/b" else Reply({}, 302, headers={"Location": "/b"})
+
+    with LocalApi(route) as api:
+        client = JsonClient({"Authorization": f"Bearer {TOKEN}"}, RetryPolicy(max_retries=0), credential_host=api.url)
+        assert client.get(f"{api.url}/a").data == {"page": 2}
+    assert [entry.headers.get("Authorization") for entry in api.log] == [f"Bearer {TOKEN}"] * 2
+
+
+def test_the_credential_goes_only_to_the_credential_host():
+    with LocalApi(lambda path, nth: Reply({"ok": True})) as other:
+        client = JsonClient({"Authorization": f"Bearer {TOKEN}"}, credential_host="https://api.github.com")
+        client.get(f"{other.url}/x")
+    assert "Authorization" not in other.log[0].headers

@@ -453,7 +453,7 @@ def test_cli_refuses_to_replace_an_output(tmp_path, capsys, clean_env):
     out = tmp_path / "hn.jsonl"
     out.write_text("mine\n")
     code, _, err = run_cli(capsys, "hackernews", "--output", str(out), "--api_url", "http://127.0.0.1:9/v0")
-    assert code == 2 and f"{out}: already exists; pass --overwrite to replace it" in err
+    assert code == 2 and f"--output {out} already exists; pass --overwrite to replace it" in err
     assert out.read_text() == "mine\n"
 
 
@@ -487,5 +487,25 @@ def test_cli_github_bad_token_and_bad_repo(tmp_path, capsys, clean_env):
         code, out, err = run_cli(capsys, "github-issues", "acme/widgets", "--output", str(tmp_path / "o.jsonl"))
     assert code == 2 and "it rejected the token from $GH_TOKEN" in err
     assert TOKEN not in out + err
-    code, _, err = run_cli(capsys, "github-issues", "acme", "--output", str(tmp_path / "o.jsonl"))
+    code, _, err = run_cli(capsys, "github-issues", "--repo", "acme", "--output", str(tmp_path / "o.jsonl"))
     assert code == 2 and "repository 'acme': expected OWNER/REPO" in err and err.count("\n") == 1
+
+
+def test_a_failure_before_anything_was_fetched_does_not_mention_the_cache(tmp_path):
+    cache = FetchCache(tmp_path / "never-written")
+    with pytest.raises(FetchError) as caught, resumable(cache):
+        raise FetchError("GET http://127.0.0.1:9/x: connection refused; gave up after 1 attempts")
+    assert "kept in" not in str(caught.value) and str(cache.root) not in str(caught.value)
+    (cache.root / "hackernews").mkdir(parents=True)  # an empty folder holds nothing either
+    assert not cache.holds_data()
+    cache.write({"id": 1}, "hackernews", "items", "1.json")
+    assert cache.holds_data()
+
+
+def test_cli_offline_failure_names_no_cache_that_does_not_exist(tmp_path, capsys, clean_env):
+    out = tmp_path / "hn.jsonl"
+    code, _, err = run_cli(capsys, "hackernews", "--output", str(out), "--api_url", "http://127.0.0.1:9/v0",
+                           "--max_retries", "0", "--no_progress")  # fmt: skip
+    assert code == 2 and "gave up after 1 attempts" in err and err.count("\n") == 1
+    assert ".cache" not in err and "kept in" not in err
+    assert list(tmp_path.iterdir()) == []

@@ -198,7 +198,7 @@ def export_onnx(
             "opset": opset,
             "exporter": "torch.onnx.export(dynamo=True)",
             "quantization": QUANTIZATION if quantize else None,
-            "source_model": str(model_dir.resolve()),
+            "source_model": str(model_dir),  # as the user named it: no path of this machine in the record
             "versions": versions(),
         }
         write_json_atomically(staging / EXPORT_RECORD, record)

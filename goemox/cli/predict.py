@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from goemox.cli.options import BackendArguments, SavedModelArguments, overwrite_field
 from goemox.cli.parsing import Command
-from goemox.inference.io import INPUT_FORMATS, OUTPUT_FORMATS
+from goemox.data.text_files import INPUT_FORMATS
+from goemox.inference.io import OUTPUT_FORMATS
 
 
 @dataclass
@@ -54,11 +55,13 @@ class PredictArguments:
 
 
 def run_predict(model: SavedModelArguments, backend: BackendArguments, options: PredictArguments) -> int:
-    from goemox.inference.io import check_prediction_columns, read_inputs, write_predictions
+    from goemox.data.text_files import read_inputs
+    from goemox.inference.io import check_prediction_columns, write_predictions
     from goemox.reporting.files import check_output_file
 
     logging.basicConfig(format="goemox predict: %(message)s")
-    logging.getLogger("goemox.inference").setLevel(logging.INFO)
+    for name in ("goemox.inference", "goemox.data"):
+        logging.getLogger(name).setLevel(logging.INFO)
     check_output_file(options.output, options.overwrite, inputs=[options.input, model.model])
     rows = read_inputs(options.input, options.text_column, options.input_format)
     classifier = model.load(backend)

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from goemox.data.loading import load_emotion_dataset
+from goemox.data.text_files import read_inputs
 from goemox.errors import GoEmoXError, GoEmoXUsageError
-from goemox.inference.io import read_inputs
 from goemox.labels import LabelScheme
 
 FILE_SUFFIXES = (".txt", ".csv", ".tsv", ".jsonl", ".json")

@@ -15,6 +15,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from goemox.data.text_files import decode_utf8
 from goemox.demo.logic import (
     DemoSettings,
     check_text,
@@ -33,7 +34,6 @@ from goemox.demo.logic import (
 )
 from goemox.errors import GoEmoXError
 from goemox.inference.classifier import EmotionClassifier
-from goemox.inference.io import decode_utf8
 from goemox.inference.loading import load_classifier
 
 RESULT_ELEMENT_ID = "goemox-labels"

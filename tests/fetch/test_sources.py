@@ -13,6 +13,7 @@ from local_api import LocalApi, Reply
 
 import goemox.fetch.sources as fetch_module
 from goemox.cli import main
+from goemox.data.text_files import read_inputs
 from goemox.errors import GoEmoXUsageError
 from goemox.fetch.http import FetchError, JsonClient, RateLimitError, RetryPolicy, utc_text
 from goemox.fetch.sources import (
@@ -28,7 +29,6 @@ from goemox.fetch.sources import (
     resumable,
     write_rows,
 )
-from goemox.inference.io import read_inputs
 
 TOKEN = "ghp_TOPsecret0123456789abcdef"
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")

@@ -66,7 +66,10 @@ def build_parser(command: Command):
     from transformers import HfArgumentParser
 
     parser = HfArgumentParser(
-        command.dataclasses(), prog=f"goemox {command.name}", description=command.description or command.summary
+        command.dataclasses(),
+        prog=f"goemox {command.name}",
+        description=command.description or command.summary,
+        allow_abbrev=False,  # `--out` must not silently mean `--output_dir` (or fail as ambiguous)
     )
     parser.add_argument("--config", help="YAML/JSON file of options (flags on the command line win).")
     return parser
@@ -132,9 +135,13 @@ def parse_command(command: Command, argv: Sequence[str]) -> tuple[Any, ...]:
             if action.dest in defaults:
                 action.required = False  # a value from the file counts as given
     try:
-        parsed = parser.parse_args_into_dataclasses(argv, look_for_args_file=False)
+        *parsed, remaining = parser.parse_args_into_dataclasses(
+            argv, look_for_args_file=False, return_remaining_strings=True
+        )
     except GoEmoXUsageError:
         raise
     except ValueError as err:  # a check inside a dataclass that is not goemox's (TrainingArguments)
         raise GoEmoXUsageError(" ".join(str(err).split())) from None
+    if remaining:
+        raise GoEmoXUsageError(f"unknown option(s) or extra words {remaining}; see `goemox {command.name} --help`")
     return tuple(item for item in parsed if not isinstance(item, argparse.Namespace))

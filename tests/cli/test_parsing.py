@@ -86,3 +86,8 @@ def test_bad_option_values_are_one_line(argv, message, capsys):
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert err.strip().count("\n") == 0
+
+
+def test_abbreviated_options_are_not_guessed():
+    with pytest.raises(GoEmoXUsageError, match=r"unknown option\(s\) or extra words \['--out', 'x.json'\]"):
+        parse_command(command("evaluate"), ["--model", "m", "--out", "x.json"])

@@ -35,7 +35,7 @@ from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import DEFAULT_GRID, THRESHOLD_STRATEGIES, multilabel_metrics, tune_thresholds
 from goemox.inference.classifier import EmotionClassifier
 from goemox.scores import sigmoid
-from goemox.training.train import METRICS_FILE, RUN_CONFIG_FILE, library_versions
+from goemox.training.run_folder import METRICS_FILE, RUN_CONFIG_FILE, library_versions
 
 CALIBRATION_FILE = "calibration.json"
 REPORT_FOLDER = "calibration"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import torch
 from datasets import DatasetDict, concatenate_datasets
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, TrainerCallback, set_seed
 
-from goemox import __version__
 from goemox.configuration_goemox import GoEmoXConfig
 from goemox.data import load_emotion_dataset, tokenize_dataset
 from goemox.errors import GoEmoXUsageError
@@ -25,33 +23,18 @@ from goemox.modeling_goemox import GoEmoXForSequenceClassification
 from goemox.scores import sigmoid
 from goemox.training.arguments import DataArguments, ModelArguments
 from goemox.training.report import plot_training_curve
+from goemox.training.run_folder import (
+    CARD_FILE,
+    CURVE_FILE,
+    METRICS_FILE,
+    METRICS_SCHEMA_VERSION,
+    RUN_CONFIG_FILE,
+    library_versions,
+)
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
 
 logger = logging.getLogger(__name__)
-
-METRICS_FILE = "metrics.json"
-METRICS_SCHEMA_VERSION = 2
-"""2: validation threshold strategies under `global_threshold` / `per_class_thresholds` (1: `global` / `per_class`)."""
-RUN_CONFIG_FILE = "run_config.json"
-CURVE_FILE = "training_curve.png"
-CARD_FILE = "README.md"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of Python and the libraries a run depends on."""
-    import accelerate
-    import datasets
-    import transformers
-
-    return {
-        "python": platform.python_version(),
-        "goemox": __version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "datasets": datasets.__version__,
-        "accelerate": accelerate.__version__,
-    }
 
 
 def check_output_dir(args: GoEmoXTrainingArguments) -> None:

@@ -48,7 +48,7 @@ from goemox.data import tokenize_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.labels import get_label_scheme
 from goemox.reporting.files import read_mapping_file
-from goemox.training.arguments import DataArguments, ModelArguments
+from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
 
@@ -180,6 +180,7 @@ def run_search(
     from goemox.modeling_goemox import GoEmoXForSequenceClassification
     from goemox.training.train import load_data
 
+    check_max_length(model_args, data_args)
     out = Path(training_args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     space = search_space(search_args.space, search_args.space_file)

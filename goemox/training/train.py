@@ -21,7 +21,7 @@ from goemox.hub.push import check_repo_id
 from goemox.labels import LabelScheme, get_label_scheme
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
 from goemox.scores import sigmoid
-from goemox.training.arguments import DataArguments, ModelArguments
+from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
 from goemox.training.report import plot_training_curve
 from goemox.training.run_folder import (
     CARD_FILE,
@@ -115,6 +115,7 @@ def run_training(
         search_summary: the `best_params.json` of the `goemox search` the options came from, for the model card.
     """
     check_output_dir(training_args)
+    check_max_length(model_args, data_args)
     publish, hub_token = training_args.push_to_hub, training_args.hub_token
     if publish:  # goemox publishes the finished model itself, not the Trainer's checkpoints
         check_repo_id(training_args.hub_model_id, "--push_to_hub needs --hub_model_id")

@@ -14,7 +14,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 
 from goemox.configuration_goemox import GoEmoXConfig
 from goemox.data import load_emotion_dataset, tokenize_dataset
-from goemox.errors import GoEmoXUsageError
+from goemox.errors import DataError, GoEmoXUsageError
 from goemox.evaluation.metrics import multilabel_metrics, threshold_report, tune_thresholds
 from goemox.hub.model_card import ModelCardCallback, render_model_card
 from goemox.hub.push import check_repo_id
@@ -36,6 +36,8 @@ from goemox.training.training_args import GoEmoXTrainingArguments
 
 logger = logging.getLogger(__name__)
 
+MIN_ROWS_PER_SPLIT = 1
+
 
 def check_output_dir(args: GoEmoXTrainingArguments) -> None:
     """Refuse to write into a non-empty output folder unless resuming or explicitly overwriting."""
@@ -51,7 +53,7 @@ def check_output_dir(args: GoEmoXTrainingArguments) -> None:
 
 def load_data(data_args: DataArguments, scheme: LabelScheme) -> DatasetDict:
     """Load the labelled splits and apply the optional seeded subsets."""
-    splits = load_emotion_dataset(scheme=scheme, **data_args.load_options())
+    splits, report = load_emotion_dataset(scheme=scheme, return_report=True, **data_args.load_options())
     limits = {
         "train": data_args.max_train_samples,
         "validation": data_args.max_eval_samples,
@@ -63,6 +65,14 @@ def load_data(data_args: DataArguments, scheme: LabelScheme) -> DatasetDict:
     for name in ("train", "validation"):
         if name not in splits:
             raise GoEmoXUsageError(f"the data has no {name} split")
+    for name, split in splits.items():
+        if len(split) < MIN_ROWS_PER_SPLIT:
+            raise DataError(
+                report.sources.get(name, name),
+                None,
+                f"the {name} split has {len(split)} labelled rows (a header only, an empty file, or every row skipped)",
+                f"at least {MIN_ROWS_PER_SPLIT} row per split for training",
+            )
     return splits
 
 

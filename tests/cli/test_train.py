@@ -46,3 +46,44 @@ def test_max_length_above_the_encoder_limit_stops_before_any_data_is_read(goemox
         "pass --max_length 128 or less"
     ]
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("header.csv", "text,labels\n", "header.csv: 0 rows leave the validation split empty"),
+        ("empty.jsonl", "", "empty.jsonl: 0 rows leave the validation split empty"),
+        ("small.csv", "text,labels\nyay,joy\nugh,anger\nhm,neutral\n", "3 rows leave the validation split empty"),
+    ],
+)
+def test_data_without_enough_rows_stops_with_the_minimum(
+    name, content, message, goemox_cli, tmp_path, tiny_encoder_factory
+):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    out = tmp_path / "run"
+    encoder = str(tiny_encoder_factory("bert"))
+    result = goemox_cli("train", "--model_name_or_path", encoder, "--train_file", str(path), "--output_dir", str(out))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert message in lines[0] and "at least" in lines[0]
+    assert not out.exists()
+
+
+def test_a_header_only_split_file_stops_with_the_minimum(goemox_cli, tmp_path, tiny_encoder_factory):
+    train = tmp_path / "train.csv"
+    train.write_text("text,labels\n" + "".join(f"text {i},joy\n" for i in range(20)), encoding="utf-8")
+    validation = tmp_path / "validation.csv"
+    validation.write_text("text,labels\n", encoding="utf-8")
+    out = tmp_path / "run"
+    result = goemox_cli(
+        "train",
+        *("--model_name_or_path", str(tiny_encoder_factory("bert")), "--output_dir", str(out)),
+        *("--train_file", str(train), "--validation_file", str(validation)),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"goemox: error: {validation}: the validation split has 0 labelled rows (a header only, an empty file, or "
+        "every row skipped); expected at least 1 row per split for training"
+    ]
+    assert not out.exists()

@@ -1,5 +1,7 @@
 """`goemox train` and `goemox search` as a user runs them: option checks, resuming, run records."""
 
+import json
+
 import pytest
 
 
@@ -87,3 +89,23 @@ def test_a_header_only_split_file_stops_with_the_minimum(goemox_cli, tmp_path, t
         "every row skipped); expected at least 1 row per split for training"
     ]
     assert not out.exists()
+
+
+def test_search_from_a_saved_goemox_model(goemox_cli, tmp_path, trained_run_factory):
+    out = tmp_path / "search"
+    result = goemox_cli(
+        "search",
+        *("--model_name_or_path", str(trained_run_factory("distilbert")), "--dataset", "demo"),
+        *("--max_length", "32", "--output_dir", str(out), "--use_cpu", "--report_to", "none"),
+        *("--n_trials", "1", "--sampler_seed", "0", "--max_train_samples", "64", "--max_eval_samples", "20"),
+        *("--space_file", str(write_one_epoch_space(tmp_path))),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    best = json.loads((out / "best_params.json").read_text())
+    assert best["trials"] == {"COMPLETE": 1} and best["params"]["num_train_epochs"] == 1
+
+
+def write_one_epoch_space(tmp_path):
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps({"num_train_epochs": {"type": "int", "low": 1, "high": 1}}), encoding="utf-8")
+    return path

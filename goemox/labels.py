@@ -56,7 +56,13 @@ A custom scheme is a JSON file, passed to :func:`get_label_scheme` by path::
       "source_labels": ["joy", "anger", "neutral"]
     }
 
-``mapping`` and ``source_labels`` are optional (defaults: no mapping, the GoEmotions labels).
+``mapping`` and ``source_labels`` are optional (defaults: no mapping, the GoEmotions labels). Every key of
+``mapping`` must be one of ``source_labels`` and every target one of ``labels``; a file that breaks either is
+refused, naming the file and the key.
+
+Mappings are applied once, in parallel, never chained: each name of a row is looked up in the original
+mapping. A swap ``{"pos": ["neg"], "neg": ["pos"]}`` therefore exchanges the two labels (a ``pos`` row
+becomes ``neg`` and a ``neg`` row becomes ``pos``) instead of sending both to the same label.
 """
 
 from __future__ import annotations
@@ -122,7 +128,8 @@ class LabelScheme:
     Args:
         name: Short identifier of the scheme, e.g. ``"ekman"``.
         labels: Target label names; their order is the order of the model outputs.
-        mapping: Source label name -> target label names. A source label mapped to ``()`` is dropped.
+        mapping: Source label name (one of ``source_labels``) -> target label names (of ``labels``). A source
+            label mapped to ``()`` is dropped. Applied once, in parallel: a swap ``a -> b, b -> a`` exchanges them.
         source_labels: The label names that integer label ids refer to (id = position).
 
     Example:
@@ -157,6 +164,10 @@ class LabelScheme:
             if unknown:
                 raise LabelSchemeError(
                     f"mapping: {source!r} maps to {unknown!r}, which are not in labels {list(labels)}"
+                )
+            if source not in source_labels:
+                raise LabelSchemeError(
+                    f"mapping: source label {source!r} is not in source_labels ({', '.join(source_labels)})"
                 )
             mapping[source] = tuple(dict.fromkeys(targets))
         object.__setattr__(self, "labels", labels)

@@ -320,3 +320,36 @@ def test_direct_construction_validates_and_normalises():
     assert scheme.map_names(["x"]) == ["a", "b"]
     with pytest.raises(LabelSchemeError, match="mapping: 'x' maps to \\['c'\\]"):
         LabelScheme("pair", ("a", "b"), {"x": ("c",)})
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            {"name": "x", "labels": ["up"], "mapping": {"gooood": ["up"]}, "source_labels": ["good", "bad"]},
+            "mapping: source label 'gooood' is not in source_labels (good, bad)",
+        ),
+        (
+            {"name": "x", "labels": ["up"], "mapping": {"joyy": ["up"]}},
+            "mapping: source label 'joyy' is not in source_labels (admiration, ",
+        ),
+        (
+            {"name": "x", "labels": ["up"], "mapping": {"good": ["down"]}, "source_labels": ["good"]},
+            "mapping: 'good' maps to ['down'], which are not in labels ['up']",
+        ),
+    ],
+)
+def test_scheme_file_mapping_unknown_source_or_target_names_file_and_key(tmp_path, content, message):
+    path = write_scheme(tmp_path, content)
+    with pytest.raises(LabelSchemeError) as info:
+        get_label_scheme(path)
+    assert str(info.value).startswith(f"{path}: {message}"), str(info.value)
+
+
+def test_a_swap_is_applied_once_in_parallel_and_exchanges_the_labels(tmp_path):
+    content = {"labels": ["pos", "neg"], "mapping": {"pos": ["neg"], "neg": ["pos"]}, "source_labels": ["pos", "neg"]}
+    scheme = get_label_scheme(write_scheme(tmp_path, content, name="swap.json"))
+    assert scheme.map_names(["pos"]) == ["neg"]
+    assert scheme.map_names(["neg"]) == ["pos"]
+    assert scheme.map_names(["pos", "neg"]) == ["pos", "neg"]
+    assert scheme.map_names([scheme.label_from_id(0)]) == ["neg"]

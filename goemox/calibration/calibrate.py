@@ -40,7 +40,7 @@ from goemox.evaluation.metrics import DEFAULT_GRID, THRESHOLD_STRATEGIES, multil
 from goemox.inference.classifier import EmotionClassifier
 from goemox.reporting.files import check_output_folder, write_json_atomically
 from goemox.scores import sigmoid
-from goemox.training.train import METRICS_FILE, RUN_CONFIG_FILE, library_versions
+from goemox.training.run_folder import METRICS_FILE, RUN_CONFIG_FILE, library_versions
 
 CALIBRATION_FILE = "calibration.json"
 REPORT_FOLDER = "calibration"

@@ -117,17 +117,58 @@ def _convert_dataset_dict(
     return splits
 
 
+HUB_EXPECTED = (
+    "an existing file or folder, 'demo', or a Hub dataset id such as 'google-research-datasets/go_emotions' "
+    "(with a network connection)"
+)
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """Exception types meaning the Hub could not be reached (offline mode, no connection, a timeout)."""
+    errors: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+    try:
+        import httpx
+
+        errors += (httpx.TransportError,)
+    except ImportError:  # huggingface_hub before 1.0 talks through requests, whose errors are ConnectionErrors
+        pass
+    try:
+        import requests
+
+        errors += (requests.ConnectionError, requests.Timeout)
+    except ImportError:
+        pass
+    return errors
+
+
+def _hub_error(source: str, dataset_config: str | None, err: Exception) -> DataError:
+    """The one-line DataError for a failed ``datasets.load_dataset``: a missing configuration, an unreachable Hub,
+    an unknown dataset, or the library's own message."""
+    message = " ".join(str(err).split())
+    if isinstance(err, ValueError) and "BuilderConfig" in message and "not found" in message:
+        return DataError(
+            source,
+            None,
+            f"the Hub dataset has no configuration {dataset_config!r} ({message})",
+            "one of its configurations given with --dataset_config (or --dataset_config none)",
+        )
+    if isinstance(err, _network_errors()):
+        return DataError(
+            source,
+            None,
+            f"the Hub could not be reached ({type(err).__name__}: {message})",
+            "a network connection (and HF_HUB_OFFLINE unset), a dataset in the local cache, or a local file",
+        )
+    if isinstance(err, datasets.exceptions.DatasetNotFoundError):
+        return DataError(source, None, f"not a local file or folder, and not a Hub dataset ({message})", HUB_EXPECTED)
+    return DataError(source, None, f"cannot load the Hub dataset ({type(err).__name__}: {message})", HUB_EXPECTED)
+
+
 def _load_hub(source: str, dataset_config: str | None, options: ReadOptions, report: LoadReport) -> dict[str, Dataset]:
     try:
         loaded = datasets.load_dataset(source, dataset_config)
-    except Exception as err:
-        raise DataError(
-            source,
-            None,
-            f"not a local file or folder, and not a reachable Hub dataset ({type(err).__name__}: {err})",
-            "an existing file or folder, 'demo', or a Hub dataset id such as "
-            "'google-research-datasets/go_emotions' (with a network connection)",
-        ) from err
+    except Exception as err:  # classified by _hub_error; nothing is turned into a traceback
+        raise _hub_error(source, dataset_config, err) from err
     return _convert_dataset_dict(loaded, source, options, report)
 
 

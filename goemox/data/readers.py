@@ -55,6 +55,7 @@ class LoadReport:
         first_errors: Skip reason -> the error message of the first row skipped for it.
         dropped_empty: Split it was read as -> rows dropped for having no label (``empty_rows="drop"``).
         created_splits: Splits carved out of the training data by a stratified split.
+        duplicates_dropped: Exact duplicate training rows (same text and labels) dropped before that split.
     """
 
     sources: dict[str, str] = field(default_factory=dict)
@@ -63,6 +64,7 @@ class LoadReport:
     first_errors: dict[str, str] = field(default_factory=dict)
     dropped_empty: dict[str, int] = field(default_factory=dict)
     created_splits: tuple[str, ...] = ()
+    duplicates_dropped: int = 0
 
     @property
     def num_skipped(self) -> int:

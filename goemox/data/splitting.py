@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from datasets import Dataset
 
 from goemox.data.readers import LoadReport, label_matrix
+from goemox.errors import DataError
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +77,41 @@ def _most_lacking(primary: np.ndarray, secondary: np.ndarray, rng: np.random.Gen
     return int(candidates[0] if candidates.size == 1 else rng.choice(candidates))
 
 
+def drop_exact_duplicates(dataset: Dataset, report: LoadReport) -> Dataset:
+    """Keep the first of rows with the same text and labels, so no copy lands on both sides of a split.
+
+    The count goes to ``report.duplicates_dropped`` and the ``goemox.data`` log.
+
+    Args:
+        dataset: Rows with ``text`` and ``labels`` columns.
+        report: The load report that records the count.
+
+    Example:
+        >>> train = drop_exact_duplicates(splits["train"], report)  # doctest: +SKIP
+    """
+    seen: set[tuple[str, tuple[float, ...]]] = set()
+    keep = []
+    for row, (text, labels) in enumerate(zip(dataset["text"], dataset["labels"], strict=True)):
+        key = (text, tuple(labels))
+        if key not in seen:
+            seen.add(key)
+            keep.append(row)
+    report.duplicates_dropped = len(dataset) - len(keep)
+    if not report.duplicates_dropped:
+        return dataset
+    logger.info("Dropped %d exact duplicate row(s) (same text and labels) before splitting", report.duplicates_dropped)
+    return dataset.select(keep)
+
+
 def add_missing_splits(
     splits: dict[str, Dataset], validation_size: float, test_size: float, seed: int, report: LoadReport
 ) -> dict[str, Dataset]:
-    """Carve the missing validation / test splits out of train with a stratified split."""
+    """Carve the missing validation / test splits out of train with a stratified split, after dropping the exact
+    duplicate rows of train (:func:`drop_exact_duplicates`).
+
+    Raises:
+        DataError: If train has too few rows to give every carved split at least one row.
+    """
     missing = {
         name: size
         for name, size in (("validation", validation_size), ("test", test_size))
@@ -86,11 +119,19 @@ def add_missing_splits(
     }
     if "train" not in splits or not missing:
         return splits
-    train = splits["train"]
+    train = drop_exact_duplicates(splits["train"], report)
     fractions = [1 - sum(missing.values()), *missing.values()]
     parts = multilabel_stratified_split(label_matrix(train), fractions, seed)
     result = {**splits, "train": train.select(parts[0])}
     for name, indices in zip(missing, parts[1:], strict=True):
+        if len(indices) == 0:
+            raise DataError(
+                report.sources["train"],
+                None,
+                f"{len(train)} rows leave the {name} split empty",
+                f"at least {math.ceil(1 / missing[name] - 1e-9)} training rows for {name}_size {missing[name]} "
+                f"(a {name} file, or {name}_size 0 to leave it out)",
+            )
         result[name] = train.select(indices)
         report.sources[name] = f"{report.sources['train']} (stratified {missing[name]:.0%} of train)"
     report.created_splits = tuple(missing)

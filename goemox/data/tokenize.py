@@ -38,3 +38,24 @@ def tokenize_dataset(dataset_dict: DatasetDict, tokenizer: Any, max_length: int 
         ]
         tokenized[split] = dataset.map(encode, batched=True, remove_columns=strings, desc=f"Tokenizing {split}")
     return DatasetDict(tokenized)
+
+
+def count_truncated(dataset_dict: DatasetDict, tokenizer: Any, max_length: int) -> dict[str, int]:
+    """Number of texts per split longer than ``max_length`` tokens (special tokens included), which
+    :func:`tokenize_dataset` cuts.
+
+    Args:
+        dataset_dict: Splits with a ``text`` column.
+        tokenizer: A Hugging Face tokenizer.
+        max_length: The length texts are cut at.
+
+    Example:
+        >>> count_truncated(splits, tokenizer, max_length=128)  # doctest: +SKIP
+        {'train': 12, 'validation': 1, 'test': 2}
+    """
+    counts = {}
+    for split, dataset in dataset_dict.items():
+        texts = dataset["text"]
+        lengths = [len(ids) for ids in tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]]
+        counts[split] = sum(length > max_length for length in lengths)
+    return counts

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from goemox.configuration_goemox import POOLING_MODES
 from goemox.data.arguments import DataSourceArguments
+from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import THRESHOLD_STRATEGIES
 
 DEFAULT_ENCODER = "distilbert-base-uncased"
@@ -18,9 +20,7 @@ class ModelArguments:
         default=DEFAULT_ENCODER,
         metadata={"help": "Hub id or local folder of the encoder (any AutoModel), or of a saved goemox model."},
     )
-    pooling: str = field(
-        default="cls", metadata={"help": "cls (first token) | mean (masked mean)", "choices": ["cls", "mean"]}
-    )
+    pooling: str = field(default="cls", metadata={"help": "cls (first token) | mean (masked mean)"})
     classifier_dropout: float = field(default=0.1, metadata={"help": "Dropout inside the Tanh head."})
     tokenizer_name: str | None = field(default=None, metadata={"help": "Tokenizer, if not the encoder's own."})
     encoder_hidden_dropout: float | None = field(
@@ -29,6 +29,14 @@ class ModelArguments:
     encoder_attention_dropout: float | None = field(
         default=None, metadata={"help": "Encoder attention dropout (default: the encoder's own)."}
     )
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLING_MODES:
+            raise GoEmoXUsageError(f"--pooling must be one of {', '.join(POOLING_MODES)}, got {self.pooling!r}")
+        for name in ("classifier_dropout", "encoder_hidden_dropout", "encoder_attention_dropout"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value < 1.0:
+                raise GoEmoXUsageError(f"--{name} must be at least 0 and below 1, got {value}")
 
 
 @dataclass
@@ -59,3 +67,62 @@ class DataArguments(DataSourceArguments):
             "choices": list(THRESHOLD_STRATEGIES),
         },
     )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("max_length", "max_train_samples", "max_eval_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise GoEmoXUsageError(f"--{name} must be at least 1, got {value}")
+
+
+ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "longformer")
+"""Encoders whose position ids start after the padding id, so `pad_token_id + 1` positions are never used."""
+
+
+def encoder_token_limit(model_name_or_path: str) -> int | None:
+    """The longest input an encoder takes (a saved goemox model: its encoder's), from its config alone.
+
+    Args:
+        model_name_or_path: Hub id or folder of an encoder or of a saved goemox model.
+
+    Returns:
+        `max_position_embeddings`, less RoBERTa's position offset; `None` when the config states no limit.
+
+    Example:
+
+    ```python
+    >>> encoder_token_limit("roberta-base")  # doctest: +SKIP
+    512
+    ```"""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(model_name_or_path)
+    config = getattr(config, "encoder", None) if config.model_type == "goemox" else config
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int):
+        return None
+    if config.model_type in ROBERTA_LIKE:
+        positions -= (config.pad_token_id or 0) + 1
+    return positions
+
+
+def check_max_length(model_args: ModelArguments, data_args: DataArguments) -> None:
+    """Refuse a `--max_length` above the encoder's position limit, before any data is read or model built.
+
+    Args:
+        model_args: the encoder (or saved goemox model) to train.
+        data_args: holds `max_length`.
+
+    Example:
+
+    ```python
+    >>> check_max_length(ModelArguments(), DataArguments(max_length=4096))  # doctest: +SKIP
+    GoEmoXUsageError: --max_length 4096 is above the 512 tokens of distilbert-base-uncased; ...
+    ```"""
+    limit = encoder_token_limit(model_args.model_name_or_path)
+    if limit is not None and data_args.max_length > limit:
+        raise GoEmoXUsageError(
+            f"--max_length {data_args.max_length} is above the {limit} tokens of {model_args.model_name_or_path}; "
+            f"pass --max_length {limit} or less"
+        )

@@ -47,8 +47,8 @@ from pathlib import Path
 from goemox.data import tokenize_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.labels import get_label_scheme
-from goemox.reporting.files import read_mapping_file
-from goemox.training.arguments import DataArguments, ModelArguments
+from goemox.reporting.files import read_mapping_file, write_json_atomically
+from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
 
@@ -71,7 +71,6 @@ POS_WEIGHT_SPACE: dict[str, dict] = {
 }
 SPACES = {"standard": STANDARD_SPACE, "pos-weight": POS_WEIGHT_SPACE}
 FINISHED_OR_TAKEN = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")
-MODEL_PARAMS = ("encoder_hidden_dropout", "encoder_attention_dropout")
 
 
 @dataclass
@@ -177,14 +176,14 @@ def run_search(
     """
     from transformers import AutoTokenizer, set_seed
 
-    from goemox.modeling_goemox import GoEmoXForSequenceClassification
-    from goemox.training.train import load_data
+    from goemox.training.train import build_model, load_data
 
+    check_max_length(model_args, data_args)
     out = Path(training_args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     space = search_space(search_args.space, search_args.space_file)
     scheme = get_label_scheme(data_args.resolved_scheme())
-    raw = load_data(data_args, scheme)
+    raw, _ = load_data(data_args, scheme)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
     storage, optuna = make_storage(search_args, str(out))
@@ -198,14 +197,10 @@ def run_search(
         set_seed(training_args.seed)
         params = trial.params if trial is not None else {}
         current["trial"] = trial.number if trial is not None else None
-        return GoEmoXForSequenceClassification.from_encoder(
-            model_args.model_name_or_path,
-            scheme,
-            pooling=model_args.pooling,
-            classifier_dropout=model_args.classifier_dropout,
-            encoder_hidden_dropout=params.get("encoder_hidden_dropout", model_args.encoder_hidden_dropout),
-            encoder_attention_dropout=params.get("encoder_attention_dropout", model_args.encoder_attention_dropout),
-        )
+        dropouts = {
+            name: params[name] for name in ("encoder_hidden_dropout", "encoder_attention_dropout") if name in params
+        }
+        return build_model(replace(model_args, **dropouts), scheme)
 
     worker_dir = out / f"worker-{os.getpid()}"
     trial_args = replace(
@@ -288,8 +283,8 @@ def write_reports(study, search_args: SearchArguments, url: str, out: Path) -> d
         **resume,
         "trials": {state: n for state, n in trial_counts(study).items()},
     }
-    (out / "best_params.json").write_text(json.dumps(result, indent=2))
-    (out / "study.json").write_text(json.dumps(resume, indent=2))
+    write_json_atomically(out / "best_params.json", result)
+    write_json_atomically(out / "study.json", resume)
     optuna_plots.plot_optimization_history(study)
     plt.gcf().set_size_inches(8, 5)
     plt.tight_layout()

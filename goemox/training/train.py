@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,45 +12,33 @@ import torch
 from datasets import DatasetDict, concatenate_datasets
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, TrainerCallback, set_seed
 
-from goemox import __version__
 from goemox.configuration_goemox import GoEmoXConfig
-from goemox.data import load_emotion_dataset, tokenize_dataset
-from goemox.errors import GoEmoXUsageError
+from goemox.data import LoadReport, load_emotion_dataset, tokenize_dataset
+from goemox.data.tokenize import count_truncated
+from goemox.errors import DataError, GoEmoXUsageError
 from goemox.evaluation.metrics import multilabel_metrics, threshold_report, tune_thresholds
 from goemox.hub.model_card import ModelCardCallback, render_model_card
 from goemox.hub.push import check_repo_id
 from goemox.labels import LabelScheme, get_label_scheme
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
+from goemox.reporting.files import write_json_atomically
 from goemox.scores import sigmoid
-from goemox.training.arguments import DataArguments, ModelArguments
+from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
 from goemox.training.report import plot_training_curve
+from goemox.training.run_folder import (
+    CARD_FILE,
+    CURVE_FILE,
+    METRICS_FILE,
+    METRICS_SCHEMA_VERSION,
+    RUN_CONFIG_FILE,
+    library_versions,
+)
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
 
 logger = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.json"
-METRICS_SCHEMA_VERSION = 2
-"""2: validation threshold strategies under `global_threshold` / `per_class_thresholds` (1: `global` / `per_class`)."""
-RUN_CONFIG_FILE = "run_config.json"
-CURVE_FILE = "training_curve.png"
-CARD_FILE = "README.md"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of Python and the libraries a run depends on."""
-    import accelerate
-    import datasets
-    import transformers
-
-    return {
-        "python": platform.python_version(),
-        "goemox": __version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "datasets": datasets.__version__,
-        "accelerate": accelerate.__version__,
-    }
+MIN_ROWS_PER_SPLIT = 1
 
 
 def check_output_dir(args: GoEmoXTrainingArguments) -> None:
@@ -66,9 +53,9 @@ def check_output_dir(args: GoEmoXTrainingArguments) -> None:
         )
 
 
-def load_data(data_args: DataArguments, scheme: LabelScheme) -> DatasetDict:
-    """Load the labelled splits and apply the optional seeded subsets."""
-    splits = load_emotion_dataset(scheme=scheme, **data_args.load_options())
+def load_data(data_args: DataArguments, scheme: LabelScheme) -> tuple[DatasetDict, LoadReport]:
+    """Load the labelled splits and apply the optional seeded subsets; refuse splits without rows."""
+    splits, report = load_emotion_dataset(scheme=scheme, return_report=True, **data_args.load_options())
     limits = {
         "train": data_args.max_train_samples,
         "validation": data_args.max_eval_samples,
@@ -80,7 +67,15 @@ def load_data(data_args: DataArguments, scheme: LabelScheme) -> DatasetDict:
     for name in ("train", "validation"):
         if name not in splits:
             raise GoEmoXUsageError(f"the data has no {name} split")
-    return splits
+    for name, split in splits.items():
+        if len(split) < MIN_ROWS_PER_SPLIT:
+            raise DataError(
+                report.sources.get(name, name),
+                None,
+                f"the {name} split has {len(split)} labelled rows (a header only, an empty file, or every row skipped)",
+                f"at least {MIN_ROWS_PER_SPLIT} row per split for training",
+            )
+    return splits, report
 
 
 def build_model(model_args: ModelArguments, scheme: LabelScheme) -> torch.nn.Module:
@@ -112,6 +107,144 @@ def sigmoid_predictions(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np
     return probs, (np.asarray(output.label_ids) >= 0.5).astype(int)
 
 
+@dataclass
+class RunData:
+    """The data of one run, ready for the Trainer.
+
+    Attributes:
+        raw: the loaded splits (train merged with others for a `--train_on` run).
+        tokenized: the same splits tokenized (validation and test sorted by length).
+        tokenizer: the tokenizer they were encoded with.
+        training_args: the arguments to train with (a `--train_on` run trains for a fixed number of epochs).
+        stored_thresholds: a `--train_on` run's thresholds from `--thresholds_from` (else `None`).
+        duplicates_dropped: exact duplicate rows dropped before an automatic split.
+        truncated: split -> texts cut at `--max_length`.
+    """
+
+    raw: DatasetDict
+    tokenized: DatasetDict
+    tokenizer: object
+    training_args: GoEmoXTrainingArguments
+    stored_thresholds: list[float] | None
+    duplicates_dropped: int
+    truncated: dict[str, int]
+
+
+def prepare_data(
+    model_args: ModelArguments, data_args: DataArguments, training_args: GoEmoXTrainingArguments, scheme: LabelScheme
+) -> RunData:
+    """Load, merge (for `--train_on`) and tokenize the splits; count duplicates dropped and texts cut."""
+    raw, report = load_data(data_args, scheme)
+    stored_thresholds = None
+    if data_args.train_on != "train":
+        stored_thresholds = thresholds_of_validated_run(data_args.thresholds_from, scheme)
+        raw, training_args = merge_for_final_training(raw, data_args.train_on, training_args)
+    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+    truncated = count_truncated(raw, tokenizer, data_args.max_length)
+    if any(truncated.values()):
+        logger.info(
+            "Texts cut at --max_length %d: %s",
+            data_args.max_length,
+            ", ".join(f"{name} {count}" for name, count in truncated.items()),
+        )
+    tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
+    for split in ("validation", "test"):
+        if split in tokenized:  # evaluation batches of similar lengths carry little padding
+            tokenized[split] = tokenized[split].sort("length")
+    return RunData(raw, tokenized, tokenizer, training_args, stored_thresholds, report.duplicates_dropped, truncated)
+
+
+def fit(
+    model_args: ModelArguments,
+    data: RunData,
+    scheme: LabelScheme,
+    callbacks: list[TrainerCallback] | None,
+) -> tuple[GoEmoXTrainer, ModelCardCallback, dict]:
+    """Build the model and train it (resuming if asked); returns the trainer, the card log and the train metrics."""
+    args = data.training_args
+    resume = resume_checkpoint(args)
+    card_log = ModelCardCallback()
+    trainer = GoEmoXTrainer(
+        model=build_model(model_args, scheme),
+        args=args,
+        train_dataset=data.tokenized["train"],
+        eval_dataset=None if data.stored_thresholds is not None else data.tokenized["validation"],
+        processing_class=data.tokenizer,
+        callbacks=[*(callbacks or []), card_log],
+    )
+    train_output = trainer.train(resume_from_checkpoint=resume)
+    return trainer, card_log, train_output.metrics
+
+
+def run_metrics(
+    trainer: GoEmoXTrainer,
+    data: RunData,
+    data_args: DataArguments,
+    scheme: LabelScheme,
+    train_metrics: dict,
+    card_log: ModelCardCallback,
+) -> dict:
+    """Tune (or keep) the thresholds, set them on the model and measure validation and test: `metrics.json`."""
+    labels = list(scheme.labels)
+    metrics: dict = {
+        "metrics_schema_version": METRICS_SCHEMA_VERSION,
+        "label_names": labels,
+        "label_scheme": scheme.name,
+        "train_on": data_args.train_on,
+        "threshold_strategy": data_args.threshold_strategy,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "best_validation_macro_f1_at_0.5": trainer.state.best_metric,
+        "epochs_trained": trainer.state.epoch,
+        "train_runtime_s": train_metrics.get("train_runtime"),
+        "train_samples_per_second": train_metrics.get("train_samples_per_second"),
+        "rows": {name: len(split) for name, split in data.raw.items()},
+        "duplicates_dropped": data.duplicates_dropped,
+        "truncated": data.truncated,
+        "processes": data.training_args.world_size,
+    }
+    if data.stored_thresholds is not None:
+        thresholds = data.stored_thresholds
+        metrics["thresholds_from"] = data_args.thresholds_from
+        metrics["validation"] = None  # the validation rows were trained on
+    else:
+        val_probs, val_true = sigmoid_predictions(trainer, data.tokenized["validation"])
+        metrics["validation"] = threshold_report(val_true, val_probs, labels)
+        thresholds = tune_thresholds(val_true, val_probs, data_args.threshold_strategy)
+    trainer.model.config.thresholds = thresholds
+    metrics["thresholds"] = thresholds
+    if "test" in data.tokenized:
+        test_probs, test_true = sigmoid_predictions(trainer, data.tokenized["test"])
+        metrics["test"] = {
+            "held_out": "test" not in data_args.train_on,
+            "fixed_0.5": multilabel_metrics(test_true, test_probs, labels, 0.5),
+            "tuned": multilabel_metrics(test_true, test_probs, labels, thresholds),
+        }
+    metrics["best_epoch"] = epoch_of_checkpoint(trainer)
+    metrics["epochs"] = card_log.epoch_log()
+    return metrics
+
+
+def save_run(trainer: GoEmoXTrainer, metrics: dict, run_config: dict) -> Path:
+    """Write the model, `metrics.json`, `run_config.json`, the training curve and the model card."""
+    out = Path(trainer.args.output_dir)
+    trainer.save_model(str(out))
+    write_json_atomically(out / METRICS_FILE, metrics)
+    write_json_atomically(out / RUN_CONFIG_FILE, json.loads(json.dumps(run_config, default=str)))
+    plot_training_curve(trainer.state.log_history, out / CURVE_FILE, metrics["best_epoch"])
+    render_model_card(out).save(out / CARD_FILE)
+    return out
+
+
+def recorded_training_options(args: GoEmoXTrainingArguments, requested: GoEmoXTrainingArguments) -> dict:
+    """The training options of `run_config.json`: those trained with, with the push the user asked for (goemox
+    pushes the model itself) and never the token."""
+    options = args.to_dict()
+    options["push_to_hub"] = requested.push_to_hub
+    options["hub_model_id"] = requested.hub_model_id
+    options["hub_token"] = None
+    return options
+
+
 def run_training(
     model_args: ModelArguments,
     data_args: DataArguments,
@@ -130,99 +263,82 @@ def run_training(
         training_args: optimisation, evaluation and output options.
         callbacks: extra `TrainerCallback`s (e.g. timing or reporting).
         search_summary: the `best_params.json` of the `goemox search` the options came from, for the model card.
-    """
+
+    Example:
+
+    ```python
+    >>> metrics = run_training(ModelArguments(), DataArguments(dataset="demo"),
+    ...                        GoEmoXTrainingArguments(output_dir="runs/demo"))  # doctest: +SKIP
+    ```"""
     check_output_dir(training_args)
-    publish, hub_token = training_args.push_to_hub, training_args.hub_token
+    check_max_length(model_args, data_args)
+    requested, publish, hub_token = training_args, training_args.push_to_hub, training_args.hub_token
     if publish:  # goemox publishes the finished model itself, not the Trainer's checkpoints
         check_repo_id(training_args.hub_model_id, "--push_to_hub needs --hub_model_id")
     if publish or hub_token:  # the Trainer would pickle the token into training_args.bin
         training_args = replace(training_args, push_to_hub=False, hub_token=None)
     set_seed(training_args.seed)
     scheme = get_label_scheme(data_args.resolved_scheme())
-    raw = load_data(data_args, scheme)
-    final = data_args.train_on != "train"
-    if final:
-        stored_thresholds = thresholds_of_validated_run(data_args.thresholds_from, scheme)
-        raw, training_args = merge_for_final_training(raw, data_args.train_on, training_args)
-    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
-    model = build_model(model_args, scheme)
-    tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
-    for split in ("validation", "test"):
-        if split in tokenized:  # evaluation batches of similar lengths carry little padding
-            tokenized[split] = tokenized[split].sort("length")
-
-    card_log = ModelCardCallback()
-    trainer = GoEmoXTrainer(
-        model=model,
-        args=training_args,
-        train_dataset=tokenized["train"],
-        eval_dataset=None if final else tokenized["validation"],
-        processing_class=tokenizer,
-        callbacks=[*(callbacks or []), card_log],
-    )
-    resume = training_args.resume_from_checkpoint
-    train_output = trainer.train(resume_from_checkpoint=True if resume == "last" else resume)
-
-    metrics: dict = {
-        "metrics_schema_version": METRICS_SCHEMA_VERSION,
-        "label_names": list(scheme.labels),
-        "label_scheme": scheme.name,
-        "train_on": data_args.train_on,
-        "threshold_strategy": data_args.threshold_strategy,
-        "best_checkpoint": trainer.state.best_model_checkpoint,
-        "best_validation_macro_f1_at_0.5": trainer.state.best_metric,
-        "epochs_trained": trainer.state.epoch,
-        "train_runtime_s": train_output.metrics.get("train_runtime"),
-        "train_samples_per_second": train_output.metrics.get("train_samples_per_second"),
-        "rows": {name: len(split) for name, split in raw.items()},
-        "processes": training_args.world_size,
-    }
-    if final:
-        thresholds = stored_thresholds
-        metrics["thresholds_from"] = data_args.thresholds_from
-        metrics["validation"] = None  # the validation rows were trained on
-    else:
-        val_probs, val_true = sigmoid_predictions(trainer, tokenized["validation"])
-        metrics["validation"] = threshold_report(val_true, val_probs, list(scheme.labels))
-        thresholds = tune_thresholds(val_true, val_probs, data_args.threshold_strategy)
-    trainer.model.config.thresholds = thresholds
-    metrics["thresholds"] = thresholds
-    if "test" in tokenized:
-        test_probs, test_true = sigmoid_predictions(trainer, tokenized["test"])
-        metrics["test"] = {
-            "held_out": "test" not in data_args.train_on,
-            "fixed_0.5": multilabel_metrics(test_true, test_probs, list(scheme.labels), 0.5),
-            "tuned": multilabel_metrics(test_true, test_probs, list(scheme.labels), thresholds),
-        }
-    best_epoch = epoch_of_checkpoint(trainer)
-    metrics["best_epoch"] = best_epoch
-    metrics["epochs"] = card_log.epoch_log()
-
+    data = prepare_data(model_args, data_args, training_args, scheme)
+    trainer, card_log, train_metrics = fit(model_args, data, scheme, callbacks)
+    metrics = run_metrics(trainer, data, data_args, scheme, train_metrics, card_log)
     if trainer.is_world_process_zero():
-        out = Path(training_args.output_dir)
-        trainer.save_model(str(out))
-        (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
         run_config = {
             "model": asdict(model_args),
             "data": asdict(data_args),
-            "training": training_args.to_dict(),
+            "training": recorded_training_options(data.training_args, requested),
             "versions": library_versions(),
             "search": search_summary,
         }
-        (out / RUN_CONFIG_FILE).write_text(json.dumps(run_config, indent=2, default=str))
-        plot_training_curve(trainer.state.log_history, out / CURVE_FILE, best_epoch)
-        render_model_card(out).save(out / CARD_FILE)
+        out = save_run(trainer, metrics, run_config)
         if publish:
             from goemox.hub.push import push_to_hub
 
             metrics["hub_commit_url"] = push_to_hub(
                 out,
-                training_args.hub_model_id,
-                private=training_args.hub_private_repo,
-                revision=training_args.hub_revision,
+                requested.hub_model_id,
+                private=requested.hub_private_repo,
+                revision=requested.hub_revision,
                 token=hub_token,
             )
     return metrics
+
+
+def last_complete_checkpoint(output_dir: str | Path) -> str | None:
+    """The `checkpoint-N` folder with the highest N that holds `trainer_state.json` and model weights.
+
+    A run killed while writing a checkpoint leaves a newer folder without them; it is passed over.
+
+    Args:
+        output_dir: the run's output folder.
+
+    Example:
+
+    ```python
+    >>> last_complete_checkpoint("runs/goemox")  # doctest: +SKIP
+    'runs/goemox/checkpoint-1200'
+    ```"""
+    complete = []
+    for folder in Path(output_dir).glob("checkpoint-*"):
+        step = folder.name.removeprefix("checkpoint-")
+        weights = [*folder.glob("*.safetensors"), *folder.glob("pytorch_model*.bin")]
+        if step.isdigit() and (folder / "trainer_state.json").is_file() and weights:
+            complete.append((int(step), folder))
+    return str(max(complete)[1]) if complete else None
+
+
+def resume_checkpoint(args: GoEmoXTrainingArguments) -> str | None:
+    """The checkpoint `--resume_from_checkpoint` names (`last`: the last complete one in `output_dir`)."""
+    if args.resume_from_checkpoint != "last":
+        return args.resume_from_checkpoint
+    found = last_complete_checkpoint(args.output_dir)
+    if found is None:
+        raise GoEmoXUsageError(
+            f"--resume_from_checkpoint last: {args.output_dir} holds no complete checkpoint "
+            "(a checkpoint-N folder with trainer_state.json and the model weights)"
+        )
+    logger.info("Resuming from %s", found)
+    return found
 
 
 def thresholds_of_validated_run(path: str | None, scheme: LabelScheme) -> list[float]:

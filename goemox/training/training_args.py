@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import torch
 from transformers import TrainingArguments
 
+from goemox.errors import GoEmoXUsageError
+
 POS_WEIGHT_STRATEGIES = ("none", "frequency", "explicit")
 
 
@@ -86,25 +88,41 @@ class GoEmoXTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        self.check_goemox_options()
         if self.auto_mixed_precision and not (self.bf16 or self.fp16 or self.use_cpu) and bf16_available():
             self.bf16 = True
         super().__post_init__()
         if not torch.cuda.is_available():
             self.dataloader_pin_memory = False  # pinned memory only helps copies to a GPU
+
+    def check_goemox_options(self) -> None:
+        """One-line :class:`GoEmoXUsageError` naming the option, for values that cannot train a useful model."""
         if self.pos_weight_strategy not in POS_WEIGHT_STRATEGIES:
-            raise ValueError(
-                f"pos_weight_strategy must be one of {POS_WEIGHT_STRATEGIES}, got {self.pos_weight_strategy!r}"
+            raise GoEmoXUsageError(
+                f"--pos_weight_strategy must be one of {', '.join(POS_WEIGHT_STRATEGIES)}, "
+                f"got {self.pos_weight_strategy!r}"
             )
         if self.pos_weight_strategy == "explicit" and not self.pos_weight_values:
-            raise ValueError("pos_weight_strategy='explicit' needs pos_weight_values (one weight per label)")
+            raise GoEmoXUsageError("--pos_weight_strategy explicit needs --pos_weight_values (one weight per label)")
         if self.pos_weight_values and any(w <= 0 for w in self.pos_weight_values):
-            raise ValueError(f"pos_weight_values must all be > 0, got {self.pos_weight_values}")
+            raise GoEmoXUsageError(f"--pos_weight_values must all be above 0, got {self.pos_weight_values}")
         if self.pos_weight_cap < 1.0:
-            raise ValueError(f"pos_weight_cap must be >= 1, got {self.pos_weight_cap}")
+            raise GoEmoXUsageError(f"--pos_weight_cap must be at least 1, got {self.pos_weight_cap}")
         if not 0.0 <= self.label_smoothing_factor < 1.0:
-            raise ValueError(f"label_smoothing_factor must be in [0, 1), got {self.label_smoothing_factor}")
+            raise GoEmoXUsageError(
+                f"--label_smoothing_factor must be at least 0 and below 1, got {self.label_smoothing_factor}"
+            )
         if self.early_stopping_patience < 0:
-            raise ValueError(f"early_stopping_patience must be >= 0, got {self.early_stopping_patience}")
+            raise GoEmoXUsageError(f"--early_stopping_patience must be at least 0, got {self.early_stopping_patience}")
+        if not self.learning_rate > 0:
+            raise GoEmoXUsageError(f"--learning_rate must be above 0, got {self.learning_rate}")
+        if not self.num_train_epochs > 0 and self.max_steps <= 0:
+            raise GoEmoXUsageError(
+                f"--num_train_epochs must be above 0 (or set --max_steps), got {self.num_train_epochs}"
+            )
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise GoEmoXUsageError(f"--{name} must be at least 1, got {getattr(self, name)}")
 
 
 def bf16_available() -> bool:

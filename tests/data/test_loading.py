@@ -364,18 +364,48 @@ def test_hub_dataset_with_class_labels(monkeypatch):
     assert splits["test"][0] == {"text": "wow", "labels": hot(sentiment, "ambiguous"), "id": "d"}
 
 
-def test_unreachable_hub_dataset(monkeypatch):
-    def offline(path, name=None):
-        raise ConnectionError("no network")
+@pytest.mark.parametrize(
+    ("error", "start", "hint"),
+    [
+        (
+            ConnectionError("no network"),
+            "someone/emotions: the Hub could not be reached (ConnectionError: no network)",
+            "; expected a network connection",
+        ),
+        (
+            ValueError("BuilderConfig 'simplified' not found. Available: ['default']"),
+            "someone/emotions: the Hub dataset has no configuration 'simplified' (BuilderConfig",
+            "given with --dataset_config",
+        ),
+        (
+            datasets.exceptions.DatasetNotFoundError("Dataset 'someone/emotions' doesn't exist on the Hub"),
+            "someone/emotions: not a local file or folder, and not a Hub dataset (Dataset 'someone/emotions'",
+            "; expected an existing file or folder, 'demo', or a Hub dataset id",
+        ),
+        (
+            TypeError("the loading script broke"),
+            "someone/emotions: cannot load the Hub dataset (TypeError: the loading script broke)",
+            "; expected an existing file or folder",
+        ),
+    ],
+)
+def test_hub_loading_errors_say_what_went_wrong(monkeypatch, error, start, hint):
+    def failing(path, name=None):
+        raise error
 
-    monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.setattr(datasets, "load_dataset", failing)
     with pytest.raises(DataError) as info:
         load_emotion_dataset("someone/emotions")
     message = str(info.value)
-    assert message.startswith("someone/emotions: not a local file or folder, and not a reachable Hub dataset")
-    assert "ConnectionError: no network" in message
-    assert "; expected an existing file or folder, 'demo', or a Hub dataset id" in message
-    assert isinstance(info.value.__cause__, ConnectionError)
+    assert message.startswith(start), message
+    assert hint in message and "\n" not in message
+    assert info.value.__cause__ is error
+
+
+def test_train_file_too_small_for_the_derived_splits_says_the_minimum(tmp_path):
+    path = write(tmp_path / "small.csv", "text,labels\nyay,joy\nugh,anger\nhm,neutral\n")
+    with pytest.raises(DataError, match=r"3 rows leave the validation split empty; expected at least 10 training rows"):
+        load_emotion_dataset(train_file=path)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_two_processes_match_a_single_process_evaluation(tmp_path, tiny_encoder_
         [
             sys.executable,
             "-m",
-            "goemox.cli",
+            "goemox",
             "evaluate",
             "--model",
             str(out),

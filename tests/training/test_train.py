@@ -143,3 +143,39 @@ def test_final_training_on_train_and_validation_keeps_validated_thresholds(tmp_p
     data.thresholds_from = None
     with pytest.raises(GoEmoXUsageError, match="pass --thresholds_from"):
         run(encoder, tmp_path / "nothresholds", data=data)
+
+
+def test_push_to_hub_run_records_the_push_and_counts_cut_texts(tmp_path, tiny_encoder_factory, monkeypatch):
+    pushed = {}
+
+    def fake_push(folder, repo_id, **kwargs):
+        pushed.update(repo_id=repo_id, token=kwargs.get("token"))
+        return f"https://huggingface.co/{repo_id}/commit/abc"
+
+    monkeypatch.setattr(goemox.hub.push, "push_to_hub", fake_push)
+    out = tmp_path / "run"
+    data = DataArguments(dataset="demo", max_length=6)
+    metrics = run(
+        tiny_encoder_factory("bert"),
+        out,
+        data=data,
+        num_train_epochs=1,
+        push_to_hub=True,
+        hub_model_id="someone/goemox-tiny",
+        hub_token="hf_secret_token",
+    )
+    assert pushed == {"repo_id": "someone/goemox-tiny", "token": "hf_secret_token"}
+    run_config_text = (out / "run_config.json").read_text()
+    assert "hf_secret_token" not in run_config_text
+    training = json.loads(run_config_text)["training"]
+    assert training["push_to_hub"] is True and training["hub_model_id"] == "someone/goemox-tiny"
+    assert training["hub_token"] is None
+    assert (
+        not (out / "training_args.bin").exists() or b"hf_secret_token" not in (out / "training_args.bin").read_bytes()
+    )
+
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["duplicates_dropped"] == 0
+    assert set(saved["truncated"]) == {"train", "validation", "test"}
+    assert 0 < saved["truncated"]["train"] <= saved["rows"]["train"]
+    assert metrics["truncated"] == saved["truncated"]

@@ -1,6 +1,7 @@
 import pytest
 from transformers import HfArgumentParser
 
+from goemox.errors import GoEmoXUsageError
 from goemox.training.training_args import GoEmoXTrainingArguments
 
 
@@ -36,14 +37,26 @@ def test_parsed_from_command_line_flags(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"pos_weight_strategy": "inverse"}, "pos_weight_strategy must be one of"),
-        ({"pos_weight_strategy": "explicit"}, "needs pos_weight_values"),
-        ({"pos_weight_strategy": "explicit", "pos_weight_values": [1.0, -1.0]}, "must all be > 0"),
-        ({"pos_weight_cap": 0.5}, "pos_weight_cap must be >= 1"),
-        ({"label_smoothing_factor": 1.0}, "label_smoothing_factor must be in"),
-        ({"early_stopping_patience": -1}, "early_stopping_patience must be >= 0"),
+        ({"pos_weight_strategy": "inverse"}, "--pos_weight_strategy must be one of"),
+        ({"pos_weight_strategy": "explicit"}, "--pos_weight_strategy explicit needs --pos_weight_values"),
+        ({"pos_weight_strategy": "explicit", "pos_weight_values": [1.0, -1.0]}, "--pos_weight_values must all be"),
+        ({"pos_weight_cap": 0.5}, "--pos_weight_cap must be at least 1"),
+        ({"label_smoothing_factor": 1.5}, "--label_smoothing_factor must be at least 0 and below 1"),
+        ({"label_smoothing_factor": 1.0}, "--label_smoothing_factor must be at least 0 and below 1"),
+        ({"early_stopping_patience": -1}, "--early_stopping_patience must be at least 0"),
+        ({"learning_rate": 0.0}, "--learning_rate must be above 0"),
+        ({"learning_rate": -1e-4}, "--learning_rate must be above 0"),
+        ({"num_train_epochs": 0}, "--num_train_epochs must be above 0"),
+        ({"per_device_train_batch_size": 0}, "--per_device_train_batch_size must be at least 1"),
+        ({"per_device_eval_batch_size": 0}, "--per_device_eval_batch_size must be at least 1"),
     ],
 )
-def test_invalid_options_are_rejected(tmp_path, kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_invalid_options_are_one_line_usage_errors_naming_the_option(tmp_path, kwargs, message):
+    with pytest.raises(GoEmoXUsageError, match=f"^{message}") as caught:
         GoEmoXTrainingArguments(output_dir=str(tmp_path), **kwargs)
+    assert "\n" not in str(caught.value)
+
+
+def test_zero_epochs_are_fine_with_max_steps(tmp_path):
+    args = GoEmoXTrainingArguments(output_dir=str(tmp_path), num_train_epochs=0, max_steps=3, report_to="none")
+    assert args.max_steps == 3

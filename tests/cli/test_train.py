@@ -1,0 +1,111 @@
+"""`goemox train` and `goemox search` as a user runs them: option checks, resuming, run records."""
+
+import json
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--pos_weight_cap", "0.5"], "--pos_weight_cap must be at least 1, got 0.5"),
+        (["--label_smoothing_factor", "1.5"], "--label_smoothing_factor must be at least 0 and below 1, got 1.5"),
+        (["--pos_weight_strategy", "explicit"], "--pos_weight_strategy explicit needs --pos_weight_values"),
+        (["--learning_rate", "0"], "--learning_rate must be above 0, got 0.0"),
+        (["--num_train_epochs", "0"], "--num_train_epochs must be above 0 (or set --max_steps), got 0.0"),
+        (["--max_length", "0"], "--max_length must be at least 1, got 0"),
+        (["--pooling", "max"], "--pooling"),
+        (["--classifier_dropout", "1"], "--classifier_dropout must be at least 0 and below 1, got 1.0"),
+    ],
+)
+def test_bad_options_stop_with_one_line_and_save_nothing(options, message, goemox_cli, tmp_path):
+    out = tmp_path / "run"
+    result = goemox_cli("train", "--dataset", "demo", "--output_dir", str(out), "--use_cpu", *options)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_max_length_above_the_encoder_limit_stops_before_any_data_is_read(goemox_cli, tmp_path, tiny_encoder_factory):
+    out = tmp_path / "run"
+    result = goemox_cli(
+        "train",
+        "--model_name_or_path",
+        str(tiny_encoder_factory("bert")),
+        "--train_file",
+        str(tmp_path / "missing.csv"),
+        "--max_length",
+        "4096",
+        "--output_dir",
+        str(out),
+        "--use_cpu",
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"goemox: error: --max_length 4096 is above the 128 tokens of {tiny_encoder_factory('bert')}; "
+        "pass --max_length 128 or less"
+    ]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("header.csv", "text,labels\n", "header.csv: 0 rows leave the validation split empty"),
+        ("empty.jsonl", "", "empty.jsonl: 0 rows leave the validation split empty"),
+        ("small.csv", "text,labels\nyay,joy\nugh,anger\nhm,neutral\n", "3 rows leave the validation split empty"),
+    ],
+)
+def test_data_without_enough_rows_stops_with_the_minimum(
+    name, content, message, goemox_cli, tmp_path, tiny_encoder_factory
+):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    out = tmp_path / "run"
+    encoder = str(tiny_encoder_factory("bert"))
+    result = goemox_cli("train", "--model_name_or_path", encoder, "--train_file", str(path), "--output_dir", str(out))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert message in lines[0] and "at least" in lines[0]
+    assert not out.exists()
+
+
+def test_a_header_only_split_file_stops_with_the_minimum(goemox_cli, tmp_path, tiny_encoder_factory):
+    train = tmp_path / "train.csv"
+    train.write_text("text,labels\n" + "".join(f"text {i},joy\n" for i in range(20)), encoding="utf-8")
+    validation = tmp_path / "validation.csv"
+    validation.write_text("text,labels\n", encoding="utf-8")
+    out = tmp_path / "run"
+    result = goemox_cli(
+        "train",
+        *("--model_name_or_path", str(tiny_encoder_factory("bert")), "--output_dir", str(out)),
+        *("--train_file", str(train), "--validation_file", str(validation)),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"goemox: error: {validation}: the validation split has 0 labelled rows (a header only, an empty file, or "
+        "every row skipped); expected at least 1 row per split for training"
+    ]
+    assert not out.exists()
+
+
+def test_search_from_a_saved_goemox_model(goemox_cli, tmp_path, trained_run_factory):
+    out = tmp_path / "search"
+    result = goemox_cli(
+        "search",
+        *("--model_name_or_path", str(trained_run_factory("distilbert")), "--dataset", "demo"),
+        *("--max_length", "32", "--output_dir", str(out), "--use_cpu", "--report_to", "none"),
+        *("--n_trials", "1", "--sampler_seed", "0", "--max_train_samples", "64", "--max_eval_samples", "20"),
+        *("--space_file", str(write_one_epoch_space(tmp_path))),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    best = json.loads((out / "best_params.json").read_text())
+    assert best["trials"] == {"COMPLETE": 1} and best["params"]["num_train_epochs"] == 1
+
+
+def write_one_epoch_space(tmp_path):
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps({"num_train_epochs": {"type": "int", "low": 1, "high": 1}}), encoding="utf-8")
+    return path

@@ -59,7 +59,7 @@ def run_search(model_args, data_args, training_args, search_args) -> int:
 
     from goemox.training.search import run_search as search
 
-    result = search(model_args, data_args, training_args, search_args)
+    result = search(model_args, data_args, training_args, search_args, progress=print)
     print(f"\nBest trial {result['trial']}: validation macro-F1 {result['value']:.4f}")
     print(f"Wrote trials.csv, best_params.json and plots to {training_args.output_dir}")
     print(f"Resume or add workers with the same --study_name {result['study_name']} --storage {result['storage']}")

@@ -160,7 +160,7 @@ def run_search(
     data_args: DataArguments,
     training_args: GoEmoXTrainingArguments,
     search_args: SearchArguments,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[str], None] = logger.info,
 ) -> dict:
     """Run (or resume, or join) a study until it holds `n_trials` finished trials; write its reports.
 
@@ -172,7 +172,7 @@ def run_search(
         data_args: the data (validation split for the objective).
         training_args: fixed options; searched ones are overwritten per trial.
         search_args: trials, space, storage and pruning.
-        progress: where one line per finished trial goes.
+        progress: where one line per finished trial goes (default: this module's logger).
     """
     from transformers import AutoTokenizer, set_seed
 

@@ -371,12 +371,11 @@ def merge_for_final_training(
     if "test" in raw and "test" not in parts:
         merged["test"] = raw["test"]
     if "test" in parts:
-        warning = (
-            f"Training on {train_on}: the test split is part of the training data, so test metrics of this model "
-            "are NOT a held-out measurement (metrics.json marks them held_out: false)."
+        logger.warning(
+            "Training on %s: the test split is part of the training data, so test metrics of this model are NOT a "
+            "held-out measurement (metrics.json marks them held_out: false).",
+            train_on,
         )
-        logger.warning(warning)
-        print(f"WARNING: {warning}")
     fixed = replace(
         training_args,
         eval_strategy="no",

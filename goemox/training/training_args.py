@@ -61,7 +61,8 @@ class GoEmoXTrainingArguments(TrainingArguments):
         metadata={"help": "Train with bf16 autocast on GPUs that support it (unless --fp16/--bf16 is given)."},
     )
     overwrite_output_dir: bool = field(
-        default=False, metadata={"help": "Allow writing into an output_dir that already holds files."}
+        default=False,
+        metadata={"help": "Allow writing into an output_dir that already holds files.", "aliases": ["--overwrite"]},
     )
 
     # Defaults that differ from TrainingArguments.

@@ -91,3 +91,8 @@ def test_bad_option_values_are_one_line(argv, message, capsys):
 def test_abbreviated_options_are_not_guessed():
     with pytest.raises(GoEmoXUsageError, match=r"unknown option\(s\) or extra words \['--out', 'x.json'\]"):
         parse_command(command("evaluate"), ["--model", "m", "--out", "x.json"])
+
+
+def test_train_takes_overwrite_like_every_other_command(tmp_path):
+    *_, training_args, _ = parse_command(command("train"), ["--output_dir", str(tmp_path), "--overwrite"])
+    assert training_args.overwrite_output_dir is True

@@ -14,6 +14,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 from transformers import PretrainedConfig
 
@@ -111,3 +114,52 @@ def stored_ood_score(config: PretrainedConfig) -> str:
     if score not in OOD_SCORES:
         raise GoEmoXError(f"config.json: ood_cutoff score {score!r} is not one of {', '.join(OOD_SCORES)}")
     return score
+
+
+def resolve_thresholds(thresholds: float | Sequence[float], n_labels: int) -> np.ndarray:
+    """Broadcast a scalar threshold, or validate a per-label sequence, to shape ``(L,)``.
+
+    Args:
+        thresholds: One threshold for all labels, or one per label.
+        n_labels: Number of labels ``L``.
+
+    Returns:
+        Float array of shape ``(n_labels,)``.
+
+    Example:
+        >>> resolve_thresholds(0.3, 2).tolist()
+        [0.3, 0.3]
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    if t.ndim == 0:
+        return np.full(n_labels, float(t))
+    if t.shape != (n_labels,):
+        raise ValueError(f"expected a scalar or {n_labels} thresholds; got shape {t.shape}")
+    return t
+
+
+def apply_thresholds(
+    probs: Any, thresholds: float | Sequence[float] = 0.5, ensure_top_label: bool = False
+) -> np.ndarray:
+    """Turn probabilities into 0/1 predictions (``prob >= threshold``).
+
+    Args:
+        probs: ``(n, L)`` probabilities.
+        thresholds: One threshold for all labels, or one per label.
+        ensure_top_label: If True, a row with no label at or above its threshold gets its argmax label.
+
+    Returns:
+        ``(n, L)`` int array of 0/1 predictions.
+
+    Example:
+        >>> apply_thresholds([[0.2, 0.4], [0.7, 0.1]], 0.5, ensure_top_label=True).tolist()
+        [[0, 1], [1, 0]]
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"probs must be 2-D (n, L); got shape {p.shape}")
+    pred = (p >= resolve_thresholds(thresholds, p.shape[1])).astype(np.int64)
+    if ensure_top_label and p.shape[1] > 0:
+        empty = pred.sum(axis=1) == 0
+        pred[empty, p[empty].argmax(axis=1)] = 1
+    return pred

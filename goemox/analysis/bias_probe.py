@@ -32,8 +32,8 @@ import numpy as np
 
 from goemox.data.text_sources import TextLoader, parse_text_source, sample_texts
 from goemox.errors import GoEmoXUsageError
-from goemox.evaluation.metrics import apply_thresholds
 from goemox.resources import read_resource
+from goemox.scores import apply_thresholds
 
 if TYPE_CHECKING:
     from goemox.inference.classifier import EmotionClassifier

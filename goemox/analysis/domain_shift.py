@@ -49,10 +49,9 @@ from scipy.stats import entropy as scipy_entropy
 from goemox.analysis.ood import ood_auroc, ood_cutoff
 from goemox.data.text_sources import Domain, TextLoader, TextSource, sample_texts
 from goemox.errors import GoEmoXUsageError
-from goemox.evaluation.metrics import apply_thresholds
 from goemox.inference.classifier import EmotionClassifier
 from goemox.reporting.files import write_json_atomically
-from goemox.scores import OOD_SCORES, negative_energy, ood_scores, sigmoid
+from goemox.scores import OOD_SCORES, apply_thresholds, negative_energy, ood_scores, sigmoid
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import pandas as pd
 
 from goemox.data.text_files import decode_utf8, parse_inputs
 from goemox.errors import GoEmoXUsageError
-from goemox.evaluation.metrics import apply_thresholds
 from goemox.inference.classifier import EmotionClassifier, EmotionPrediction
+from goemox.scores import apply_thresholds
 
 DEFAULT_MAX_ROWS = 10_000
 DEFAULT_MAX_LENGTH = 128

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from goemox.evaluation.metrics import apply_thresholds
 from goemox.evaluation.scoring import ScoredSplit
+from goemox.scores import apply_thresholds
 
 FALSE_POSITIVE = "false positive"
 FALSE_NEGATIVE = "false negative"

@@ -20,12 +20,13 @@ from goemox.evaluation.error_analysis import (
     multilabel_confusion,
     top_confusions,
 )
-from goemox.evaluation.metrics import apply_thresholds, multilabel_metrics
+from goemox.evaluation.metrics import multilabel_metrics
 from goemox.evaluation.scoring import ScoredSplit
 from goemox.labels import NO_LABEL
 from goemox.reporting.files import write_json_atomically, write_text_atomically
 from goemox.reporting.markdown import MarkdownReport
 from goemox.reporting.plots import plot_heatmap, save_figure
+from goemox.scores import apply_thresholds
 
 
 def plot_per_class_metrics(per_class: dict[str, dict], path: Path, title: str) -> Path:

@@ -19,7 +19,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from goemox.scores import sigmoid
+from goemox.scores import apply_thresholds, resolve_thresholds, sigmoid
 
 if TYPE_CHECKING:
     from transformers import EvalPrediction
@@ -79,28 +79,6 @@ def _check_inputs(y_true: Any, probs: Any) -> tuple[np.ndarray, np.ndarray]:
     if not np.isin(y, (0, 1)).all():
         raise ValueError("y_true must contain only 0/1 values")
     return y.astype(np.int64), p
-
-
-def _resolve_thresholds(thresholds: float | Sequence[float], n_labels: int) -> np.ndarray:
-    """Broadcast a scalar threshold, or validate a per-label sequence, to shape ``(L,)``.
-
-    Args:
-        thresholds: One threshold for all labels, or one per label.
-        n_labels: Number of labels ``L``.
-
-    Returns:
-        Float array of shape ``(n_labels,)``.
-
-    Example:
-        >>> _resolve_thresholds(0.3, 2).tolist()
-        [0.3, 0.3]
-    """
-    t = np.asarray(thresholds, dtype=np.float64)
-    if t.ndim == 0:
-        return np.full(n_labels, float(t))
-    if t.shape != (n_labels,):
-        raise ValueError(f"expected a scalar or {n_labels} thresholds; got shape {t.shape}")
-    return t
 
 
 def _resolve_grid(grid: Sequence[float] | np.ndarray | None) -> np.ndarray:
@@ -176,33 +154,6 @@ def _per_class_f1_grid(y_true: np.ndarray, probs: np.ndarray, grid: np.ndarray) 
     return f1
 
 
-def apply_thresholds(
-    probs: Any, thresholds: float | Sequence[float] = 0.5, ensure_top_label: bool = False
-) -> np.ndarray:
-    """Turn probabilities into 0/1 predictions (``prob >= threshold``).
-
-    Args:
-        probs: ``(n, L)`` probabilities.
-        thresholds: One threshold for all labels, or one per label.
-        ensure_top_label: If True, a row with no label at or above its threshold gets its argmax label.
-
-    Returns:
-        ``(n, L)`` int array of 0/1 predictions.
-
-    Example:
-        >>> apply_thresholds([[0.2, 0.4], [0.7, 0.1]], 0.5, ensure_top_label=True).tolist()
-        [[0, 1], [1, 0]]
-    """
-    p = np.asarray(probs, dtype=np.float64)
-    if p.ndim != 2:
-        raise ValueError(f"probs must be 2-D (n, L); got shape {p.shape}")
-    pred = (p >= _resolve_thresholds(thresholds, p.shape[1])).astype(np.int64)
-    if ensure_top_label and p.shape[1] > 0:
-        empty = pred.sum(axis=1) == 0
-        pred[empty, p[empty].argmax(axis=1)] = 1
-    return pred
-
-
 def multilabel_metrics(
     y_true: Any,
     probs: Any,
@@ -239,7 +190,7 @@ def multilabel_metrics(
     names = [str(name) for name in label_names]
     if len(names) != n_labels:
         raise ValueError(f"got {len(names)} label names for {n_labels} label columns")
-    t = _resolve_thresholds(thresholds, n_labels)
+    t = resolve_thresholds(thresholds, n_labels)
     pred = apply_thresholds(p, t)
 
     support = y.sum(axis=0)

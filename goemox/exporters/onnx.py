@@ -19,12 +19,12 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
 from goemox.errors import GoEmoXUsageError
-from goemox.evaluation.metrics import apply_thresholds
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.onnx import EXPORT_RECORD, INSTALL_HINT, OnnxEmotionClassifier, import_onnxruntime
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
 from goemox.reporting.files import check_output_folder, staged_folder, write_json_atomically
 from goemox.resources import demo_texts
+from goemox.scores import apply_thresholds
 
 FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")

@@ -13,9 +13,9 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig, PreTrainedModel
 
 from goemox.errors import GoEmoXUsageError
-from goemox.evaluation.metrics import apply_thresholds
 from goemox.labels import LabelScheme, get_label_scheme
 from goemox.scores import (
+    apply_thresholds,
     has_stored_thresholds,
     ood_scores,
     sigmoid,

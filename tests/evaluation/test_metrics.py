@@ -116,18 +116,6 @@ def test_roc_auc_none_when_no_label_qualifies() -> None:
     json.dumps(m)
 
 
-def test_apply_thresholds_and_ensure_top_label() -> None:
-    probs = np.array([[0.2, 0.4, 0.1], [0.6, 0.7, 0.1], [0.3, 0.2, 0.45]])
-    plain = apply_thresholds(probs, 0.5)
-    assert plain.tolist() == [[0, 0, 0], [1, 1, 0], [0, 0, 0]]
-    assert plain.dtype.kind == "i"
-    # Empty rows 0 and 2 get their argmax label; row 1 already has predictions and is unchanged.
-    top = apply_thresholds(probs, 0.5, ensure_top_label=True)
-    assert top.tolist() == [[0, 1, 0], [1, 1, 0], [0, 0, 1]]
-    # Per-label thresholds; a value equal to its threshold counts as predicted (>=).
-    assert apply_thresholds(probs, [0.3, 0.9, 0.45]).tolist() == [[0, 0, 0], [1, 0, 0], [1, 0, 1]]
-
-
 def test_tune_per_class_thresholds_finds_separating_thresholds() -> None:
     y = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 0], [0, 0, 0]])
     probs = np.array([[0.35, 0.9, 0.6], [0.325, 0.8, 0.7], [0.2, 0.1, 0.1], [0.1, 0.1, 0.9]])
@@ -177,7 +165,7 @@ def test_tuned_thresholds_are_optimal_per_sklearn() -> None:
 
 def test_threshold_report_structure_and_json() -> None:
     report = threshold_report(Y_TRUE, PROBS, NAMES)
-    assert set(report) == {"fixed_0.5", "global", "per_class"}
+    assert set(report) == {"fixed_0.5", "global_threshold", "per_class_thresholds"}
     assert report["fixed_0.5"] == multilabel_metrics(Y_TRUE, PROBS, NAMES, 0.5)
     global_t = tune_global_threshold(Y_TRUE, PROBS)
     assert report["global_threshold"]["threshold"] == global_t

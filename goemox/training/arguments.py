@@ -97,7 +97,14 @@ def encoder_token_limit(model_name_or_path: str) -> int | None:
     ```"""
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(model_name_or_path)
+    try:
+        config = AutoConfig.from_pretrained(model_name_or_path)
+    except (OSError, ValueError) as err:
+        first_line = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
+        raise GoEmoXUsageError(
+            f"--model_name_or_path {model_name_or_path}: cannot read its config.json ({first_line.strip()}); expected "
+            "a local model folder or a Hub model id reachable from here"
+        ) from None
     config = getattr(config, "encoder", None) if config.model_type == "goemox" else config
     positions = getattr(config, "max_position_embeddings", None)
     if not isinstance(positions, int):

@@ -59,3 +59,10 @@ def test_max_length_limit_of_a_saved_goemox_model_is_its_encoder_limit(trained_r
     model = ModelArguments(model_name_or_path=str(trained_run_factory("distilbert")))
     with pytest.raises(GoEmoXUsageError, match="^--max_length 129 is above the 128 tokens"):
         check_max_length(model, DataArguments(dataset="demo", max_length=129))
+
+
+def test_an_encoder_whose_config_cannot_be_read_is_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    for name in (str(tmp_path / "empty"), str(tmp_path / "missing"), "no-such-org/no-such-model"):
+        with pytest.raises(GoEmoXUsageError, match=f"--model_name_or_path {name}: cannot read its config.json"):
+            check_max_length(ModelArguments(model_name_or_path=name), DataArguments())

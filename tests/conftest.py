@@ -169,3 +169,18 @@ def run_goemox(
 def goemox_cli():
     """The `goemox` command run in a subprocess: `goemox_cli("predict", "--model", ...)` (see `run_goemox`)."""
     return run_goemox
+
+
+@pytest.fixture
+def goemox_here(capsys):
+    """The `goemox` command run in this process (no interpreter start-up: for the many runs that stop at an error
+    before any work), with the same result shape as `goemox_cli`."""
+    from goemox.cli import main
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(["goemox", *args], code, captured.out, captured.err)
+
+    return run

@@ -129,13 +129,13 @@ def test_predict_csv_to_jsonl_and_stdin_to_csv(goemox_cli, trained):
         (["train", "--config", "{tmp}/bad.yaml"], "bad.yaml: unknown option(s) ['learning_rat']"),
     ],
 )
-def test_bad_input_is_a_message_not_a_traceback(goemox_cli, trained, tmp_path, args, message):
+def test_bad_input_is_a_message_not_a_traceback(goemox_here, trained, tmp_path, args, message):
     (tmp_path / "missing-model").mkdir()
     (tmp_path / "in.txt").write_text("hello\n")
     (tmp_path / "bad.csv").write_text("text,labels\nfine,joy\nnot fine,joyy\n")
     (tmp_path / "bad.yaml").write_text("learning_rat: 0.1\n")
     filled = [a.format(tmp=tmp_path, model=trained / "model") for a in args]
-    result = goemox_cli(*filled)
+    result = goemox_here(*filled)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -171,7 +171,7 @@ def test_demo_runs_streamlit_on_the_packaged_app_with_the_options():
     assert parse_demo_args(command[separator + 1 :]) == DemoSettings(model="org/model", max_rows=7, max_length=128)
 
 
-def test_demo_refuses_a_row_limit_below_one(goemox_cli):
-    result = goemox_cli("demo", "--model", "m", "--max_rows", "0")
+def test_demo_refuses_a_row_limit_below_one(goemox_here):
+    result = goemox_here("demo", "--model", "m", "--max_rows", "0")
     assert result.returncode == 2
     assert "--max_rows must be at least 1, got 0" in result.stderr

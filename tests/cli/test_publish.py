@@ -41,7 +41,7 @@ def user_folder(tmp_path, trained_run_factory) -> Path:
     return work
 
 
-def test_outputs_that_are_inside_or_hold_the_model_are_refused_and_nothing_is_lost(user_folder, goemox_cli):
+def test_outputs_that_are_inside_or_hold_the_model_are_refused_and_nothing_is_lost(user_folder, goemox_here):
     before = snapshot(user_folder)
     model, parent = str(user_folder / "m"), str(user_folder)
     cases = [
@@ -54,7 +54,7 @@ def test_outputs_that_are_inside_or_hold_the_model_are_refused_and_nothing_is_lo
         (["card", "--model", model, "--output", parent], "holds the input"),
     ]
     for args, message in cases:
-        one_line_error(goemox_cli(*args), message)
+        one_line_error(goemox_here(*args), message)
         assert snapshot(user_folder) == before, args
     assert sorted(path.name for path in user_folder.iterdir()) == ["m", "notes.txt"]  # no staging left behind
 
@@ -72,7 +72,7 @@ def test_export_hub_overwrite_replaces_a_folder_of_unrelated_files(user_folder, 
     assert sorted(path.name for path in user_folder.iterdir()) == ["hub", "m", "notes.txt"]
 
 
-def test_card_writes_the_readme_but_no_other_file_of_the_model(user_folder, goemox_cli):
+def test_card_writes_the_readme_but_no_other_file_of_the_model(user_folder, goemox_cli, goemox_here):
     model = user_folder / "m"
     before = snapshot(model)
     result = goemox_cli("card", "--model", str(model), "--repo_id", "me/tiny")
@@ -80,18 +80,18 @@ def test_card_writes_the_readme_but_no_other_file_of_the_model(user_folder, goem
     assert "me/tiny" in (model / "README.md").read_text(encoding="utf-8")
     assert {name for name, digest in snapshot(model).items() if before.get(name) != digest} == {"README.md"}
     for name in ("metrics.json", "run_config.json", "model.safetensors", "checkpoint-11/config.json"):
-        one_line_error(goemox_cli("card", "--model", str(model), "--output", str(model / name)), "--output")
+        one_line_error(goemox_here("card", "--model", str(model), "--output", str(model / name)), "--output")
     assert {name for name, digest in snapshot(model).items() if before.get(name) != digest} == {"README.md"}
 
 
-def test_bad_repository_ids_are_refused_before_any_work(user_folder, goemox_cli):
+def test_bad_repository_ids_are_refused_before_any_work(user_folder, goemox_here):
     model = str(user_folder / "m")
     for args in (
         ["push", "--model", model, "--repo_id", "no-namespace"],
         ["export", "hub", "--model", model, "--output_dir", str(user_folder / "hub"), "--repo_id", "me/bad--name"],
         ["card", "--model", model, "--output", str(user_folder / "card.md"), "--repo_id", "a/b/c"],
     ):
-        one_line_error(goemox_cli(*args), "--repo_id", "expected user/name or org/name")
+        one_line_error(goemox_here(*args), "--repo_id", "expected user/name or org/name")
     assert sorted(path.name for path in user_folder.iterdir()) == ["m", "notes.txt"]
 
 

@@ -18,9 +18,9 @@ import pytest
         (["--classifier_dropout", "1"], "--classifier_dropout must be at least 0 and below 1, got 1.0"),
     ],
 )
-def test_bad_options_stop_with_one_line_and_save_nothing(options, message, goemox_cli, tmp_path):
+def test_bad_options_stop_with_one_line_and_save_nothing(options, message, goemox_here, tmp_path):
     out = tmp_path / "run"
-    result = goemox_cli("train", "--dataset", "demo", "--output_dir", str(out), "--use_cpu", *options)
+    result = goemox_here("train", "--dataset", "demo", "--output_dir", str(out), "--use_cpu", *options)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
@@ -28,9 +28,9 @@ def test_bad_options_stop_with_one_line_and_save_nothing(options, message, goemo
     assert not out.exists()
 
 
-def test_max_length_above_the_encoder_limit_stops_before_any_data_is_read(goemox_cli, tmp_path, tiny_encoder_factory):
+def test_max_length_above_the_encoder_limit_stops_before_any_data_is_read(goemox_here, tmp_path, tiny_encoder_factory):
     out = tmp_path / "run"
-    result = goemox_cli(
+    result = goemox_here(
         "train",
         "--model_name_or_path",
         str(tiny_encoder_factory("bert")),
@@ -59,26 +59,26 @@ def test_max_length_above_the_encoder_limit_stops_before_any_data_is_read(goemox
     ],
 )
 def test_data_without_enough_rows_stops_with_the_minimum(
-    name, content, message, goemox_cli, tmp_path, tiny_encoder_factory
+    name, content, message, goemox_here, tmp_path, tiny_encoder_factory
 ):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     out = tmp_path / "run"
     encoder = str(tiny_encoder_factory("bert"))
-    result = goemox_cli("train", "--model_name_or_path", encoder, "--train_file", str(path), "--output_dir", str(out))
+    result = goemox_here("train", "--model_name_or_path", encoder, "--train_file", str(path), "--output_dir", str(out))
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
     assert message in lines[0] and "at least" in lines[0]
     assert not out.exists()
 
 
-def test_a_header_only_split_file_stops_with_the_minimum(goemox_cli, tmp_path, tiny_encoder_factory):
+def test_a_header_only_split_file_stops_with_the_minimum(goemox_here, tmp_path, tiny_encoder_factory):
     train = tmp_path / "train.csv"
     train.write_text("text,labels\n" + "".join(f"text {i},joy\n" for i in range(20)), encoding="utf-8")
     validation = tmp_path / "validation.csv"
     validation.write_text("text,labels\n", encoding="utf-8")
     out = tmp_path / "run"
-    result = goemox_cli(
+    result = goemox_here(
         "train",
         *("--model_name_or_path", str(tiny_encoder_factory("bert")), "--output_dir", str(out)),
         *("--train_file", str(train), "--validation_file", str(validation)),

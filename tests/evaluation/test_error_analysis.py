@@ -131,8 +131,10 @@ def test_evaluate_report_matches_the_model_scores(tiny_model, tmp_path, capsys):
     for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (report / "report.md").read_text(encoding="utf-8")):
         assert (report / image).is_file()
 
-    assert main(args) == 2  # the report folder now holds files
-    assert "report: already holds files" in capsys.readouterr().err
+    assert main(args) == 2  # the metrics file exists now, and the report folder holds files
+    assert "m.json already exists; pass --overwrite" in capsys.readouterr().err
+    assert main(args[:-2]) == 2
+    assert "report already holds files" in capsys.readouterr().err
     assert main([*args, "--overwrite"]) == 0
 
 

@@ -58,7 +58,7 @@ def load_splits(data: str, mode: str, max_length: int, tokenizer):
 
     limits = SUBSET if mode == "subset" else {}
     data_args = DataArguments(dataset=data, max_length=max_length, split_seed=0, **limits)
-    raw = load_data(data_args, get_label_scheme("goemotions"))
+    raw, _ = load_data(data_args, get_label_scheme("goemotions"))
     return raw, tokenize_dataset(raw, tokenizer, max_length=max_length)
 
 

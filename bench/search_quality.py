@@ -88,7 +88,7 @@ def main() -> None:
         command = [
             sys.executable,
             "-m",
-            "goemox.cli",
+            "goemox",
             "search",
             *common_flags(args, search_dir),
             "--n_trials",

@@ -85,7 +85,8 @@ def build(recipe: str, args, out_dir: Path):
     labels = list(GOEMOTIONS_LABELS)
     tokenizer = AutoTokenizer.from_pretrained(args.encoder)
     data_args = DataArguments(dataset=args.data, max_length=128, max_train_samples=args.train_rows)
-    train = tokenize_dataset(load_data(data_args, get_label_scheme("goemotions")), tokenizer, 128)["train"]
+    raw, _ = load_data(data_args, get_label_scheme("goemotions"))
+    train = tokenize_dataset(raw, tokenizer, 128)["train"]
     set_seed(0)
     on_cpu = not torch.cuda.is_available()
     common = {

@@ -10,6 +10,7 @@ import time
 
 import optuna
 import pytest
+import sqlalchemy
 
 from goemox.cli.parsing import parse_command
 from goemox.cli.train import COMMANDS
@@ -150,10 +151,11 @@ def study_counts(tmp_path) -> dict:
 
 
 def counts_if_created(tmp_path) -> dict:
-    """Trial counts, or none while the worker has made the database file but not yet the study."""
+    """Trial counts, or none while the worker has made the database file but not yet the study (or is still
+    writing its schema: reading then races the worker's own schema creation)."""
     try:
         return study_counts(tmp_path)
-    except KeyError:
+    except (KeyError, sqlalchemy.exc.SQLAlchemyError):
         return {}
 
 

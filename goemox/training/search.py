@@ -220,19 +220,7 @@ def run_search(
         else optuna.pruners.NopPruner()
     )
     started = time.monotonic()
-    while True:
-        optuna.storages.fail_stale_trials(study)
-        counts = trial_counts(study)
-        finished = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
-        taken = sum(counts.get(state, 0) for state in FINISHED_OR_TAKEN)
-        if finished >= search_args.n_trials:
-            break
-        if search_args.timeout is not None and time.monotonic() - started > search_args.timeout:
-            progress(f"timeout reached after {finished} finished trials")
-            break
-        if taken >= search_args.n_trials and not counts.get("WAITING"):
-            time.sleep(search_args.heartbeat_interval)  # the rest are running elsewhere, or will go stale
-            continue
+    while (finished := next_trial(study, search_args, started, progress)) is not None:
         trainer.hyperparameter_search(
             hp_space=lambda trial: suggest(trial, space),
             compute_objective=lambda metrics: metrics["eval_macro_f1"],
@@ -253,6 +241,26 @@ def run_search(
             f"{finished + 1}/{search_args.n_trials} finished, params {json.dumps(last.params)}"
         )
     return write_reports(study, search_args, storage_url(search_args, str(out)), out)
+
+
+def next_trial(study, search_args: SearchArguments, started: float, progress: Callable[[str], None]) -> int | None:
+    """Wait until this worker may start a trial; return the number of finished trials then, or `None` when the
+    study holds `n_trials` finished trials or the worker's timeout has passed."""
+    import optuna
+
+    while True:
+        optuna.storages.fail_stale_trials(study)
+        counts = trial_counts(study)
+        finished = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
+        taken = sum(counts.get(state, 0) for state in FINISHED_OR_TAKEN)
+        if finished >= search_args.n_trials:
+            return None
+        if search_args.timeout is not None and time.monotonic() - started > search_args.timeout:
+            progress(f"timeout reached after {finished} finished trials")
+            return None
+        if taken < search_args.n_trials or counts.get("WAITING"):
+            return finished
+        time.sleep(search_args.heartbeat_interval)  # the rest are running elsewhere, or will go stale
 
 
 def storage_url(search_args: SearchArguments, output_dir: str) -> str:

@@ -56,6 +56,7 @@ class LoadReport:
         dropped_empty: Split it was read as -> rows dropped for having no label (``empty_rows="drop"``).
         created_splits: Splits carved out of the training data by a stratified split.
         duplicates_dropped: Exact duplicate training rows (same text and labels) dropped before that split.
+        label_counts: Label name as the data writes it (ids resolved to names) -> rows naming it, before mapping.
     """
 
     sources: dict[str, str] = field(default_factory=dict)
@@ -65,6 +66,7 @@ class LoadReport:
     dropped_empty: dict[str, int] = field(default_factory=dict)
     created_splits: tuple[str, ...] = ()
     duplicates_dropped: int = 0
+    label_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def num_skipped(self) -> int:
@@ -104,8 +106,15 @@ class ReadOptions:
 class LabelEncoder:
     """Turns one label cell into a multi-hot vector of the scheme's labels."""
 
-    def __init__(self, scheme: LabelScheme, separator: str, class_names: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        scheme: LabelScheme,
+        separator: str,
+        class_names: Sequence[str] | None = None,
+        counts: dict[str, int] | None = None,
+    ) -> None:
         self.scheme = scheme
+        self.counts = counts if counts is not None else {}
         self.separator = separator
         self.id_names = tuple(class_names) if class_names is not None else scheme.source_labels
         self.id_space = "ClassLabel names" if class_names is not None else f"source labels of {scheme.name!r}"
@@ -125,6 +134,8 @@ class LabelEncoder:
         names = [self._name(token) for token in cell]
         try:
             targets = self.scheme.map_names(names)
+            for name in set(names):
+                self.counts[name] = self.counts.get(name, 0) + 1
         except UnknownLabelError as err:
             raise BadRow(
                 "unknown_label",
@@ -241,7 +252,9 @@ class SplitCollector:
         self.source = source
         self.options = options
         self.report = report
-        self.encode = LabelEncoder(options.scheme, label_separator or options.label_separator, class_names)
+        self.encode = LabelEncoder(
+            options.scheme, label_separator or options.label_separator, class_names, counts=report.label_counts
+        )
         self.texts: list[str] = []
         self.labels: list[list[float]] = []
         self.extras: list[dict[str, Any]] = []

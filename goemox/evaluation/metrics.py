@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_GRID",
+    "annotated_metrics",
     "apply_thresholds",
     "make_compute_metrics",
     "multilabel_metrics",
@@ -303,7 +304,11 @@ def threshold_report(y_true: Any, probs: Any, label_names: Sequence[str]) -> dic
 
 
 def tune_thresholds(
-    y_true: Any, probs: Any, strategy: str, grids: Sequence[Sequence[float] | np.ndarray] | None = None
+    y_true: Any,
+    probs: Any,
+    strategy: str,
+    grids: Sequence[Sequence[float] | np.ndarray] | None = None,
+    mask: Any = None,
 ) -> list[float]:
     """The thresholds a strategy picks on (validation) data: the one rule `goemox train` and `goemox calibrate`
     share.
@@ -314,6 +319,9 @@ def tune_thresholds(
         strategy: ``per_class`` (each label's best F1), ``global`` (one threshold, best macro-F1) or ``fixed`` (0.5).
         grids: one candidate grid per label (default: :data:`DEFAULT_GRID` for every label); ``global`` searches
             their union.
+        mask: ``(n, L)`` 0/1 matrix of the annotated pairs (several corpora): each label is tuned on the rows that
+            annotate it (``global``: macro-F1 over labels, each on its annotating rows); a label no row annotates
+            keeps 0.5. ``None``: every row.
 
     Example:
         >>> tune_thresholds([[1, 0], [0, 1]], [[0.3, 0.1], [0.2, 0.35]], "fixed")
@@ -326,14 +334,99 @@ def tune_thresholds(
     if strategy == "fixed":
         return [0.5] * count
     grids = [DEFAULT_GRID] * count if grids is None else list(grids)
+    rows = [slice(None)] * count if mask is None else [np.asarray(mask)[:, c] > 0 for c in range(count)]
     if strategy == "per_class":
-        return [tune_per_class_thresholds(y[:, [c]], p[:, [c]], grids[c])[0] for c in range(count)]
-    return [
-        tune_global_threshold(y, p, np.unique(np.concatenate([np.asarray(g, dtype=np.float64) for g in grids])))
-    ] * count
+        return [
+            tune_per_class_thresholds(y[rows[c]][:, [c]], p[rows[c]][:, [c]], grids[c])[0] if np.any(rows[c]) else 0.5
+            for c in range(count)
+        ]
+    union = np.unique(np.concatenate([np.asarray(g, dtype=np.float64) for g in grids]))
+    if mask is None:
+        return [tune_global_threshold(y, p, union)] * count
+    annotated = [c for c in range(count) if np.any(rows[c])]
+    per_label = [_per_class_f1_grid(y[rows[c]][:, [c]], p[rows[c]][:, [c]], union)[:, 0] for c in annotated]
+    return [float(union[_best_index(np.mean(per_label, axis=0), union)])] * count
 
 
-def make_compute_metrics(label_names: Sequence[str]) -> Callable[[EvalPrediction], dict[str, float]]:
+def annotated_metrics(
+    y_true: Any,
+    probs: Any,
+    mask: Any,
+    label_names: Sequence[str],
+    thresholds: float | Sequence[float] = 0.5,
+) -> dict[str, Any]:
+    """:func:`multilabel_metrics` over the annotated (row, label) pairs only, for data pooled from corpora that
+    annotate different labels.
+
+    Each label is scored on the rows that annotate it (``per_class`` adds ``annotated_rows``); ``macro_f1`` and
+    ``roc_auc_macro`` average over labels with at least one annotating row; ``micro_f1`` and ``hamming_score`` count
+    annotated pairs; the per-row figures (``samples_f1``, ``jaccard_samples``, ``subset_accuracy``, predicted
+    cardinality) look at each row's annotated labels. With an all-ones mask every figure equals
+    :func:`multilabel_metrics`.
+
+    Args:
+        y_true: ``(n, L)`` 0/1 labels.
+        probs: ``(n, L)`` probabilities.
+        mask: ``(n, L)`` 0/1 matrix of the annotated pairs.
+        label_names: ``L`` label names.
+        thresholds: one threshold for all labels, or one per label.
+
+    Example:
+        >>> m = annotated_metrics([[1, 0], [0, 1]], [[0.9, 0.9], [0.4, 0.6]], [[1, 0], [1, 1]], ["joy", "anger"])
+        >>> m["macro_f1"], m["per_class"]["anger"]["annotated_rows"]
+        (1.0, 1)
+    """
+    y, p = _check_inputs(y_true, probs)
+    m = np.asarray(mask, dtype=bool)
+    if m.shape != y.shape:
+        raise ValueError(f"mask has shape {m.shape}, labels {y.shape}")
+    names = [str(name) for name in label_names]
+    t = resolve_thresholds(thresholds, y.shape[1])
+    pred = apply_thresholds(p, t).astype(bool) & m
+    true = y.astype(bool) & m
+    tp, fp, fn = (pred & true).sum(axis=0), (pred & ~true).sum(axis=0), (~pred & true).sum(axis=0)
+    annotated_rows = m.sum(axis=0)
+    precision = np.divide(tp, tp + fp, out=np.zeros(len(names)), where=tp + fp > 0)
+    recall = np.divide(tp, tp + fn, out=np.zeros(len(names)), where=tp + fn > 0)
+    f1 = np.divide(2.0 * tp, 2 * tp + fp + fn, out=np.zeros(len(names)), where=2 * tp + fp + fn > 0)
+    scored = annotated_rows > 0
+    support = true.sum(axis=0)
+    has_both = scored & (support > 0) & (support < annotated_rows)
+    aucs = [roc_auc_score(y[m[:, j], j], p[m[:, j], j]) for j in np.flatnonzero(has_both)]
+    row_tp, row_pred, row_true = (pred & true).sum(axis=1), pred.sum(axis=1), true.sum(axis=1)
+    row_union = (pred | true).sum(axis=1)
+    samples_f1 = np.divide(2.0 * row_tp, row_pred + row_true, out=np.zeros(len(y)), where=row_pred + row_true > 0)
+    jaccard = np.divide(row_tp, row_union, out=np.zeros(len(y)), where=row_union > 0)
+    wrong = (pred != true).sum()
+    return {
+        "macro_f1": float(f1[scored].mean()) if scored.any() else 0.0,
+        "micro_f1": float(2 * tp.sum() / max(2 * tp.sum() + fp.sum() + fn.sum(), 1)),
+        "samples_f1": float(samples_f1.mean()),
+        "roc_auc_macro": float(np.mean(aucs)) if aucs else None,
+        "roc_auc_labels_skipped": [names[j] for j in np.flatnonzero(~has_both)],
+        "hamming_score": float(1.0 - wrong / max(m.sum(), 1)),
+        "jaccard_samples": float(jaccard.mean()),
+        "subset_accuracy": float(np.mean((pred == true).all(axis=1))),
+        "label_cardinality_pred": float(row_pred.mean()),
+        "rows_without_prediction": float(np.mean(row_pred == 0)),
+        "per_class": {
+            name: {
+                "precision": float(precision[j]),
+                "recall": float(recall[j]),
+                "f1": float(f1[j]),
+                "support": int(support[j]),
+                "threshold": float(t[j]),
+                "annotated_rows": int(annotated_rows[j]),
+            }
+            for j, name in enumerate(names)
+        },
+        "thresholds": [float(x) for x in t],
+    }
+
+
+def make_compute_metrics(
+    label_names: Sequence[str], source_names: Sequence[str] | None = None
+) -> Callable[[EvalPrediction], dict[str, float]]:
     """Build a ``compute_metrics`` function for the Hugging Face ``Trainer``.
 
     The returned function applies a numerically stable sigmoid to the logits (the first element
@@ -344,8 +437,13 @@ def make_compute_metrics(label_names: Sequence[str]) -> Callable[[EvalPrediction
     That value is optimistic (tuned and scored on the same data) and only meant for monitoring;
     do not report it as a held-out result.
 
+    For several corpora the ``label_ids`` are ``(labels, label_mask, source_id)``: the figures are
+    :func:`annotated_metrics` of the pooled rows, and ``macro_f1_<source>`` adds each source's macro-F1 on the
+    labels it annotates.
+
     Args:
         label_names: ``L`` label names, in logit column order.
+        source_names: the run's sources, in ``source_id`` order (several corpora only).
 
     Returns:
         A callable mapping an ``EvalPrediction`` to a dict of floats.
@@ -365,11 +463,28 @@ def make_compute_metrics(label_names: Sequence[str]) -> Callable[[EvalPrediction
         if isinstance(logits, tuple):
             logits = logits[0]
         probs = sigmoid(logits)
-        y_true = (np.asarray(eval_pred.label_ids, dtype=np.float64) >= 0.5).astype(np.int64)
-        metrics = multilabel_metrics(y_true, probs, names, 0.5)
+        label_ids, mask, sources = eval_pred.label_ids, None, None
+        if isinstance(label_ids, (tuple, list)):
+            label_ids, mask, sources = label_ids
+        y_true = (np.asarray(label_ids, dtype=np.float64) >= 0.5).astype(np.int64)
+        if mask is None:
+            metrics = multilabel_metrics(y_true, probs, names, 0.5)
+            tuned_t = tune_per_class_thresholds(y_true, probs)
+            tuned = float(f1_score(y_true, apply_thresholds(probs, tuned_t), average="macro", zero_division=0))
+        else:
+            metrics = annotated_metrics(y_true, probs, mask, names, 0.5)
+            tuned_t = tune_thresholds(y_true, probs, "per_class", mask=mask)
+            tuned = annotated_metrics(y_true, probs, mask, names, tuned_t)["macro_f1"]
         out = {key: (float("nan") if metrics[key] is None else metrics[key]) for key in flat_keys}
-        tuned = apply_thresholds(probs, tune_per_class_thresholds(y_true, probs))
-        out["macro_f1_tuned"] = float(f1_score(y_true, tuned, average="macro", zero_division=0))
+        out["macro_f1_tuned"] = tuned
+        if mask is not None and source_names:
+            sources = np.asarray(sources).reshape(-1)
+            for position, source in enumerate(source_names):
+                rows = sources == position
+                if rows.any():
+                    out[f"macro_f1_{source}"] = annotated_metrics(
+                        y_true[rows], probs[rows], np.asarray(mask)[rows], names, 0.5
+                    )["macro_f1"]
         return out
 
     return compute_metrics

@@ -391,7 +391,33 @@ def data_section(run: RunFiles) -> dict:
         + f". Texts longer than {data_args['max_length']} tokens were truncated."
         + (f" Training used at most {limit:,} rows." if limit else "")
     )
-    return {"data_text": data_text, "scheme_mapping_text": _scheme_mapping_text(run)}
+    return {"data_text": data_text, "scheme_mapping_text": _scheme_mapping_text(run), "source_rows": _source_rows(run)}
+
+
+def _source_rows(run: RunFiles) -> list[list[str]]:
+    """One row per corpus of a several-corpora run: its data, annotated labels, rows and per-corpus scores."""
+    metrics, rows = run.metrics, []
+    for source in metrics.get("sources") or []:
+        name = source["name"]
+        validation = (metrics.get("validation_by_source") or {}).get(name)
+        test = (metrics.get("test_by_source") or {}).get(name)
+        single = (test or validation or {}).get("single_label")
+        annotates = source["annotates"]
+        rows.append(
+            [
+                f"`{name}`",
+                ", ".join(f"`{Path(path).name}`" for path in source["files"].values())
+                or f"`{local_name(source['dataset'])}`",
+                f"{len(annotates)}: {', '.join(annotates)}" if len(annotates) <= 8 else f"{len(annotates)}",
+                f"{source['rows'].get('train', 0):,}",
+                _fmt(validation["tuned"]["macro_f1"]) if validation else "n/a",
+                _fmt(test["tuned"]["macro_f1"]) if test else "n/a",
+                f"{_fmt(single['accuracy'])} / {_fmt(single['macro_f1'])} ({'test' if test else 'validation'})"
+                if single
+                else "n/a",
+            ]
+        )
+    return rows
 
 
 def hyperparameters_section(run: RunFiles) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 
 from goemox.configuration_goemox import POOLING_MODES
@@ -39,6 +40,23 @@ class ModelArguments:
                 raise GoEmoXUsageError(f"--{name} must be at least 0 and below 1, got {value}")
 
 
+class ReplaceThenAppend(argparse.Action):
+    """A repeatable option whose first use on the command line replaces the value of a config file (flags win), and
+    whose later uses add to it."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        current = getattr(namespace, self.dest, None)
+        kept = [] if current is None or current is self.default else list(current)
+        setattr(namespace, self.dest, kept + (list(values) if isinstance(values, list) else [values]))
+
+
+SOURCES_HELP = """Several labelled corpora in one run (repeatable): NAME=DATASET, an inline YAML mapping such as
+'{name: carer, dataset: ../shared/data/carer, label_column: label, single_label: true}', or a YAML/JSON file of such
+entries; in a config file, a list under `datasets:`. Each entry takes the data options (inheriting the run's) and
+mapping, annotates, known_negative, single_label, max_train_samples, max_eval_samples. A row's loss is masked to the
+target labels its corpus annotates. --dataset and the split files are then not read."""
+
+
 @dataclass
 class DataArguments(DataSourceArguments):
     """Where the labelled texts come from (every :class:`DataSourceArguments` option) and how they become model
@@ -67,6 +85,17 @@ class DataArguments(DataSourceArguments):
             "choices": list(THRESHOLD_STRATEGIES),
         },
     )
+    datasets: list[str] | None = field(
+        default=None,
+        metadata={"help": SOURCES_HELP, "aliases": ["--source"], "action": ReplaceThenAppend, "metavar": "SOURCE"},
+    )
+    select_on: str = field(
+        default="pooled",
+        metadata={
+            "help": "With several corpora: the validation macro-F1 that early stopping and checkpoint choice use, "
+            "'pooled' (over every annotated row and label, default) or a source's name (its annotated labels)."
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -74,6 +103,18 @@ class DataArguments(DataSourceArguments):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise GoEmoXUsageError(f"--{name} must be at least 1, got {value}")
+        names = [spec.name for spec in self.source_specs()]
+        if self.select_on != "pooled" and self.select_on not in names:
+            raise GoEmoXUsageError(
+                f"--select_on {self.select_on}: expected 'pooled'"
+                + (f" or a source name ({', '.join(names)})" if names else " (a source name needs --source corpora)")
+            )
+
+    def source_specs(self) -> list:
+        """The `--source` / `datasets:` corpora of the run, checked (empty for a one-corpus run)."""
+        from goemox.data.sources import parse_sources
+
+        return parse_sources(self.datasets, self) if self.datasets else []
 
 
 ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "longformer")

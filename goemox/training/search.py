@@ -176,7 +176,7 @@ def run_search(
     """
     from transformers import AutoTokenizer, set_seed
 
-    from goemox.training.train import build_model, load_data
+    from goemox.training.train import build_model, load_data, several_corpora_setup, sources_compute_metrics
 
     check_max_length(model_args, data_args)
     out = Path(training_args.output_dir)
@@ -184,6 +184,7 @@ def run_search(
     space = search_space(search_args.space, search_args.space_file)
     scheme = get_label_scheme(data_args.resolved_scheme())
     raw, _ = load_data(data_args, scheme)
+    sources, training_args = several_corpora_setup(data_args, training_args, raw, scheme)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
     storage, optuna = make_storage(search_args, str(out))
@@ -212,6 +213,7 @@ def run_search(
         train_dataset=tokenized["train"],
         eval_dataset=tokenized["validation"],
         processing_class=tokenizer,
+        compute_metrics=sources_compute_metrics(sources, scheme),
     )
     sampler = optuna.samplers.TPESampler(seed=search_args.sampler_seed)
     pruner = (
@@ -223,7 +225,7 @@ def run_search(
     while (finished := next_trial(study, search_args, started, progress)) is not None:
         trainer.hyperparameter_search(
             hp_space=lambda trial: suggest(trial, space),
-            compute_objective=lambda metrics: metrics["eval_macro_f1"],
+            compute_objective=lambda metrics: metrics[f"eval_{trial_args.metric_for_best_model}"],
             n_trials=1,
             direction="maximize",
             backend="optuna",

@@ -14,9 +14,17 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 
 from goemox.configuration_goemox import GoEmoXConfig
 from goemox.data import LoadReport, load_emotion_dataset, tokenize_dataset
+from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN, combine_sources, load_source, source_summary
 from goemox.data.tokenize import count_truncated
 from goemox.errors import DataError, GoEmoXUsageError
-from goemox.evaluation.metrics import multilabel_metrics, threshold_report, tune_thresholds
+from goemox.evaluation.metrics import (
+    annotated_metrics,
+    make_compute_metrics,
+    multilabel_metrics,
+    threshold_report,
+    tune_thresholds,
+)
+from goemox.evaluation.per_source import source_metrics
 from goemox.hub.model_card import ModelCardCallback, render_model_card
 from goemox.hub.push import check_repo_id
 from goemox.labels import LabelScheme, get_label_scheme
@@ -54,7 +62,12 @@ def check_output_dir(args: GoEmoXTrainingArguments) -> None:
 
 
 def load_data(data_args: DataArguments, scheme: LabelScheme) -> tuple[DatasetDict, LoadReport]:
-    """Load the labelled splits and apply the optional seeded subsets; refuse splits without rows."""
+    """Load the labelled splits and apply the optional seeded subsets; refuse splits without rows.
+
+    With several corpora (`--source`), the splits pool every source's rows with their `label_mask` and `source_id`
+    (see :func:`load_sources`), and the report's `sources` maps split -> the source names it holds."""
+    if data_args.datasets:
+        return load_sources(data_args, scheme)
     splits, report = load_emotion_dataset(scheme=scheme, return_report=True, **data_args.load_options())
     limits = {
         "train": data_args.max_train_samples,
@@ -75,6 +88,27 @@ def load_data(data_args: DataArguments, scheme: LabelScheme) -> tuple[DatasetDic
                 f"the {name} split has {len(split)} labelled rows (a header only, an empty file, or every row skipped)",
                 f"at least {MIN_ROWS_PER_SPLIT} row per split for training",
             )
+    return splits, report
+
+
+def load_sources(data_args: DataArguments, scheme: LabelScheme) -> tuple[DatasetDict, LoadReport]:
+    """Every `--source` corpus read into the target scheme and pooled; each is checked before any training."""
+    specs = data_args.source_specs()
+    loaded = [load_source(spec, scheme, needs_validation=data_args.train_on == "train") for spec in specs]
+    for source in loaded:
+        logger.info(
+            "Source %s: %s rows, annotates %d of %d labels",
+            source.spec.name,
+            ", ".join(f"{split} {len(rows)}" for split, rows in source.splits.items()),
+            len(source.annotated),
+            scheme.num_labels,
+        )
+    splits = combine_sources(loaded, scheme)
+    report = LoadReport(
+        sources={split: ", ".join(s.spec.name for s in loaded if split in s.splits) for split in splits},
+        num_rows={split: len(rows) for split, rows in splits.items()},
+        duplicates_dropped=sum(source.report.duplicates_dropped for source in loaded),
+    )
     return splits, report
 
 
@@ -104,7 +138,19 @@ def sigmoid_predictions(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np
     output = trainer.predict(dataset)
     logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
     probs = sigmoid(logits)
-    return probs, (np.asarray(output.label_ids) >= 0.5).astype(int)
+    labels = output.label_ids[0] if isinstance(output.label_ids, tuple) else output.label_ids
+    return probs, (np.asarray(labels) >= 0.5).astype(int)
+
+
+def pooled_threshold_report(y_true: np.ndarray, probs: np.ndarray, mask: np.ndarray, labels: list[str]) -> dict:
+    """:func:`threshold_report` over annotated pairs: metrics at 0.5, at one tuned threshold and per label."""
+    global_t = tune_thresholds(y_true, probs, "global", mask=mask)
+    per_class_t = tune_thresholds(y_true, probs, "per_class", mask=mask)
+    return {
+        "fixed_0.5": annotated_metrics(y_true, probs, mask, labels, 0.5),
+        "global_threshold": {**annotated_metrics(y_true, probs, mask, labels, global_t), "threshold": global_t[0]},
+        "per_class_thresholds": annotated_metrics(y_true, probs, mask, labels, per_class_t),
+    }
 
 
 @dataclass
@@ -119,6 +165,7 @@ class RunData:
         stored_thresholds: a `--train_on` run's thresholds from `--thresholds_from` (else `None`).
         duplicates_dropped: exact duplicate rows dropped before an automatic split.
         truncated: split -> texts cut at `--max_length`.
+        sources: several corpora: each source's name, data, annotated labels and rows (`None` for one corpus).
     """
 
     raw: DatasetDict
@@ -128,6 +175,26 @@ class RunData:
     stored_thresholds: list[float] | None
     duplicates_dropped: int
     truncated: dict[str, int]
+    sources: list[dict] | None = None
+
+
+def several_corpora_setup(
+    data_args: DataArguments, training_args: GoEmoXTrainingArguments, raw: DatasetDict, scheme: LabelScheme
+) -> tuple[list[dict] | None, GoEmoXTrainingArguments]:
+    """For a `--source` run: the sources' summary, and training arguments that pass each row's label mask and source
+    to the loss and the metrics and select on `--select_on`. One corpus: `(None, training_args)` unchanged."""
+    if not data_args.datasets:
+        return None, training_args
+    sources = source_summary(data_args.source_specs(), raw, scheme.labels)
+    selected = "macro_f1" if data_args.select_on == "pooled" else f"macro_f1_{data_args.select_on}"
+    return sources, replace(
+        training_args, label_names=["labels", MASK_COLUMN, SOURCE_COLUMN], metric_for_best_model=selected
+    )
+
+
+def sources_compute_metrics(sources: list[dict] | None, scheme: LabelScheme):
+    """The Trainer's `compute_metrics` of a several-corpora run (pooled and per source), else `None` (the default)."""
+    return make_compute_metrics(scheme.labels, [source["name"] for source in sources]) if sources else None
 
 
 def prepare_data(
@@ -151,7 +218,10 @@ def prepare_data(
     for split in ("validation", "test"):
         if split in tokenized:  # evaluation batches of similar lengths carry little padding
             tokenized[split] = tokenized[split].sort("length")
-    return RunData(raw, tokenized, tokenizer, training_args, stored_thresholds, report.duplicates_dropped, truncated)
+    sources, training_args = several_corpora_setup(data_args, training_args, raw, scheme)
+    return RunData(
+        raw, tokenized, tokenizer, training_args, stored_thresholds, report.duplicates_dropped, truncated, sources
+    )
 
 
 def fit(
@@ -170,6 +240,7 @@ def fit(
         train_dataset=data.tokenized["train"],
         eval_dataset=None if data.stored_thresholds is not None else data.tokenized["validation"],
         processing_class=data.tokenizer,
+        compute_metrics=sources_compute_metrics(data.sources, scheme),
         callbacks=[*(callbacks or []), card_log],
     )
     train_output = trainer.train(resume_from_checkpoint=resume)
@@ -202,26 +273,59 @@ def run_metrics(
         "truncated": data.truncated,
         "processes": data.training_args.world_size,
     }
+    if data.sources:
+        metrics["sources"] = data.sources
+        metrics["selection"] = {
+            "early_stopping_and_checkpoint": f"validation {trainer.args.metric_for_best_model} at 0.5 ("
+            + ("pooled over annotated (row, label) pairs" if data_args.select_on == "pooled" else data_args.select_on)
+            + ")",
+            "thresholds": f"{data_args.threshold_strategy}, tuned on the validation rows that annotate each label",
+        }
+    masks = {split: mask_of(data.tokenized[split]) for split in data.tokenized} if data.sources else {}
     if data.stored_thresholds is not None:
         thresholds = data.stored_thresholds
         metrics["thresholds_from"] = data_args.thresholds_from
         metrics["validation"] = None  # the validation rows were trained on
     else:
         val_probs, val_true = sigmoid_predictions(trainer, data.tokenized["validation"])
-        metrics["validation"] = threshold_report(val_true, val_probs, labels)
-        thresholds = tune_thresholds(val_true, val_probs, data_args.threshold_strategy)
+        if data.sources:
+            metrics["validation"] = pooled_threshold_report(val_true, val_probs, masks["validation"], labels)
+        else:
+            metrics["validation"] = threshold_report(val_true, val_probs, labels)
+        thresholds = tune_thresholds(val_true, val_probs, data_args.threshold_strategy, mask=masks.get("validation"))
+        if data.sources:
+            metrics["validation_by_source"] = source_metrics(
+                val_true, val_probs, source_ids_of(data.tokenized["validation"]), data.sources, labels, thresholds
+            )
     trainer.model.config.thresholds = thresholds
     metrics["thresholds"] = thresholds
     if "test" in data.tokenized:
         test_probs, test_true = sigmoid_predictions(trainer, data.tokenized["test"])
-        metrics["test"] = {
-            "held_out": "test" not in data_args.train_on,
-            "fixed_0.5": multilabel_metrics(test_true, test_probs, labels, 0.5),
-            "tuned": multilabel_metrics(test_true, test_probs, labels, thresholds),
-        }
+        if data.sources:
+            mask = masks["test"]
+            fixed = annotated_metrics(test_true, test_probs, mask, labels, 0.5)
+            tuned = annotated_metrics(test_true, test_probs, mask, labels, thresholds)
+        else:
+            fixed = multilabel_metrics(test_true, test_probs, labels, 0.5)
+            tuned = multilabel_metrics(test_true, test_probs, labels, thresholds)
+        metrics["test"] = {"held_out": "test" not in data_args.train_on, "fixed_0.5": fixed, "tuned": tuned}
+        if data.sources:
+            metrics["test_by_source"] = source_metrics(
+                test_true, test_probs, source_ids_of(data.tokenized["test"]), data.sources, labels, thresholds
+            )
     metrics["best_epoch"] = epoch_of_checkpoint(trainer)
     metrics["epochs"] = card_log.epoch_log()
     return metrics
+
+
+def mask_of(split) -> np.ndarray:
+    """The `label_mask` of a pooled split, as a `(rows, labels)` 0/1 matrix in the split's order."""
+    return np.asarray(split.with_format("numpy")[MASK_COLUMN], dtype=np.float32)
+
+
+def source_ids_of(split) -> np.ndarray:
+    """The `source_id` of each row of a pooled split."""
+    return np.asarray(split[SOURCE_COLUMN])
 
 
 def save_run(trainer: GoEmoXTrainer, metrics: dict, run_config: dict) -> Path:

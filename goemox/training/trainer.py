@@ -9,9 +9,11 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import make_compute_metrics
 from goemox.training.loss import frequency_pos_weight, smoothed_bce_with_logits
+from goemox.training.sampling import SourceTemperatureSampler
 from goemox.training.training_args import GoEmoXTrainingArguments
 
 
@@ -23,7 +25,11 @@ class GoEmoXTrainer(Trainer):
       positive weights chosen by `args.pos_weight_strategy` from the training set's label frequencies,
     - reports multi-label metrics (macro-F1 and friends) at every evaluation unless `compute_metrics` is given,
     - adds `EarlyStoppingCallback(args.early_stopping_patience)` when patience > 0,
-    - groups training batches by the precomputed `length` column (no pass over the data to measure lengths),
+    - groups training batches by the precomputed `length` column (no pass over the data to measure lengths), and
+      evaluates splits in their own (length-sorted) order,
+    - for several corpora (a `label_mask` column, see :mod:`goemox.data.sources`), masks the loss of the labels a
+      row's corpus does not annotate, counts positive weights over the annotating rows only, and with
+      `args.source_temperature` != 1 draws rows by temperature sampling over the `source_id` column,
     - on CUDA, turns off cuDNN's attention kernel, whose per-shape planning costs more than it saves here.
 
     Positive weights are recomputed whenever the arguments that define them change, so they follow the
@@ -81,9 +87,15 @@ class GoEmoXTrainer(Trainer):
         else:
             if self.train_dataset is None or "labels" not in self.train_dataset.column_names:
                 raise GoEmoXUsageError("pos_weight_strategy='frequency' needs a train_dataset with a 'labels' column")
-            labels = np.asarray(self.train_dataset.with_format("numpy")["labels"], dtype=np.float32)
+            columns = self.train_dataset.with_format("numpy")
+            labels = np.asarray(columns["labels"], dtype=np.float32)
+            mask = (
+                np.asarray(columns[MASK_COLUMN], dtype=np.float32)
+                if MASK_COLUMN in self.train_dataset.column_names
+                else None
+            )
             weight = torch.tensor(
-                frequency_pos_weight(labels, args.pos_weight_power, args.pos_weight_cap), dtype=torch.float32
+                frequency_pos_weight(labels, args.pos_weight_power, args.pos_weight_cap, mask), dtype=torch.float32
             )
         self._pos_weight_key, self._pos_weight = key, weight
         return weight
@@ -95,17 +107,20 @@ class GoEmoXTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ):
-        """Label-smoothed, positively weighted BCE on the model's logits.
+        """Label-smoothed, positively weighted BCE on the model's logits (masked to the annotated labels when the
+        batch has a `label_mask`).
 
         The loss is a mean over (example, label) pairs, so `num_items_in_batch` (a token count meant for
         language-model losses) is not used.
         """
         labels = inputs.pop("labels")
+        mask = inputs.pop(MASK_COLUMN, None)
+        inputs.pop(SOURCE_COLUMN, None)
         outputs = model(**inputs)
         weight = self.positive_weights()
         if weight is not None and weight.numel() != labels.shape[-1]:
             raise GoEmoXUsageError(f"{weight.numel()} positive weights for {labels.shape[-1]} labels")
-        loss = smoothed_bce_with_logits(outputs.logits, labels, self.args.label_smoothing_factor, weight)
+        loss = smoothed_bce_with_logits(outputs.logits, labels, self.args.label_smoothing_factor, weight, mask)
         return (loss, outputs) if return_outputs else loss
 
     def _report_to_hp_search(self, trial, step: int, metrics: dict[str, float]) -> None:
@@ -125,8 +140,26 @@ class GoEmoXTrainer(Trainer):
             self.callback_handler.on_train_end(self.args, self.state, self.control)
             raise optuna.TrialPruned()
 
+    def _get_eval_sampler(self, eval_dataset) -> torch.utils.data.Sampler | None:
+        """Evaluation in the split's own order (goemox sorts evaluation splits by length, so batches carry little
+        padding); the stock Trainer would regroup them at random under `group_by_length`, and per-row columns such
+        as `source_id` would no longer line up with the predictions."""
+        if eval_dataset is None or self.args.world_size > 1:
+            return super()._get_eval_sampler(eval_dataset) if eval_dataset is not None else None
+        return torch.utils.data.SequentialSampler(eval_dataset)
+
     def _get_train_sampler(self, train_dataset=None) -> torch.utils.data.Sampler | None:
         dataset = self.train_dataset
+        columns = getattr(dataset, "column_names", ())
+        if self.args.source_temperature != 1.0 and SOURCE_COLUMN in columns:
+            grouped = self.args.train_sampling_strategy == "group_by_length" and "length" in columns
+            return SourceTemperatureSampler(
+                dataset[SOURCE_COLUMN],
+                self.args.source_temperature,
+                self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                lengths=dataset["length"] if grouped else None,
+                seed=self.args.seed,
+            )
         if (
             self.args.train_sampling_strategy == "group_by_length"
             and dataset is not None

@@ -87,6 +87,13 @@ class GoEmoXTrainingArguments(TrainingArguments):
         default="group_by_length",
         metadata={"help": "random | sequential | group_by_length | batch_rebalance"},
     )
+    source_temperature: float = field(
+        default=1.0,
+        metadata={
+            "help": "With several --source corpora: draw corpus i with p_i ~ n_i^(1/T). 1 (default) keeps their sizes' "
+            "proportions; larger T flattens them so a small corpus is not drowned (rows drawn with replacement)."
+        },
+    )
 
     def __post_init__(self):
         self.check_goemox_options()
@@ -113,6 +120,8 @@ class GoEmoXTrainingArguments(TrainingArguments):
             raise GoEmoXUsageError(
                 f"--label_smoothing_factor must be at least 0 and below 1, got {self.label_smoothing_factor}"
             )
+        if not self.source_temperature > 0:
+            raise GoEmoXUsageError(f"--source_temperature must be above 0, got {self.source_temperature}")
         if self.early_stopping_patience < 0:
             raise GoEmoXUsageError(f"--early_stopping_patience must be at least 0, got {self.early_stopping_patience}")
         if not self.learning_rate > 0:

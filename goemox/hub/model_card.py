@@ -19,6 +19,7 @@ from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
 from goemox.resources import MODEL_CARD_TEMPLATE, resource
+from goemox.training.adaptation import StartingPoint
 
 DESCRIPTION = (
     "A multi-label emotion classifier for short English texts, fine-tuned with goemox: a transformer encoder, a "
@@ -431,6 +432,9 @@ def hyperparameters_section(run: RunFiles) -> dict:
         ("max length (tokens)", run.data_args["max_length"]),
         ("threshold strategy", run.metrics.get("threshold_strategy")),
     ]
+    start = run.metrics.get("initialised_from")
+    if start and start["kind"] != "encoder":  # continued from a trained model: which output rows it kept
+        hyperparameters.append(("initialised from", StartingPoint(**{**start, "source": f"`{encoder}`"}).summary()))
     hyperparameters += [
         (title, training[key])
         for key, title in HYPERPARAMETERS

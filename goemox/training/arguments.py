@@ -19,7 +19,10 @@ class ModelArguments:
 
     model_name_or_path: str = field(
         default=DEFAULT_ENCODER,
-        metadata={"help": "Hub id or local folder of the encoder (any AutoModel), or of a saved goemox model."},
+        metadata={
+            "help": "Hub id or local folder of the encoder (any AutoModel), or of a trained goemox model (saved or "
+            "native export) to continue from: its encoder, Tanh layer and the rows of shared labels are kept."
+        },
     )
     pooling: str = field(default="cls", metadata={"help": "cls (first token) | mean (masked mean)"})
     classifier_dropout: float = field(default=0.1, metadata={"help": "Dropout inside the Tanh head."})
@@ -121,6 +124,34 @@ ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "longformer")
 """Encoders whose position ids start after the padding id, so `pad_token_id + 1` positions are never used."""
 
 
+def read_model_config(model_name_or_path: str):
+    """The config of `--model_name_or_path` (an encoder, a saved goemox model or a native export of one).
+
+    Args:
+        model_name_or_path: Hub id or local folder.
+
+    Raises:
+        GoEmoXUsageError: in one line, when no config can be read from it.
+
+    Example:
+
+    ```python
+    >>> read_model_config("runs/demo").model_type  # doctest: +SKIP
+    'goemox'
+    ```"""
+    from transformers import AutoConfig
+
+    from goemox.inference.classifier import first_line
+
+    try:
+        return AutoConfig.from_pretrained(model_name_or_path)
+    except (OSError, ValueError) as err:
+        raise GoEmoXUsageError(
+            f"--model_name_or_path {model_name_or_path}: cannot read its config.json ({first_line(err)}); expected "
+            "a local model folder or a Hub model id reachable from here"
+        ) from None
+
+
 def encoder_token_limit(model_name_or_path: str) -> int | None:
     """The longest input an encoder takes (a saved goemox model: its encoder's), from its config alone.
 
@@ -136,16 +167,7 @@ def encoder_token_limit(model_name_or_path: str) -> int | None:
     >>> encoder_token_limit("roberta-base")  # doctest: +SKIP
     512
     ```"""
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(model_name_or_path)
-    except (OSError, ValueError) as err:
-        first_line = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
-        raise GoEmoXUsageError(
-            f"--model_name_or_path {model_name_or_path}: cannot read its config.json ({first_line.strip()}); expected "
-            "a local model folder or a Hub model id reachable from here"
-        ) from None
+    config = read_model_config(model_name_or_path)
     config = getattr(config, "encoder", None) if config.model_type == "goemox" else config
     positions = getattr(config, "max_position_embeddings", None)
     if not isinstance(positions, int):

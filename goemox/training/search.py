@@ -176,7 +176,8 @@ def run_search(
     """
     from transformers import AutoTokenizer, set_seed
 
-    from goemox.training.train import build_model, load_data, several_corpora_setup, sources_compute_metrics
+    from goemox.training.adaptation import build_model
+    from goemox.training.train import load_data, several_corpora_setup, sources_compute_metrics
 
     check_max_length(model_args, data_args)
     out = Path(training_args.output_dir)

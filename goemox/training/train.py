@@ -8,11 +8,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 from datasets import DatasetDict, concatenate_datasets
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, TrainerCallback, set_seed
+from transformers import AutoTokenizer, TrainerCallback, set_seed
 
-from goemox.configuration_goemox import GoEmoXConfig
 from goemox.data import LoadReport, load_emotion_dataset, tokenize_dataset
 from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN, combine_sources, load_source, source_summary
 from goemox.data.tokenize import count_truncated
@@ -28,9 +26,9 @@ from goemox.evaluation.per_source import source_metrics
 from goemox.hub.model_card import ModelCardCallback, render_model_card
 from goemox.hub.push import check_repo_id
 from goemox.labels import LabelScheme, get_label_scheme
-from goemox.modeling_goemox import GoEmoXForSequenceClassification
 from goemox.reporting.files import write_json_atomically
 from goemox.scores import sigmoid
+from goemox.training.adaptation import build_model, starting_point
 from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
 from goemox.training.report import plot_training_curve
 from goemox.training.run_folder import (
@@ -110,27 +108,6 @@ def load_sources(data_args: DataArguments, scheme: LabelScheme) -> tuple[Dataset
         duplicates_dropped=sum(source.report.duplicates_dropped for source in loaded),
     )
     return splits, report
-
-
-def build_model(model_args: ModelArguments, scheme: LabelScheme) -> torch.nn.Module:
-    """A fresh head on a pretrained encoder, or a saved goemox model to fine-tune further."""
-    config = AutoConfig.from_pretrained(model_args.model_name_or_path)
-    if isinstance(config, GoEmoXConfig):
-        saved_labels = [config.id2label[i] for i in range(config.num_labels)]
-        if saved_labels != list(scheme.labels):
-            raise GoEmoXUsageError(
-                f"{model_args.model_name_or_path} predicts {saved_labels}, but the label scheme "
-                f"{scheme.name!r} has {list(scheme.labels)}"
-            )
-        return AutoModelForSequenceClassification.from_pretrained(model_args.model_name_or_path, dtype=torch.float32)
-    return GoEmoXForSequenceClassification.from_encoder(
-        model_args.model_name_or_path,
-        scheme,
-        pooling=model_args.pooling,
-        classifier_dropout=model_args.classifier_dropout,
-        encoder_hidden_dropout=model_args.encoder_hidden_dropout,
-        encoder_attention_dropout=model_args.encoder_attention_dropout,
-    )
 
 
 def sigmoid_predictions(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -386,6 +363,7 @@ def run_training(
     data = prepare_data(model_args, data_args, training_args, scheme)
     trainer, card_log, train_metrics = fit(model_args, data, scheme, callbacks)
     metrics = run_metrics(trainer, data, data_args, scheme, train_metrics, card_log)
+    metrics["initialised_from"] = starting_point(model_args.model_name_or_path, scheme).to_dict()
     if trainer.is_world_process_zero():
         run_config = {
             "model": asdict(model_args),

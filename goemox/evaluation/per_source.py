@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from goemox.evaluation.metrics import multilabel_metrics
+from goemox.evaluation.metrics import annotated_metrics
 
 
 def single_label_metrics(y_true: np.ndarray, probs: np.ndarray, label_names: Sequence[str]) -> dict[str, Any]:
@@ -79,11 +79,11 @@ def source_metrics(
             continue
         columns = [label_names.index(name) for name in source["annotates"]]
         true, scores = y_true[rows][:, columns], probs[rows][:, columns]
-        names = list(source["annotates"])
+        names, every = list(source["annotates"]), np.ones_like(true)  # (one column is fine here, unlike sklearn's)
         result = {
             "rows": int(rows.sum()),
-            "fixed_0.5": multilabel_metrics(true, scores, names, 0.5),
-            "tuned": multilabel_metrics(true, scores, names, [thresholds[c] for c in columns]),
+            "fixed_0.5": annotated_metrics(true, scores, every, names, 0.5),
+            "tuned": annotated_metrics(true, scores, every, names, [thresholds[c] for c in columns]),
         }
         if source.get("single_label"):
             result["single_label"] = single_label_metrics(true, scores, names)

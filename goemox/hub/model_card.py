@@ -50,7 +50,8 @@ class ModelCardCallback(TrainerCallback):
     """Gathers the per-epoch training log for the model card while training runs.
 
     `run_training` stores `epochs` in `metrics.json`: one entry per epoch with the mean training loss,
-    validation loss and validation macro-F1 at threshold 0.5 (what checkpoint selection saw).
+    validation loss and validation macro-F1 at threshold 0.5 (what checkpoint selection saw), and for several corpora
+    each source's validation macro-F1 (`eval_macro_f1_<source>`).
     """
 
     def __init__(self):
@@ -63,6 +64,9 @@ class ModelCardCallback(TrainerCallback):
         for source, target in (("loss", "train_loss"), ("eval_loss", "eval_loss"), ("eval_macro_f1", "eval_macro_f1")):
             if source in logs:
                 entry[target] = float(logs[source])
+        for key, value in logs.items():  # several corpora: each source's validation macro-F1
+            if key.startswith("eval_macro_f1_") and key != "eval_macro_f1_tuned":
+                entry[key] = float(value)
 
     def epoch_log(self) -> list[dict[str, float]]:
         return [self.epochs[epoch] for epoch in sorted(self.epochs) if len(self.epochs[epoch]) > 1]

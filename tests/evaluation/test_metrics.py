@@ -14,12 +14,14 @@ from transformers import EvalPrediction
 from goemox.evaluation.metrics import (
     DEFAULT_GRID,
     SUMMARY_METRICS,
+    annotated_metrics,
     apply_thresholds,
     make_compute_metrics,
     multilabel_metrics,
     threshold_report,
     tune_global_threshold,
     tune_per_class_thresholds,
+    tune_thresholds,
 )
 
 NAMES = ["joy", "anger", "fear"]
@@ -227,3 +229,49 @@ def test_tune_per_class_thresholds_large_random() -> None:
     t = tune_per_class_thresholds(y, probs)
     assert len(t) == 28
     assert all(type(x) is float and x in DEFAULT_GRID for x in t)
+
+
+def test_annotated_metrics_with_every_pair_annotated_equal_the_plain_metrics():
+    rng = np.random.default_rng(3)
+    y = (rng.random((60, 5)) < 0.3).astype(int)
+    probs = np.clip(y * 0.4 + rng.random((60, 5)) * 0.6, 0, 1)
+    thresholds = [0.3, 0.4, 0.5, 0.6, 0.7]
+    plain = multilabel_metrics(y, probs, list("abcde"), thresholds)
+    masked = annotated_metrics(y, probs, np.ones_like(y), list("abcde"), thresholds)
+    for key, value in plain.items():
+        if key == "per_class":
+            for name, scores in value.items():
+                assert {k: masked[key][name][k] for k in scores} == pytest.approx(scores)
+        else:
+            assert masked[key] == pytest.approx(value), key
+
+
+def test_annotated_metrics_score_each_label_on_the_rows_that_annotate_it():
+    y = np.array([[1, 0], [0, 1], [0, 0]])
+    probs = np.array([[0.9, 0.9], [0.1, 0.8], [0.2, 0.9]])
+    mask = np.array([[1, 0], [1, 1], [1, 0]])  # label b: only row 1 annotates it, and it is right there
+    scores = annotated_metrics(y, probs, mask, ["a", "b"])
+    assert scores["per_class"]["b"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+        "support": 1,
+        "threshold": 0.5,
+        "annotated_rows": 1,
+    }
+    assert scores["macro_f1"] == 1.0 and scores["hamming_score"] == 1.0
+    assert multilabel_metrics(y, probs, ["a", "b"])["per_class"]["b"]["precision"] == pytest.approx(1 / 3)
+
+
+def test_masked_threshold_tuning_looks_only_at_annotating_rows():
+    # Label b: positives at 0.3 and 0.6; five rows that do not annotate b score 0.27 on it. Counted as negatives
+    # they make 0.25 a poor threshold (F1 4/9 against 2/3 at 0.4); masked, 0.25 catches both positives (F1 1).
+    y = np.array([[1, 1], [0, 1]] + [[0, 0]] * 5)
+    probs = np.array([[0.9, 0.3], [0.1, 0.6]] + [[0.1, 0.27]] * 5)
+    mask = np.array([[1, 1], [1, 1]] + [[1, 0]] * 5)
+    grid = [0.25, 0.4, 0.95]
+    assert tune_thresholds(y, probs, "per_class", grids=[grid, grid], mask=mask)[1] == 0.25
+    assert tune_thresholds(y, probs, "per_class", grids=[grid, grid])[1] == 0.4
+    assert tune_thresholds(y, probs, "global", grids=[grid, grid], mask=mask) == [0.25, 0.25]
+    assert tune_thresholds(y, probs, "global", grids=[grid, grid]) == [0.4, 0.4]
+    assert tune_thresholds(y, probs, "per_class", mask=np.array([[1, 0]] * 7))[1] == 0.5  # no annotating row

@@ -58,3 +58,34 @@ def test_frequency_pos_weight_formula():
     assert frequency_pos_weight(labels, power=0.0) == pytest.approx([1.0, 1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="cap must be >= 1"):
         frequency_pos_weight(labels, cap=0.5)
+
+
+def test_masked_loss_is_the_mean_over_the_annotated_pairs_only():
+    # Two rows, two labels; row 1 does not annotate label 1. No smoothing, no weights.
+    # Pairs kept: (0,0) logit 0 target 1 -> log 2; (0,1) logit 2 target 0 -> log(1+e^2); (1,0) logit -1 target 0
+    # -> log(1+e^-1). The masked pair (1,1) would add a large loss (logit -3, target 1) if it counted.
+    logits = torch.tensor([[0.0, 2.0], [-1.0, -3.0]])
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    expected = (math.log(2) + math.log(1 + math.exp(2)) + math.log(1 + math.exp(-1))) / 3
+    assert smoothed_bce_with_logits(logits, targets, mask=mask).item() == pytest.approx(expected, rel=1e-6)
+    full = smoothed_bce_with_logits(logits, targets, 0.1, torch.tensor([2.0, 3.0]))
+    ones = smoothed_bce_with_logits(logits, targets, 0.1, torch.tensor([2.0, 3.0]), mask=torch.ones(2, 2))
+    assert ones.item() == pytest.approx(full.item(), rel=1e-6)
+
+
+def test_masked_pairs_get_no_gradient():
+    logits = torch.tensor([[0.5, -0.5], [1.0, 2.0]], requires_grad=True)
+    mask = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    smoothed_bce_with_logits(logits, torch.ones(2, 2), 0.05, mask=mask).backward()
+    assert logits.grad[0, 1] == 0 and (logits.grad[mask.bool()] != 0).all()
+
+
+def test_positive_weights_count_only_the_rows_that_annotate_a_label():
+    labels = np.array([[1, 0], [0, 0], [0, 0], [0, 1], [0, 0]])
+    mask = np.array([[1, 1], [1, 1], [1, 1], [1, 0], [1, 0]])
+    # label 0: 1 positive, 4 negatives -> sqrt(4) = 2; label 1 over its 3 annotating rows: 0 positives -> cap...
+    # ...unless the positive row were counted: row 3 does not annotate label 1, so it is not.
+    assert frequency_pos_weight(labels, mask=mask).tolist() == [2.0, 10.0]
+    mask[3, 1] = 1  # now 1 positive among 4 annotating rows: sqrt(3)
+    assert frequency_pos_weight(labels, mask=mask)[1] == pytest.approx(math.sqrt(3))

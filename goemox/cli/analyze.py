@@ -5,18 +5,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from goemox.cli.options import BackendArguments, SavedModelArguments, check_at_least, overwrite_field
+from goemox.cli.options import (
+    BackendArguments,
+    SavedModelArguments,
+    check_at_least,
+    label_map_field,
+    overwrite_field,
+)
 from goemox.cli.parsing import Command
-from goemox.errors import GoEmoXUsageError
+from goemox.errors import GoEmoXError, GoEmoXUsageError
 
 ANALYZE_HELP = """Compare a model's predictions across domains: label distributions, collapse onto one label, confidence
 and entropy histograms, Jensen-Shannon divergence between domains, and out-of-domain AUROC of the max probability and
-of the energy score against the in-domain texts. Writes report.md, analysis.json and PNG plots to --output_dir."""
+of the energy score against the in-domain texts; with --labelled_domain, single-label scores of labelled texts in
+their own labels. Writes report.md, analysis.json and PNG plots to --output_dir."""
 
 DOMAIN_HELP = """NAME=SOURCE, given twice or more; the first is in-domain unless --in_domain says otherwise. SOURCE: a
 .txt file (one text per line); a .csv/.tsv/.jsonl/.json file (column --text_column, or PATH:COLUMN); or DATASET:SPLIT,
 a dataset goemox reads (GoEmotions TSV folder, save_to_disk folder, demo, Hub id) and its split (train, validation/dev,
 test; test if left out)."""
+
+LABELLED_DOMAIN_HELP = """NAME=SOURCE of labelled texts, scored in their own labels (repeatable): the rows with exactly
+one label get accuracy, macro-F1, the majority baseline, F1 per label and a confusion heatmap in report.md and
+analysis.json (`labelled_domains`). SOURCE: a .csv/.tsv/.jsonl/.json file (labels in --label_column; text in
+--text_column or PATH:COLUMN), or DATASET:SPLIT. Labels are read with --label_map. Scored in full (--max_texts does not
+apply); for its domain-shift figures give the same texts as a --domain too."""
 
 TEMPLATES_HELP = """Sentences with [NAME]/[RELIGION]/[PERSON] placeholders: 'builtin' (packaged templates), a file, or
 DATASET:SPLIT (e.g. the GoEmotions folder with :test)."""
@@ -109,12 +122,23 @@ class AnalyzeArguments:
     bias_probe: str | None = field(
         default=None, metadata={"help": "Also run the bias probe on these templates: " + TEMPLATES_HELP}
     )
+    labelled_domain: list[str] = field(
+        default_factory=list, metadata={"help": LABELLED_DOMAIN_HELP, "action": "extend", "metavar": "NAME=SOURCE"}
+    )
+    label_column: str = field(default="labels", metadata={"help": "Label column of --labelled_domain sources."})
+    label_map: str | None = label_map_field()
 
     def __post_init__(self) -> None:
         from goemox.data.text_sources import split_domain_spec
 
         for spec in self.domain:
             split_domain_spec(spec)
+        labelled = [split_domain_spec(spec, "--labelled_domain")[0] for spec in self.labelled_domain]
+        repeated = sorted({name for name in labelled if labelled.count(name) > 1})
+        if repeated:
+            raise GoEmoXUsageError(f"--labelled_domain: the name {repeated[0]!r} is given twice; names must differ")
+        if self.label_map and not self.labelled_domain:
+            raise GoEmoXUsageError("--label_map only applies with --labelled_domain")
         if len(self.domain) < 2:
             raise GoEmoXUsageError("--domain NAME=SOURCE must be given at least twice (the in-domain texts and others)")
         if not self.output_dir:
@@ -147,6 +171,54 @@ def validation_source(options: AnalyzeArguments, sources: TextSourceArguments, i
     return parse_text_source(f"{in_domain.source.path}:{options.calibration_split}")
 
 
+def parse_labelled_domains(options: AnalyzeArguments, sources: TextSourceArguments) -> list:
+    """The `--labelled_domain` domains, refusing sources without labels (plain text files)."""
+    from goemox.data.text_sources import parse_domain
+
+    domains = [parse_domain(spec, sources.text_column, "--labelled_domain") for spec in options.labelled_domain]
+    for domain, spec in zip(domains, options.labelled_domain):
+        if not domain.source.is_dataset and domain.source.column is None:
+            raise GoEmoXUsageError(
+                f"--labelled_domain {spec!r}: {domain.source.path} is plain text without labels; expected a "
+                ".csv/.tsv/.jsonl/.json file with a label column, or DATASET:SPLIT"
+            )
+    return domains
+
+
+def labelled_domains_section(classifier, domains: list, options: AnalyzeArguments, report, folder: Path) -> dict:
+    """Score each labelled domain in its own labels and add its report section; returns them for analysis.json."""
+    from goemox.evaluation.label_bridge import score_in_data_labels, single_label_scores
+    from goemox.evaluation.label_bridge_report import write_single_label_section
+
+    report.heading("Labelled domains")
+    report.text(
+        "Labelled texts scored in their own labels: each row with exactly one label is predicted as the data label "
+        "whose model labels reach the highest probability."
+    )
+    results = {}
+    for domain in domains:
+        source = domain.source
+        if source.is_dataset:
+            where = {"source": source.path, "split": source.split}
+        else:  # a file is one split, read whole
+            where = {"source": source.path, "split": "train", "validation_size": 0, "test_size": 0}
+        try:
+            scored, label_map = score_in_data_labels(
+                classifier,
+                label_map=options.label_map,
+                text_column=source.column or "text",
+                label_column=options.label_column,
+                **where,
+            )
+            scores = single_label_scores(scored.y_true, scored.probs, label_map.data_labels)
+        except GoEmoXError as err:
+            raise GoEmoXUsageError(f"--labelled_domain {domain.name}={source.spec}: {err}") from None
+        image = folder / f"labelled_{domain.name}_confusion.png"
+        write_single_label_section(report, scores, label_map, image, title=domain.name, level=3)
+        results[domain.name] = {"source": source.spec, "label_map": label_map.to_dict(), "single_label": scores}
+    return results
+
+
 def bias_probe_section(classifier, loader, templates: str, bias: BiasArguments, sources, report, folder) -> dict:
     """Run the bias probe and add its report section; returns the summaries for analysis.json."""
     from goemox.analysis.bias_probe import load_templates, load_terms, run_bias_probe, summarise_probe
@@ -175,6 +247,7 @@ def run_analyze(
     from goemox.reporting.markdown import MarkdownReport
 
     domains = [parse_domain(spec, sources.text_column) for spec in options.domain]
+    labelled = parse_labelled_domains(options, sources)
     by_name = {domain.name: domain for domain in domains}
     if options.in_domain is not None and options.in_domain not in by_name:
         raise GoEmoXUsageError(f"--in_domain {options.in_domain!r} is not one of the domains {list(by_name)}")
@@ -188,7 +261,8 @@ def run_analyze(
             raise GoEmoXUsageError(f"--store_ood_cutoff: {model.model} is not a local model folder with a config.json")
         if options.model_copy:
             check_output_folder(options.model_copy, False, inputs=[model.model], option="--model_copy")
-    inputs = [model.model, *(domain.source.path for domain in domains), options.model_copy]
+    inputs = [model.model, *(domain.source.path for domain in [*domains, *labelled]), options.model_copy]
+    inputs.append(options.label_map)
     folder = prepare_output_folder(options.output_dir, options.overwrite, inputs=inputs)
     classifier = model.load(backend)
     loader = TextLoader(classifier.label_scheme(sources.scheme))
@@ -206,6 +280,8 @@ def run_analyze(
     )
     report = MarkdownReport(folder, "Domain shift analysis")
     write_domain_shift_report(result, folder, report)
+    if labelled:
+        result.analysis["labelled_domains"] = labelled_domains_section(classifier, labelled, options, report, folder)
     if options.bias_probe:
         result.analysis["bias_probe"] = bias_probe_section(
             classifier, loader, options.bias_probe, bias, sources, report, folder
@@ -218,6 +294,7 @@ def run_analyze(
     save_analysis(result.analysis, folder)
     report.save()
     print_domain_summary(result.analysis)
+    print_labelled_summary(result.analysis.get("labelled_domains", {}))
     print(f"Wrote report.md, analysis.json and plots to {folder}")
     return 0
 
@@ -232,6 +309,18 @@ def print_domain_summary(analysis: dict) -> None:
     cutoff = analysis["ood_cutoff"]
     if cutoff:
         print(f"OOD cutoff ({cutoff['score']}): {cutoff['cutoff']:.4f} from {cutoff['validation_source']}")
+
+
+def print_labelled_summary(labelled: dict) -> None:
+    if not labelled:
+        return
+    print(f"\n{'labelled domain':<16}{'scored':>8}{'accuracy':>10}{'macro-F1':>10}{'majority':>10}  majority label")
+    for name, entry in labelled.items():
+        s = entry["single_label"]
+        print(
+            f"{name:<16}{s['rows_scored']:>8}{s['accuracy']:>10.3f}{s['macro_f1']:>10.3f}"
+            f"{s['majority_baseline_accuracy']:>10.3f}  {s['majority_label']}"
+        )
 
 
 def run_bias_probe(

@@ -108,3 +108,14 @@ def overwrite_field(what: str = "the output"):
             "aliases": ["--overwrite_output_dir"],
         },
     )
+
+
+LABEL_MAP_HELP = """How the data's labels are read from the model's: a built-in scheme (ekman, sentiment, ten) or a
+scheme JSON file, whose groups gather the model labels mapped onto them; or a YAML/JSON file of data label -> model
+label name or list of names (e.g. {"happy": ["joy", "amusement"], "mad": "anger"}). A data label's score is the highest
+probability among its model labels. Default: each label name the data uses stands for the model label of that name."""
+
+
+def label_map_field():
+    """The `--label_map FILE|SCHEME` option of the commands that score data in its own labels."""
+    return field(default=None, metadata={"help": LABEL_MAP_HELP, "metavar": "FILE|SCHEME"})

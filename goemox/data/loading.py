@@ -172,16 +172,41 @@ def _load_hub(source: str, dataset_config: str | None, options: ReadOptions, rep
     return _convert_dataset_dict(loaded, source, options, report)
 
 
+def _names_text_column(path: Path, options: ReadOptions) -> bool:
+    """Whether a TSV file's first line is a header naming the text column (GoEmotions files have no header)."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        names = [name.strip() for name in handle.readline().lstrip("\ufeff").split("\t")]
+    return options.text_column in names
+
+
+def _split_files(folder: Path) -> dict[str, Path]:
+    """The data files of a folder named after a split (`train.csv`, `validation.tsv`, `dev.jsonl`, ...), by split."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        split = _SPLIT_ALIASES.get(path.stem.lower())
+        if split is None or path.suffix.lower() not in FILE_FORMATS or not path.is_file():
+            continue
+        if split in found:
+            raise DataError(folder, None, f"two {split} files ({found[split].name}, {path.name})", "one file per split")
+        found[split] = path
+    return found
+
+
 def _load_folder(folder: Path, options: ReadOptions, report: LoadReport) -> dict[str, Dataset]:
-    if (folder / GOEMOTIONS_FILES["train"]).is_file():
+    goemotions_train = folder / GOEMOTIONS_FILES["train"]
+    if goemotions_train.is_file() and not _names_text_column(goemotions_train, options):
         return read_goemotions_folder(folder, options, report)
     if (folder / "dataset_dict.json").is_file() or (folder / "state.json").is_file():
         return _convert_dataset_dict(datasets.load_from_disk(str(folder)), str(folder), options, report)
+    files = _split_files(folder)
+    if files:
+        return {split: read_data_file(split, path, options, report) for split, path in files.items()}
     raise DataError(
         folder,
         None,
-        "the folder holds neither train.tsv nor a saved dataset",
-        "a GoEmotions folder (train.tsv, dev.tsv, test.tsv) or a folder written by save_to_disk",
+        "the folder holds neither train.tsv, split files nor a saved dataset",
+        "a GoEmotions folder (train.tsv, dev.tsv, test.tsv), a folder of split files with a header (train.tsv, "
+        "validation.tsv, test.tsv, or .csv / .jsonl / .json) or a folder written by save_to_disk",
     )
 
 
@@ -208,13 +233,16 @@ def load_emotion_dataset(
     ``source`` is resolved in this order:
 
     1. ``"demo"``: the packaged demo set (labels of the ``"ten"`` scheme, so pass ``scheme="ten"``).
-    2. A folder with ``train.tsv``: GoEmotions format (no header; text, comma-separated label ids,
+    2. A folder with ``train.tsv`` without a header: GoEmotions format (text, comma-separated label ids,
        comment id kept as ``id``); ``train.tsv``, ``dev.tsv`` and ``test.tsv`` become train, validation
        and test.
     3. A folder written by ``save_to_disk`` (a Dataset becomes train; a DatasetDict's ``dev`` and
        ``valid`` splits count as validation).
-    4. A ``.csv`` / ``.tsv`` file with a header, or a ``.jsonl`` / ``.json`` file: the training data.
-    5. Anything else is a Hub dataset id, loaded with ``datasets.load_dataset(source, dataset_config)``.
+    4. A folder of split files with a header, named after their split (``train.tsv``, ``validation.tsv``
+       or ``dev.csv``, ``test.jsonl``, ...; a ``train.tsv`` is one when its first line names the text
+       column), e.g. the CARER folder with ``train.tsv`` and ``validation.tsv``.
+    5. A ``.csv`` / ``.tsv`` file with a header, or a ``.jsonl`` / ``.json`` file: the training data.
+    6. Anything else is a Hub dataset id, loaded with ``datasets.load_dataset(source, dataset_config)``.
 
     ``train_file`` / ``validation_file`` / ``test_file`` give the splits explicitly; when any of them is
     set, a ``source`` that is not itself a file is not read. Validation and test splits missing from the

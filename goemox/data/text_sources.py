@@ -116,8 +116,12 @@ def parse_text_source(spec: str, text_column: str = "text") -> TextSource:
     return TextSource(spec=spec, path=base, split=_split_name(spec, suffix or DEFAULT_DATASET_SPLIT))
 
 
-def split_domain_spec(spec: str) -> tuple[str, str]:
+def split_domain_spec(spec: str, option: str = "--domain") -> tuple[str, str]:
     """The name and the source of a `NAME=SOURCE` domain, checking only the form (no file is read).
+
+    Args:
+        spec: the domain as the user wrote it.
+        option: the option that gave it, for the messages.
 
     Example:
         >>> split_domain_spec("hn=titles.txt")
@@ -126,24 +130,29 @@ def split_domain_spec(spec: str) -> tuple[str, str]:
     name, sep, source = spec.partition("=")
     name = name.strip()
     if not sep or not name or not source.strip():
-        raise GoEmoXUsageError(f"--domain {spec!r}: expected NAME=SOURCE, e.g. hackernews=titles.txt")
+        raise GoEmoXUsageError(f"{option} {spec!r}: expected NAME=SOURCE, e.g. hackernews=titles.txt")
     if any(char in name for char in ":/\\"):
-        raise GoEmoXUsageError(f"--domain {spec!r}: the name {name!r} may not contain ':', '/' or '\\'")
+        raise GoEmoXUsageError(f"{option} {spec!r}: the name {name!r} may not contain ':', '/' or '\\'")
     return name, source.strip()
 
 
-def parse_domain(spec: str, text_column: str = "text") -> Domain:
+def parse_domain(spec: str, text_column: str = "text", option: str = "--domain") -> Domain:
     """A `NAME=SOURCE` domain; SOURCE as in :func:`parse_text_source`.
+
+    Args:
+        spec: the domain as the user wrote it.
+        text_column: the text column of CSV / TSV / JSONL files given without `:COLUMN`.
+        option: the option that gave it, for the messages.
 
     Example:
         >>> parse_domain("hackernews=../shared/data/ood/hackernews_titles.txt").name  # doctest: +SKIP
         'hackernews'
     """
-    name, source = split_domain_spec(spec)
+    name, source = split_domain_spec(spec, option)
     try:
         return Domain(name=name, source=parse_text_source(source.strip(), text_column))
     except GoEmoXError as err:
-        raise GoEmoXUsageError(f"--domain {spec!r}: {err}") from None
+        raise GoEmoXUsageError(f"{option} {spec!r}: {err}") from None
 
 
 class TextLoader:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from datasets import Dataset
 
 from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import SUMMARY_METRICS, multilabel_metrics
 from goemox.inference.classifier import EmotionClassifier
+from goemox.labels import LabelScheme
 from goemox.scores import DEFAULT_THRESHOLD, has_stored_thresholds
 
 
@@ -21,6 +23,28 @@ class ScoredSplit:
     texts: list[str]
     y_true: np.ndarray
     probs: np.ndarray
+
+
+def load_split(source: str | None, split: str, scheme: LabelScheme, **load_kwargs) -> Dataset:
+    """One split of a data set, read with `scheme`.
+
+    Args:
+        source: any source `load_emotion_dataset` takes.
+        split: which split.
+        scheme: the label scheme the labels are read with.
+        load_kwargs: passed to `load_emotion_dataset` (files, columns, separator, ...).
+
+    Raises:
+        GoEmoXUsageError: the data has no such split.
+
+    Example:
+        >>> len(load_split("demo", "test", get_label_scheme("ten")))  # doctest: +SKIP
+        40
+    """
+    splits = load_emotion_dataset(source, scheme=scheme, **load_kwargs)
+    if split not in splits:
+        raise GoEmoXUsageError(f"the data has no {split!r} split; it has {sorted(splits)}")
+    return splits[split]
 
 
 def score_split(
@@ -42,10 +66,7 @@ def score_split(
         show_progress: show a progress bar.
         load_kwargs: passed to `load_emotion_dataset` (files, columns, separator, ...).
     """
-    splits = load_emotion_dataset(source, scheme=classifier.label_scheme(scheme), **load_kwargs)
-    if split not in splits:
-        raise GoEmoXUsageError(f"the data has no {split!r} split; it has {sorted(splits)}")
-    data = splits[split]
+    data = load_split(source, split, classifier.label_scheme(scheme), **load_kwargs)
     probs = classifier.predict_proba(data["text"], show_progress=show_progress)
     return ScoredSplit(split=split, texts=list(data["text"]), y_true=label_matrix(data).astype(int), probs=probs)
 

@@ -18,11 +18,12 @@ import yaml
 from goemox.errors import GoEmoXUsageError
 
 
-def read_mapping_file(path: str | Path) -> dict:
+def read_mapping_file(path: str | Path, expected: str = "a mapping of option names to values") -> dict:
     """A YAML or JSON file holding one mapping (option name -> value); an empty file is an empty mapping.
 
     Args:
         path: the file.
+        expected: what the file should hold, for the message when it holds something else.
 
     Raises:
         GoEmoXUsageError: a missing file, invalid YAML/JSON or anything but a mapping at the top.
@@ -43,7 +44,7 @@ def read_mapping_file(path: str | Path) -> dict:
     if content is None:
         return {}
     if not isinstance(content, dict):
-        raise GoEmoXUsageError(f"{path}: expected a mapping of option names to values, got {type(content).__name__}")
+        raise GoEmoXUsageError(f"{path}: expected {expected}, got {type(content).__name__}")
     return content
 
 

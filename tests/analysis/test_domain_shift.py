@@ -424,3 +424,69 @@ def test_model_copy_is_checked_like_every_output_folder(goemox_model, tmp_path):
     assert json.loads(written.read_text())["ood_cutoff"] == cutoff
     assert "ood_cutoff" not in json.loads((goemox_model / "config.json").read_text())
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+# ---------------------------------------------------------------------------------------------- labelled domains
+
+TWEETS = [("i am so happy today", "joy"), ("this makes me angry", "anger"), ("thank you so much", "joy"),
+          ("just a normal day", "neutral"), ("so glad", "joy")]  # fmt: skip
+
+
+def test_cli_scores_labelled_domains_in_their_own_labels(goemox_model, text_files, tmp_path, capsys):
+    tweets = tmp_path / "tweets.jsonl"
+    tweets.write_text("".join(json.dumps({"body": t, "label": label}) + "\n" for t, label in TWEETS), encoding="utf-8")
+    label_map = tmp_path / "map.yaml"
+    label_map.write_text("happy: joy\nother: [anger, neutral]\n", encoding="utf-8")
+    renamed = tmp_path / "renamed.csv"
+    rows = [f'"{t}",{"happy" if label == "joy" else "other"}\n' for t, label in TWEETS]
+    renamed.write_text("body,label\n" + "".join(rows), encoding="utf-8")
+    args = ["analyze", "--model", str(goemox_model), "--domain", f"chat={text_files['in']}"]
+    args += ["--domain", f"dev={text_files['out']}", "--text_column", "body", "--label_column", "label"]
+    assert main([*args, "--labelled_domain", f"tweets={tweets}", "--output_dir", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    analysis = json.loads((tmp_path / "a" / "analysis.json").read_text())
+    assert set(analysis["domains"]) == {"chat", "dev"}
+    scores = analysis["labelled_domains"]["tweets"]["single_label"]
+    assert scores["labels"] == ["joy", "anger", "neutral"] and scores["rows_scored"] == 5
+    probs = EmotionClassifier.from_pretrained(str(goemox_model), device="cpu").predict_proba([t for t, _ in TWEETS])
+    truth = [LABELS.index(label) for _, label in TWEETS]
+    assert scores["accuracy"] == pytest.approx(float(np.mean(probs.argmax(axis=1) == truth)))
+    assert (scores["majority_label"], scores["majority_baseline_accuracy"]) == ("joy", pytest.approx(3 / 5))
+    assert re.search(rf"^tweets +5 +{scores['accuracy']:.3f} .* joy$", out, re.MULTILINE)
+    report = (tmp_path / "a" / "report.md").read_text()
+    assert "## Labelled domains" in report and "### tweets" in report
+    assert (tmp_path / "a" / "labelled_tweets_confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+    mapped = [
+        "--labelled_domain",
+        f"mine={renamed}",
+        "--label_map",
+        str(label_map),
+        "--output_dir",
+        str(tmp_path / "b"),
+    ]
+    assert main([*args, *mapped]) == 0
+    entry = json.loads((tmp_path / "b" / "analysis.json").read_text())["labelled_domains"]["mine"]
+    assert entry["label_map"]["groups"] == {"happy": ["joy"], "other": ["anger", "neutral"]}
+    predicted = np.where(probs[:, 0] >= probs[:, 1:].max(axis=1), 0, 1)
+    truth = [0 if label == "joy" else 1 for _, label in TWEETS]
+    assert entry["single_label"]["accuracy"] == pytest.approx(float(np.mean(predicted == truth)))
+
+
+def test_cli_labelled_domain_errors_are_one_line(goemox_model, text_files, tmp_path, capsys):
+    tweets = tmp_path / "tweets.tsv"
+    tweets.write_text("text\tlabel\n" + "".join(f"{t}\t{label}\n" for t, label in TWEETS) + "wow\tsurprise\n")
+    args = ["analyze", "--model", str(goemox_model), "--output_dir", str(tmp_path / "o"), "--label_column", "label"]
+    args += ["--domain", f"a={text_files['in']}", "--domain", f"b={text_files['out']}"]
+    cases = [
+        (["--labelled_domain", f"t={text_files['in']}"], "is plain text without labels"),
+        (["--label_map", "ekman"], "--label_map only applies with --labelled_domain"),
+        (["--labelled_domain", f"t={tweets}", "--labelled_domain", f"t={tweets}"], "the name 't' is given twice"),
+        (["--labelled_domain", "t"], "--labelled_domain 't': expected NAME=SOURCE"),
+        (["--labelled_domain", f"t={tweets}"], f"--labelled_domain t={tweets}: {tweets}:7: unknown label 'surprise'"),
+    ]
+    for extra, message in cases:
+        assert main([*args, *extra]) == 2
+        err = capsys.readouterr().err
+        errors = [line for line in err.splitlines() if "goemox: error:" in line]
+        assert len(errors) == 1 and message in errors[0] and "Traceback" not in err, (extra, err)

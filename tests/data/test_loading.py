@@ -121,8 +121,26 @@ def test_goemotions_folder_malformed_row(tmp_path):
 
 
 def test_folder_that_is_neither_format(tmp_path):
-    with pytest.raises(DataError, match=r"neither train\.tsv nor a saved dataset; expected a GoEmotions"):
+    with pytest.raises(DataError, match=r"neither train\.tsv, split files nor a saved dataset; expected a GoEmotions"):
         load_emotion_dataset(tmp_path)
+
+
+def test_folder_of_split_files_with_a_header(tmp_path):
+    folder = tmp_path / "tweets"
+    folder.mkdir()
+    write(folder / "train.tsv", "text\tlabel\ni feel great\tjoy\nso sad\tsadness\n")
+    write(folder / "validation.tsv", "text\tlabel\ni am scared\tfear\n")
+    write(folder / "test.jsonl", '{"text": "love it", "label": "love"}\n')
+    write(folder / "notes.txt", "not a split\n")
+    splits, report = load_emotion_dataset(folder, label_column="label", return_report=True)
+    assert {name: len(split) for name, split in splits.items()} == {"train": 2, "validation": 1, "test": 1}
+    assert splits["validation"][0]["labels"][ID["fear"]] == 1.0
+    assert report.sources["test"] == str(folder / "test.jsonl") and report.created_splits == ()
+    with pytest.raises(DataError, match=r"test\.jsonl:1: no label field 'labels' \(found fields: text, label\)"):
+        load_emotion_dataset(folder)
+    write(folder / "dev.csv", "text,label\nok,joy\n")
+    with pytest.raises(DataError, match=r"two validation files \(dev\.csv, validation\.tsv\); expected one file per"):
+        load_emotion_dataset(folder, label_column="label")
 
 
 # ---------------------------------------------------------------------------------------------------------

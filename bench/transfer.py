@@ -154,16 +154,18 @@ def goemox_model(name: str, args, work: Path, datasets: list | None) -> dict:
         max_train_samples=mode["goemotions_rows"] if datasets is None else None,
         split_seed=0,
     )
-    started = time.perf_counter()
-    metrics = run_training(
-        ModelArguments(model_name_or_path=str(args.encoder), pooling="mean"),
-        data,
-        training_args(out, num_train_epochs=mode["epochs"]),
-    )
+    if (out / "metrics.json").is_file() and not args.redo:  # a finished run of an earlier call: scored again only
+        metrics = json.loads((out / "metrics.json").read_text())
+    else:
+        metrics = run_training(
+            ModelArguments(model_name_or_path=str(args.encoder), pooling="mean"),
+            data,
+            training_args(out, num_train_epochs=mode["epochs"]),
+        )
     classifier = EmotionClassifier.from_pretrained(str(out), max_length=args.max_length, batch_size=128)
     return {
         "model": name,
-        "wall_s": time.perf_counter() - started,
+        "train_runtime_s": metrics["train_runtime_s"],
         "train_samples_per_second": metrics["train_samples_per_second"],
         "rows": metrics["rows"],
         "best_epoch": metrics["best_epoch"],
@@ -288,13 +290,22 @@ def plain_goemotions(args, work: Path) -> dict:
     }
 
 
-def run_models(args, work: Path) -> dict:
-    return {
-        "goemotions_only": goemox_model("goemotions_only", args, work, None),
-        "plain_goemotions_only": plain_goemotions(args, work),
-        "masked": goemox_model("masked", args, work, two_corpus_sources(args, naive=False)),
-        "naive": goemox_model("naive", args, work, two_corpus_sources(args, naive=True)),
+def run_models(args, work: Path, results: dict, save) -> dict:
+    """Each model of part `models`, saved as it finishes; a model `--out` already holds is kept (unless `--redo`)."""
+    done = results.setdefault("models", {})
+    builders = {
+        "goemotions_only": lambda: goemox_model("goemotions_only", args, work, None),
+        "plain_goemotions_only": lambda: plain_goemotions(args, work),
+        "masked": lambda: goemox_model("masked", args, work, two_corpus_sources(args, naive=False)),
+        "naive": lambda: goemox_model("naive", args, work, two_corpus_sources(args, naive=True)),
     }
+    for name, build in builders.items():
+        if name in done and not args.redo:
+            print(f"model {name}: kept from {args.out}")
+            continue
+        done[name] = build()
+        save()
+    return done
 
 
 def carer_files(work: Path) -> tuple[Path, list[str], list[str]]:
@@ -378,7 +389,7 @@ def selection_scores(folder: Path, selection_rows: list[str], max_length: int) -
     return argmax_scores(classifier.predict_proba([text for text, _ in pairs]), true)["macro_f1"]
 
 
-def run_recipe(args, work: Path, results: dict) -> dict:
+def run_recipe(args, work: Path, results: dict, save) -> dict:
     """Learning rate and epochs at n = 100 per starting point, chosen by macro-F1 on the selection rows."""
     scheme, selection_rows, pool = carer_files(work / "carer")
     selection = write_tsv(work / "carer" / "selection.tsv", selection_rows)
@@ -402,7 +413,7 @@ def run_recipe(args, work: Path, results: dict) -> dict:
     return {"trials": trials, "chosen": chosen, "selection_rows": SELECTION_ROWS, "n": 100}
 
 
-def run_curves(args, work: Path, results: dict) -> dict:
+def run_curves(args, work: Path, results: dict, save) -> dict:
     """CARER validation macro-F1 against the number of CARER training rows, per starting point."""
     if "recipe" not in results:
         raise SystemExit("part curves needs part recipe first")
@@ -472,7 +483,7 @@ def run_curves(args, work: Path, results: dict) -> dict:
     return {"points": points, "carer_validation_macro_f1": means, "pool_rows": len(pool)}
 
 
-PARTS = {"models": lambda args, work, results: run_models(args, work), "recipe": run_recipe, "curves": run_curves}
+PARTS = {"models": run_models, "recipe": run_recipe, "curves": run_curves}
 
 
 def main() -> None:
@@ -489,15 +500,19 @@ def main() -> None:
     torch.manual_seed(0)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {}
     results.update({"mode": args.mode, "settings": {**MODES[args.mode], "max_length": args.max_length}})
+
+    def save() -> None:
+        results["machine"] = machine()
+        write_json(args.out, results)
+
     for part in args.parts:
-        if part in results and not args.redo:
+        if part in results and part != "models" and not args.redo:
             print(f"part {part}: kept from {args.out}")
             continue
         started = time.perf_counter()
-        results[part] = PARTS[part](args, args.work, results)
-        results[part + "_wall_s"] = time.perf_counter() - started
-        results["machine"] = machine()
-        write_json(args.out, results)
+        results[part] = PARTS[part](args, args.work, results, save)
+        results[part + "_wall_s"] = results.get(part + "_wall_s", 0.0) + time.perf_counter() - started
+        save()
     print(json.dumps({key: results[key] for key in results if key in PARTS}, indent=1)[:4000])
 
 

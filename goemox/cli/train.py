@@ -79,7 +79,12 @@ def print_training_summary(metrics: dict, output_dir: str) -> None:
             ("test, threshold 0.5", metrics["test"]["fixed_0.5"]),
             ("test, thresholds tuned on validation", metrics["test"]["tuned"]),
         ]
+    for split in ("validation", "test"):
+        for name, values in (metrics.get(f"{split}_by_source") or {}).items():
+            rows.append((f"{split} {name}, tuned ({len(values['tuned']['per_class'])} labels)", values["tuned"]))
     print(f"\nSaved model, metrics.json, training_curve.png and the model card README.md to {output_dir}")
+    if metrics.get("sources"):
+        print("Several corpora: pooled rows score each label on the rows that annotate it; a corpus on its own labels.")
     print(f"{'':<38}{'macro-F1':>9}{'micro-F1':>9}{'ROC-AUC':>9}{'Hamming':>9}")
     for name, values in rows:
         auc = values["roc_auc_macro"]
@@ -87,6 +92,14 @@ def print_training_summary(metrics: dict, output_dir: str) -> None:
         print(
             f"{name:<38}{values['macro_f1']:>9.4f}{values['micro_f1']:>9.4f}{auc_text}{values['hamming_score']:>9.4f}"
         )
+    for split in ("validation", "test"):
+        for name, values in (metrics.get(f"{split}_by_source") or {}).items():
+            single = values.get("single_label")
+            if single:
+                print(
+                    f"{split} {name} as single-label (argmax over its {len(single['per_label_f1'])} labels, "
+                    f"{single['rows']} rows): accuracy {single['accuracy']:.4f}, macro-F1 {single['macro_f1']:.4f}"
+                )
 
 
 def print_example_prediction(model_dir: str, text: str = EXAMPLE_TEXT) -> None:

@@ -16,6 +16,11 @@ import pytest
         (["--max_length", "0"], "--max_length must be at least 1, got 0"),
         (["--pooling", "max"], "--pooling"),
         (["--classifier_dropout", "1"], "--classifier_dropout must be at least 0 and below 1, got 1.0"),
+        (["--source", "carer"], "--source carer: expected NAME=DATASET"),
+        (["--source", "a=x", "--source", "a=y"], "datasets: two sources are named 'a'"),
+        (["--source", "{name: a, dataset: x, annotate: [joy]}"], "source 'a': unknown field(s) ['annotate']"),
+        (["--source", "a=x", "--select_on", "b"], "--select_on b: expected 'pooled' or a source name (a)"),
+        (["--source_temperature", "0"], "--source_temperature must be above 0, got 0.0"),
     ],
 )
 def test_bad_options_stop_with_one_line_and_save_nothing(options, message, goemox_here, tmp_path):
@@ -109,3 +114,27 @@ def write_one_epoch_space(tmp_path):
     path = tmp_path / "space.json"
     path.write_text(json.dumps({"num_train_epochs": {"type": "int", "low": 1, "high": 1}}), encoding="utf-8")
     return path
+
+
+def test_a_source_problem_found_in_its_data_stops_before_training(goemox_here, tmp_path, tiny_encoder_factory):
+    rows = "".join(f"text {i}\t{['joy', 'anger'][i % 2]}\n" for i in range(20))
+    (tmp_path / "tweets.tsv").write_text("text\tlabel\n" + rows)
+    out = tmp_path / "run"
+    mapping = "{joy: joy, glee: joy}"
+    source = f"{{name: tweets, train_file: {tmp_path / 'tweets.tsv'}, label_column: label, mapping: {mapping}}}"
+    result = goemox_here(
+        "train",
+        "--model_name_or_path",
+        str(tiny_encoder_factory("bert")),
+        "--source",
+        source,
+        "--output_dir",
+        str(out),
+        "--use_cpu",
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "goemox: error: datasets: source 'tweets': mapping names ['glee'], which its data never uses (it uses "
+        "['anger', 'joy']); expected label names of this source"
+    ]
+    assert not out.exists()

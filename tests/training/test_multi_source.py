@@ -121,3 +121,26 @@ def test_selection_on_one_source_and_temperature_sampling(tmp_path, tiny_encoder
     assert metrics["selection"]["early_stopping_and_checkpoint"].startswith("validation macro_f1_a at 0.5 (a)")
     assert metrics["epochs"] and all("eval_macro_f1_a" in epoch for epoch in metrics["epochs"])
     assert np.isfinite(metrics["validation_by_source"]["a"]["tuned"]["macro_f1"])
+
+
+def test_search_over_several_corpora_maximises_the_selected_figure(tmp_path, tiny_encoder_factory, corpora):
+    from goemox.training.search import SearchArguments, run_search
+
+    (tmp_path / "space.yaml").write_text("learning_rate: {type: float, low: 1.0e-3, high: 3.0e-3, log: true}\n")
+    result = run_search(
+        ModelArguments(model_name_or_path=str(tiny_encoder_factory("bert")), pooling="mean"),
+        DataArguments(
+            datasets=[corpora["a"], corpora["b"]],
+            scheme=corpora["scheme"],
+            label_column="label",
+            test_size=0.0,
+            max_length=16,
+            select_on="a",
+        ),
+        GoEmoXTrainingArguments(
+            output_dir=str(tmp_path / "out"), num_train_epochs=1, use_cpu=True, disable_tqdm=True, report_to="none"
+        ),
+        SearchArguments(n_trials=1, space_file=str(tmp_path / "space.yaml"), study_name="s", sampler_seed=0),
+        progress=lambda line: None,
+    )
+    assert result["trials"]["COMPLETE"] == 1 and 0.0 <= result["value"] <= 1.0

@@ -19,14 +19,15 @@ validation, which the curves report). Part `curves` trains on n CARER training r
 all the rest; three seeds for n <= 200) into CARER's six labels: (a) the raw encoder with a fresh head, (b) starting
 from the `goemotions_only` model (its encoder, Tanh layer and the six shared output rows carried over), (c) the plain
 single-label recipe (`AutoModelForSequenceClassification`, cross-entropy) from the raw encoder; each scored on CARER
-validation (argmax). Epochs scale as max(1, round(E * 100 / n)), capped at E, for the recipe's E.
+validation (argmax). Epochs scale as max(1, round(E * 100 / n)), capped at E, for the recipe's E. Part
+`same_recipe` repeats (b) at n <= 200 with the raw encoder's recipe, so that both starting points train alike.
 
 Modes: `cpu` (default) uses a seeded 6,000 GoEmotions training rows (`Dataset.shuffle(seed=0).select(range(6000))`,
 after the exact-duplicate drop) and 6,000 CARER training rows for the two-corpus runs, 2 epochs, every validation and
 test row; `full` uses every row and 3 epochs (for a GPU). Results accumulate in `--out` (a part already there is kept
 unless `--redo`), so the parts can run one after another:
 
-    python bench/transfer.py --parts models recipe curves --out bench/results/transfer_cpu.json
+    python bench/transfer.py --parts models recipe curves same_recipe --out bench/results/transfer_cpu.json
 """
 
 from __future__ import annotations
@@ -483,7 +484,33 @@ def run_curves(args, work: Path, results: dict, save) -> dict:
     return {"points": points, "carer_validation_macro_f1": means, "pool_rows": len(pool)}
 
 
-PARTS = {"models": run_models, "recipe": run_recipe, "curves": run_curves}
+def run_same_recipe(args, work: Path, results: dict, save) -> dict:
+    """Part `same_recipe`: the GoEmotions model as the start with the raw encoder's recipe (same learning rate and
+    epochs) at n <= 200, the same subsets as part `curves`: the two starting points with equal training."""
+    if "recipe" not in results:
+        raise SystemExit("part same_recipe needs part recipe first")
+    recipe = results["recipe"]["chosen"]["raw_encoder"]
+    scheme, selection_rows, pool = carer_files(work / "carer")
+    selection = write_tsv(work / "carer" / "selection.tsv", selection_rows)
+    points = []
+    for size in (n for n in CURVE_SIZES if n is not None and n <= SMALL):
+        for seed in SEEDS:
+            rows = [pool[i] for i in sorted(np.random.default_rng(seed).choice(len(pool), size=size, replace=False))]
+            train = write_tsv(work / "carer" / f"train-{size}-{seed}.tsv", rows)
+            epochs = epochs_for(size, recipe["epochs"])
+            out = work / "curve" / "from_goemotions_same_recipe"
+            start = str(work / "goemotions_only")
+            scores = adapted_run(args, start, train, selection, scheme, out, recipe["learning_rate"], epochs, seed)
+            points.append({"start": "from_goemotions", "n": size, "seed": seed, "epochs": epochs, **scores})
+            print(json.dumps({k: points[-1][k] for k in ("start", "n", "seed", "macro_f1")}), flush=True)
+    means = {
+        str(size): float(np.mean([p["macro_f1"] for p in points if p["n"] == size]))
+        for size in sorted({p["n"] for p in points})
+    }
+    return {"recipe": recipe, "points": points, "carer_validation_macro_f1_mean": means}
+
+
+PARTS = {"models": run_models, "recipe": run_recipe, "curves": run_curves, "same_recipe": run_same_recipe}
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ from datasets import Sequence as SequenceFeature
 from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.data.loading import SPLITS, load_emotion_dataset
 from goemox.data.readers import LoadReport
-from goemox.errors import GoEmoXUsageError, LabelSchemeError
+from goemox.errors import DataError, GoEmoXUsageError, LabelSchemeError
 from goemox.labels import LabelScheme
 from goemox.reporting.files import read_mapping_file
 
@@ -282,7 +282,10 @@ def load_source(spec: SourceSpec, target: LabelScheme, needs_validation: bool) -
     """Read one source into the target scheme, apply its subsets and check what the run needs of it."""
     scheme = source_scheme(spec, target)
     label = f"datasets: source {spec.name!r}"
-    splits, report = load_emotion_dataset(scheme=scheme, return_report=True, **spec.options.load_options())
+    try:
+        splits, report = load_emotion_dataset(scheme=scheme, return_report=True, **spec.options.load_options())
+    except DataError as err:  # the file and line, prefixed with the source they belong to
+        raise GoEmoXUsageError(f"{label}: {err}") from None
     if spec.mapping is not None:
         absent = [name for name in spec.mapping if name not in report.label_counts]
         if absent:

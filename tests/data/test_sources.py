@@ -126,6 +126,7 @@ def test_a_source_mapping_renames_its_labels_and_builtin_schemes_map_the_rest(co
             "its train split has no rows left after reading and mapping",
         ),
         ({"validation_file": None, "validation_size": 0.0}, "no validation split, and selection needs one"),
+        ({"train_file": "missing.tsv"}, "missing.tsv: no such file; expected an existing data file"),
     ],
 )
 def test_a_bad_source_stops_before_training_with_one_line(corpora, changes, message):

@@ -144,3 +144,21 @@ def test_search_over_several_corpora_maximises_the_selected_figure(tmp_path, tin
         progress=lambda line: None,
     )
     assert result["trials"]["COMPLETE"] == 1 and 0.0 <= result["value"] <= 1.0
+
+
+def test_final_training_on_train_and_validation_keeps_the_validated_thresholds(
+    masked_run, tmp_path, tiny_encoder_factory, corpora
+):
+    validated, metrics = masked_run
+    final = train(
+        tiny_encoder_factory("bert"),
+        tmp_path / "final",
+        corpora,
+        {"single_label": True},
+        training={"num_train_epochs": 1},
+        train_on="train+validation",
+        thresholds_from=str(validated),
+    )
+    assert final["rows"] == {"train": 360} and final["validation"] is None
+    assert final["thresholds"] == metrics["thresholds"]
+    assert [source["rows"] for source in final["sources"]] == [{"train": 120}, {"train": 240}]

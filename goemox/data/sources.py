@@ -120,7 +120,11 @@ def read_source_entry(text: str) -> Any:
     if Path(stripped).suffix.lower() in (".yaml", ".yml", ".json"):
         if not Path(stripped).is_file():
             raise GoEmoXUsageError(f"--source {text}: no such file")
-        content = yaml.safe_load(Path(stripped).read_text(encoding="utf-8"))
+        try:
+            content = yaml.safe_load(Path(stripped).read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            problem = " ".join(str(err).split())
+            raise GoEmoXUsageError(f"--source {text}: not valid YAML/JSON ({problem})") from None
         return content.get("datasets", content) if isinstance(content, dict) else content
     name, equals, dataset = stripped.partition("=")
     if not equals or not name or not dataset:

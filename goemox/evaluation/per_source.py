@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
 
+from goemox.evaluation.label_bridge import single_label_scores
 from goemox.evaluation.metrics import annotated_metrics
 
 
 def single_label_metrics(y_true: np.ndarray, probs: np.ndarray, label_names: Sequence[str]) -> dict[str, Any]:
-    """Argmax scoring of rows that hold exactly one label: accuracy, macro-F1 and per-label F1.
+    """Argmax scoring of rows that hold exactly one label (:func:`~goemox.evaluation.label_bridge.single_label_scores`)
+    as `metrics.json` keeps it: accuracy, macro-F1 over every label and per-label F1.
 
     Args:
         y_true: `(n, L)` 0/1 labels; rows without exactly one positive are left out (and counted).
@@ -27,19 +28,23 @@ def single_label_metrics(y_true: np.ndarray, probs: np.ndarray, label_names: Seq
     >>> scores["accuracy"]
     0.5
     ```"""
-    single = y_true.sum(axis=1) == 1
-    true = y_true[single].argmax(axis=1)
-    predicted = probs[single].argmax(axis=1)
-    ids = list(range(len(label_names)))
-    per_label = (
-        f1_score(true, predicted, labels=ids, average=None, zero_division=0) if single.any() else [0.0] * len(ids)
-    )
+    names = list(label_names)
+    if not (np.asarray(y_true).sum(axis=1) == 1).any():
+        return {
+            "rows": 0,
+            "rows_left_out": len(y_true),
+            "accuracy": 0.0,
+            "macro_f1": 0.0,
+            "per_label_f1": dict.fromkeys(names, 0.0),
+        }
+    scores = single_label_scores(y_true, probs, names)
+    per_label = {name: scores["per_label"][name]["f1"] for name in names}
     return {
-        "rows": int(single.sum()),
-        "rows_left_out": int((~single).sum()),
-        "accuracy": float(accuracy_score(true, predicted)) if single.any() else 0.0,
-        "macro_f1": float(np.mean(per_label)),
-        "per_label_f1": {name: float(value) for name, value in zip(label_names, per_label)},
+        "rows": scores["rows_scored"],
+        "rows_left_out": scores["rows"] - scores["rows_scored"],
+        "accuracy": scores["accuracy"],
+        "macro_f1": float(np.mean(list(per_label.values()))),
+        "per_label_f1": per_label,
     }
 
 

@@ -32,7 +32,7 @@ def sampling_weights(source_ids: Sequence[int] | np.ndarray, temperature: float)
     if not temperature > 0:
         raise GoEmoXUsageError(f"--source_temperature must be above 0, got {temperature}")
     ids = np.asarray(source_ids)
-    names, positions, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    _, positions, counts = np.unique(ids, return_inverse=True, return_counts=True)
     shares = counts.astype(np.float64) ** (1.0 / temperature)
     shares /= shares.sum()
     return (shares / counts)[positions]

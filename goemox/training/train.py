@@ -258,7 +258,8 @@ def run_metrics(
             + ")",
             "thresholds": f"{data_args.threshold_strategy}, tuned on the validation rows that annotate each label",
         }
-    masks = {split: mask_of(data.tokenized[split]) for split in data.tokenized} if data.sources else {}
+    scored = [split for split in ("validation", "test") if split in data.tokenized]
+    masks = {split: mask_of(data.tokenized[split]) for split in scored} if data.sources else {}
     if data.stored_thresholds is not None:
         thresholds = data.stored_thresholds
         metrics["thresholds_from"] = data_args.thresholds_from

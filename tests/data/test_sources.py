@@ -61,7 +61,8 @@ def test_an_entry_is_a_short_form_an_inline_mapping_or_a_file(tmp_path):
     listing = tmp_path / "sources.yaml"
     listing.write_text("datasets:\n  - {name: a, dataset: d1}\n  - {name: b, dataset: d2}\n")
     assert [entry["name"] for entry in read_source_entry(str(listing))] == ["a", "b"]
-    for bad in ("carer", "{name: [", str(tmp_path / "missing.yaml")):
+    (tmp_path / "broken.yaml").write_text("datasets: [\n")
+    for bad in ("carer", "{name: [", str(tmp_path / "missing.yaml"), str(tmp_path / "broken.yaml")):
         with pytest.raises(GoEmoXUsageError, match="--source"):
             read_source_entry(bad)
 

@@ -11,11 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.metrics import (
-    accuracy_score,
     f1_score,
-    hamming_loss,
-    jaccard_score,
-    precision_recall_fscore_support,
     roc_auc_score,
 )
 
@@ -187,42 +183,10 @@ def multilabel_metrics(
         (1.0, 1.0)
     """
     y, p = _check_inputs(y_true, probs)
-    n_labels = y.shape[1]
-    names = [str(name) for name in label_names]
-    if len(names) != n_labels:
-        raise ValueError(f"got {len(names)} label names for {n_labels} label columns")
-    t = resolve_thresholds(thresholds, n_labels)
-    pred = apply_thresholds(p, t)
-
-    support = y.sum(axis=0)
-    has_both = (support > 0) & (support < y.shape[0])
-    aucs = [roc_auc_score(y[:, j], p[:, j]) for j in np.flatnonzero(has_both)]
-    precision, recall, f1, _ = precision_recall_fscore_support(y, pred, average=None, zero_division=0)
-    cardinality = pred.sum(axis=1)
-
-    return {
-        "macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
-        "micro_f1": float(f1_score(y, pred, average="micro", zero_division=0)),
-        "samples_f1": float(f1_score(y, pred, average="samples", zero_division=0)),
-        "roc_auc_macro": float(np.mean(aucs)) if aucs else None,
-        "roc_auc_labels_skipped": [names[j] for j in np.flatnonzero(~has_both)],
-        "hamming_score": float(1.0 - hamming_loss(y, pred)),
-        "jaccard_samples": float(jaccard_score(y, pred, average="samples", zero_division=0)),
-        "subset_accuracy": float(accuracy_score(y, pred)),
-        "label_cardinality_pred": float(cardinality.mean()),
-        "rows_without_prediction": float(np.mean(cardinality == 0)),
-        "per_class": {
-            name: {
-                "precision": float(precision[j]),
-                "recall": float(recall[j]),
-                "f1": float(f1[j]),
-                "support": int(support[j]),
-                "threshold": float(t[j]),
-            }
-            for j, name in enumerate(names)
-        },
-        "thresholds": [float(x) for x in t],
-    }
+    metrics = annotated_metrics(y, p, np.ones_like(y), label_names, thresholds)
+    for scores in metrics["per_class"].values():
+        del scores["annotated_rows"]  # every row annotates every label here
+    return metrics
 
 
 def tune_global_threshold(y_true: Any, probs: Any, grid: Sequence[float] | np.ndarray | None = None) -> float:
@@ -361,8 +325,7 @@ def annotated_metrics(
     Each label is scored on the rows that annotate it (``per_class`` adds ``annotated_rows``); ``macro_f1`` and
     ``roc_auc_macro`` average over labels with at least one annotating row; ``micro_f1`` and ``hamming_score`` count
     annotated pairs; the per-row figures (``samples_f1``, ``jaccard_samples``, ``subset_accuracy``, predicted
-    cardinality) look at each row's annotated labels. With an all-ones mask every figure equals
-    :func:`multilabel_metrics`.
+    cardinality) look at each row's annotated labels. :func:`multilabel_metrics` is this with every pair annotated.
 
     Args:
         y_true: ``(n, L)`` 0/1 labels.
@@ -381,6 +344,8 @@ def annotated_metrics(
     if m.shape != y.shape:
         raise ValueError(f"mask has shape {m.shape}, labels {y.shape}")
     names = [str(name) for name in label_names]
+    if len(names) != y.shape[1]:
+        raise ValueError(f"got {len(names)} label names for {y.shape[1]} label columns")
     t = resolve_thresholds(thresholds, y.shape[1])
     pred = apply_thresholds(p, t).astype(bool) & m
     true = y.astype(bool) & m

@@ -84,7 +84,7 @@ def source_metrics(
             continue
         columns = [label_names.index(name) for name in source["annotates"]]
         true, scores = y_true[rows][:, columns], probs[rows][:, columns]
-        names, every = list(source["annotates"]), np.ones_like(true)  # (one column is fine here, unlike sklearn's)
+        names, every = list(source["annotates"]), np.ones_like(true)  # every row of the source annotates them
         result = {
             "rows": int(rows.sum()),
             "fixed_0.5": annotated_metrics(true, scores, every, names, 0.5),

@@ -231,19 +231,25 @@ def test_tune_per_class_thresholds_large_random() -> None:
     assert all(type(x) is float and x in DEFAULT_GRID for x in t)
 
 
-def test_annotated_metrics_with_every_pair_annotated_equal_the_plain_metrics():
+def test_annotated_metrics_with_every_pair_annotated_equal_scikit_learns():
+    from sklearn.metrics import accuracy_score, hamming_loss, jaccard_score, precision_recall_fscore_support
+
     rng = np.random.default_rng(3)
     y = (rng.random((60, 5)) < 0.3).astype(int)
     probs = np.clip(y * 0.4 + rng.random((60, 5)) * 0.6, 0, 1)
     thresholds = [0.3, 0.4, 0.5, 0.6, 0.7]
-    plain = multilabel_metrics(y, probs, list("abcde"), thresholds)
+    pred = (probs >= np.array(thresholds)).astype(int)
     masked = annotated_metrics(y, probs, np.ones_like(y), list("abcde"), thresholds)
-    for key, value in plain.items():
-        if key == "per_class":
-            for name, scores in value.items():
-                assert {k: masked[key][name][k] for k in scores} == pytest.approx(scores)
-        else:
-            assert masked[key] == pytest.approx(value), key
+    for key, average in (("macro_f1", "macro"), ("micro_f1", "micro"), ("samples_f1", "samples")):
+        assert masked[key] == pytest.approx(f1_score(y, pred, average=average, zero_division=0)), key
+    assert masked["jaccard_samples"] == pytest.approx(jaccard_score(y, pred, average="samples", zero_division=0))
+    assert masked["hamming_score"] == pytest.approx(1 - hamming_loss(y, pred))
+    assert masked["subset_accuracy"] == pytest.approx(accuracy_score(y, pred))
+    precision, recall, f1, support = precision_recall_fscore_support(y, pred, average=None, zero_division=0)
+    for j, name in enumerate("abcde"):
+        scores = masked["per_class"][name]
+        assert (scores["precision"], scores["recall"], scores["f1"]) == pytest.approx((precision[j], recall[j], f1[j]))
+        assert scores["support"] == support[j] and scores["annotated_rows"] == 60
 
 
 def test_annotated_metrics_score_each_label_on_the_rows_that_annotate_it():

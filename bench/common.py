@@ -107,6 +107,39 @@ class WallClock(TrainerCallback):
         self.at_evaluation[state.global_step] = time.perf_counter() - self.start
 
 
+def plain_trainer(encoder: str, labels: list[str], problem_type: str, train, out: Path, epochs: float, lr: float, seed):
+    """The plain recipe as a user writes it, ready to train: the stock `Trainer` on
+    `AutoModelForSequenceClassification` (`problem_type` multi- or single-label), batch 32, no evaluation or
+    checkpoints, bf16 on GPUs that support it."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments, set_seed
+
+    set_seed(seed)
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        encoder,
+        num_labels=len(labels),
+        problem_type=problem_type,
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+        dtype=torch.float32,
+    )
+    arguments = TrainingArguments(
+        output_dir=str(out),
+        learning_rate=lr,
+        num_train_epochs=epochs,
+        per_device_train_batch_size=32,
+        per_device_eval_batch_size=128,
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        eval_strategy="no",
+        save_strategy="no",
+        report_to="none",
+        seed=seed,
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+    )
+    return Trainer(model=model, args=arguments, train_dataset=train, processing_class=tokenizer)
+
+
 def write_json(path: Path, payload: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2))

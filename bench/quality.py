@@ -40,6 +40,7 @@ from bench.common import (  # noqa: E402
     RESULTS,
     WallClock,
     machine,
+    plain_trainer,
     summarise,
     test_report,
     write_json,
@@ -68,7 +69,7 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 def run_plain(args, seed: int, out_dir: Path) -> dict:
     """The plain recipe, as a user would write it with the stock Trainer."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments, set_seed
+    from transformers import AutoTokenizer
 
     from goemox.data import label_matrix
     from goemox.evaluation.metrics import tune_per_class_thresholds
@@ -77,31 +78,9 @@ def run_plain(args, seed: int, out_dir: Path) -> dict:
     labels = list(GOEMOTIONS_LABELS)
     tokenizer = AutoTokenizer.from_pretrained(args.encoder)
     raw, tokenized = load_splits(args.data, args.mode, args.max_length, tokenizer)
-    set_seed(seed)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        args.encoder,
-        num_labels=len(labels),
-        problem_type="multi_label_classification",
-        id2label=dict(enumerate(labels)),
-        label2id={n: i for i, n in enumerate(labels)},
-        dtype=torch.float32,
+    trainer = plain_trainer(
+        args.encoder, labels, "multi_label_classification", tokenized["train"], out_dir, args.plain_epochs, 1e-4, seed
     )
-    cuda_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    training_args = TrainingArguments(
-        output_dir=str(out_dir),
-        learning_rate=1e-4,
-        num_train_epochs=args.plain_epochs,
-        per_device_train_batch_size=32,
-        per_device_eval_batch_size=128,
-        bf16=cuda_bf16,
-        eval_strategy="no",
-        save_strategy="no",
-        report_to="none",
-        seed=seed,
-        disable_tqdm=True,
-        use_cpu=not torch.cuda.is_available(),
-    )
-    trainer = Trainer(model=model, args=training_args, train_dataset=tokenized["train"], processing_class=tokenizer)
     start = time.perf_counter()
     output = trainer.train()
     wall = time.perf_counter() - start

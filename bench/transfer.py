@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, RESULTS, SHARED, machine, write_json  # noqa: E402
+from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, RESULTS, SHARED, machine, plain_trainer, write_json  # noqa: E402
 
 CARER = SHARED / "data" / "carer"
 OOD_FILES = (SHARED / "data" / "ood" / "hackernews_titles.txt", SHARED / "data" / "ood" / "github_flask_text.txt")
@@ -193,38 +193,6 @@ def two_corpus_sources(args, naive: bool) -> list[dict]:
     return [{key: value for key, value in entry.items() if value is not None} for entry in (goemotions, carer)]
 
 
-def plain_trainer(encoder: str, labels: list[str], problem_type: str, train, out: Path, epochs: float, lr: float, seed):
-    """The plain recipe as a user writes it: the stock Trainer on AutoModelForSequenceClassification."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer, Trainer, TrainingArguments, set_seed
-
-    set_seed(seed)
-    tokenizer = AutoTokenizer.from_pretrained(encoder)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        encoder,
-        num_labels=len(labels),
-        problem_type=problem_type,
-        id2label=dict(enumerate(labels)),
-        label2id={name: i for i, name in enumerate(labels)},
-        dtype=torch.float32,
-    )
-    arguments = TrainingArguments(
-        output_dir=str(out),
-        learning_rate=lr,
-        num_train_epochs=epochs,
-        per_device_train_batch_size=32,
-        per_device_eval_batch_size=128,
-        eval_strategy="no",
-        save_strategy="no",
-        report_to="none",
-        seed=seed,
-        disable_tqdm=True,
-        use_cpu=not torch.cuda.is_available(),
-    )
-    trainer = Trainer(model=model, args=arguments, train_dataset=train, processing_class=tokenizer)
-    trainer.train()
-    return trainer, tokenizer
-
-
 def predictions(trainer, tokenizer, texts: list[str], max_length: int, activation) -> np.ndarray:
     from datasets import Dataset
 
@@ -259,7 +227,7 @@ def plain_goemotions(args, work: Path) -> dict:
     raw, _ = load_data(data, get_label_scheme("goemotions"))
     started = time.perf_counter()
     tokenized = tokenize_dataset(raw, AutoTokenizer.from_pretrained(str(args.encoder)), max_length=args.max_length)
-    trainer, tokenizer = plain_trainer(
+    trainer = plain_trainer(
         str(args.encoder),
         labels,
         "multi_label_classification",
@@ -269,6 +237,8 @@ def plain_goemotions(args, work: Path) -> dict:
         1e-4,
         0,
     )
+    trainer.train()
+    tokenizer = trainer.processing_class
 
     def probs_of(texts):
         return predictions(trainer, tokenizer, texts, args.max_length, sigmoid)
@@ -368,7 +338,7 @@ def plain_run(args, train_rows: list[str], out: Path, lr: float, epochs: int, se
     train = Dataset.from_dict(
         {"text": [text for text, _ in pairs], "label": [CARER_LABELS.index(label) for _, label in pairs]}
     ).map(lambda batch: tokenizer(batch["text"], truncation=True, max_length=args.max_length), batched=True)
-    trainer, tokenizer = plain_trainer(
+    trainer = plain_trainer(
         str(args.encoder),
         CARER_LABELS,
         "single_label_classification",
@@ -378,6 +348,7 @@ def plain_run(args, train_rows: list[str], out: Path, lr: float, epochs: int, se
         lr,
         seed,
     )
+    trainer.train()
     return argmax_scores(predictions(trainer, tokenizer, texts, args.max_length, softmax), true)
 
 

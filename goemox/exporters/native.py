@@ -32,6 +32,16 @@ CLASSIFIER_KEYS = ("num_labels", "id2label", "label2id", "problem_type", "classi
 """Keys of a native config that belong to its classification head, not to its encoder."""
 
 
+def copy_goemox_keys(source, target):
+    """Copy goemox's extra config keys that `source` sets (thresholds, calibration, OOD cutoff, scheme) onto
+    `target`, and return `target`."""
+    for key in GOEMOX_CONFIG_KEYS:
+        value = getattr(source, key, None)
+        if value is not None:
+            setattr(target, key, value)
+    return target
+
+
 def native_export_blocker(config: GoEmoXConfig) -> str | None:
     """Why this model has no identical native class, or `None` when it has one."""
     family = config.encoder.model_type
@@ -67,11 +77,7 @@ def native_config(config: GoEmoXConfig):
         classifier_dropout=config.classifier_dropout,
     )
     native = AutoConfig.for_model(model_type, **encoder)
-    for key in GOEMOX_CONFIG_KEYS:
-        value = getattr(config, key, None)
-        if value is not None:
-            setattr(native, key, value)
-    return native
+    return copy_goemox_keys(config, native)
 
 
 def to_native_model(model: PreTrainedModel) -> PreTrainedModel:
@@ -163,11 +169,7 @@ def goemox_config_from_native(config) -> GoEmoXConfig:
         id2label=dict(config.id2label),
         label2id=dict(config.label2id),
     )
-    for key in GOEMOX_CONFIG_KEYS:
-        value = getattr(config, key, None)
-        if value is not None:
-            setattr(goemox, key, value)
-    return goemox
+    return copy_goemox_keys(config, goemox)
 
 
 def from_native_model(native: PreTrainedModel) -> GoEmoXForSequenceClassification:

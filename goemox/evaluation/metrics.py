@@ -237,7 +237,9 @@ def tune_per_class_thresholds(y_true: Any, probs: Any, grid: Sequence[float] | n
     return [float(x) for x in best]
 
 
-def threshold_report(y_true: Any, probs: Any, label_names: Sequence[str]) -> dict[str, dict[str, Any]]:
+def threshold_report(
+    y_true: Any, probs: Any, label_names: Sequence[str], mask: Any = None
+) -> dict[str, dict[str, Any]]:
     """Compare metrics at 0.5, at a tuned global threshold and at tuned per-class thresholds.
 
     Thresholds are tuned on the data passed in, so scores here are optimistic. Tune on the
@@ -248,6 +250,8 @@ def threshold_report(y_true: Any, probs: Any, label_names: Sequence[str]) -> dic
         y_true: ``(n, L)`` 0/1 labels (validation split).
         probs: ``(n, L)`` probabilities (validation split).
         label_names: ``L`` label names.
+        mask: ``(n, L)`` 0/1 matrix of the annotated pairs (several corpora): thresholds tuned and metrics
+            computed over them (:func:`annotated_metrics`); ``None``: every pair.
 
     Returns:
         ``{"fixed_0.5": m, "global_threshold": {**m, "threshold": t}, "per_class_thresholds": m}`` where each
@@ -258,12 +262,18 @@ def threshold_report(y_true: Any, probs: Any, label_names: Sequence[str]) -> dic
         >>> r["fixed_0.5"]["macro_f1"], r["per_class_thresholds"]["macro_f1"]
         (0.0, 1.0)
     """
-    global_t = tune_global_threshold(y_true, probs)
-    per_class_t = tune_per_class_thresholds(y_true, probs)
+
+    def scores(thresholds):
+        if mask is None:
+            return multilabel_metrics(y_true, probs, label_names, thresholds)
+        return annotated_metrics(y_true, probs, mask, label_names, thresholds)
+
+    global_t = tune_thresholds(y_true, probs, "global", mask=mask)
+    per_class_t = tune_thresholds(y_true, probs, "per_class", mask=mask)
     return {
-        "fixed_0.5": multilabel_metrics(y_true, probs, label_names, 0.5),
-        "global_threshold": {**multilabel_metrics(y_true, probs, label_names, global_t), "threshold": global_t},
-        "per_class_thresholds": multilabel_metrics(y_true, probs, label_names, per_class_t),
+        "fixed_0.5": scores(0.5),
+        "global_threshold": {**scores(global_t), "threshold": global_t[0]},
+        "per_class_thresholds": scores(per_class_t),
     }
 
 

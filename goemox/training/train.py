@@ -119,17 +119,6 @@ def sigmoid_predictions(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np
     return probs, (np.asarray(labels) >= 0.5).astype(int)
 
 
-def pooled_threshold_report(y_true: np.ndarray, probs: np.ndarray, mask: np.ndarray, labels: list[str]) -> dict:
-    """:func:`threshold_report` over annotated pairs: metrics at 0.5, at one tuned threshold and per label."""
-    global_t = tune_thresholds(y_true, probs, "global", mask=mask)
-    per_class_t = tune_thresholds(y_true, probs, "per_class", mask=mask)
-    return {
-        "fixed_0.5": annotated_metrics(y_true, probs, mask, labels, 0.5),
-        "global_threshold": {**annotated_metrics(y_true, probs, mask, labels, global_t), "threshold": global_t[0]},
-        "per_class_thresholds": annotated_metrics(y_true, probs, mask, labels, per_class_t),
-    }
-
-
 @dataclass
 class RunData:
     """The data of one run, ready for the Trainer.
@@ -266,10 +255,7 @@ def run_metrics(
         metrics["validation"] = None  # the validation rows were trained on
     else:
         val_probs, val_true = sigmoid_predictions(trainer, data.tokenized["validation"])
-        if data.sources:
-            metrics["validation"] = pooled_threshold_report(val_true, val_probs, masks["validation"], labels)
-        else:
-            metrics["validation"] = threshold_report(val_true, val_probs, labels)
+        metrics["validation"] = threshold_report(val_true, val_probs, labels, mask=masks.get("validation"))
         thresholds = tune_thresholds(val_true, val_probs, data_args.threshold_strategy, mask=masks.get("validation"))
         if data.sources:
             metrics["validation_by_source"] = source_metrics(

@@ -1,7 +1,8 @@
 # One-command entry points. Each does its own set-up in .venv on a fresh machine.
 #   make demo   train on the packaged demo set with the offline MiniLM encoder (a few minutes on 2 CPU cores)
 #   make test   the whole test suite
-#   make reference  train the reference model on the shared GoEmotions + MiniLM and render model_card.md
+#   make reference  train the reference models (28-label, Ekman, sentiment) on the shared GoEmotions + MiniLM
+#                   and render model_card.md from the 28-label one
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -31,9 +32,13 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+REFERENCE_SCHEMES ?= goemotions ekman sentiment
 reference: install
-	$(VENV)/bin/goemox train --config configs/reference.yaml \
-		--dataset $(SHARED)/data/goemotions --model_name_or_path $(SHARED)/models/all-MiniLM-L6-v2
+	for scheme in $(REFERENCE_SCHEMES); do \
+		$(VENV)/bin/goemox train --config configs/reference.yaml --scheme $$scheme \
+			--output_dir runs/reference$$(test $$scheme = goemotions || echo -$$scheme) \
+			--dataset $(SHARED)/data/goemotions --model_name_or_path $(SHARED)/models/all-MiniLM-L6-v2 || exit 1; \
+	done
 	$(MAKE) reference-card
 
 REFERENCE ?= runs/reference

@@ -46,7 +46,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.special import entr
 from scipy.stats import entropy as scipy_entropy
 
-from goemox.analysis.ood import ood_auroc, ood_cutoff
+from goemox.analysis.ood import DEFAULT_OOD_SCORE, ood_auroc, validation_ood_cutoff
 from goemox.data.text_sources import Domain, TextLoader, TextSource, sample_texts
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.classifier import EmotionClassifier
@@ -188,7 +188,7 @@ def analyze_domains(
     in_domain: str | None = None,
     validation: TextSource | None = None,
     ood_quantile: float = 0.05,
-    ood_score: str = "max_probability",
+    ood_score: str = DEFAULT_OOD_SCORE,
     max_texts: int | None = None,
     seed: int = 0,
     loader: TextLoader | None = None,
@@ -306,17 +306,7 @@ def validation_cutoffs(
     texts = sample_texts(loader.texts(validation), max_texts, seed)
     logger.info("OOD cutoff: %d in-domain validation texts from %s", len(texts), validation.spec)
     logits = classifier.predict_logits(texts, show_progress=show_progress)
-    return {
-        score: {
-            "score": score,
-            "cutoff": ood_cutoff(ood_scores(logits, score), quantile),
-            "source": f"{quantile:g} quantile of {score} on {len(texts)} texts of {validation.spec}",
-            "quantile": quantile,
-            "n_texts": len(texts),
-            "validation_source": validation.spec,
-        }
-        for score in OOD_SCORES
-    }
+    return {score: validation_ood_cutoff(logits, score, quantile, validation.spec) for score in OOD_SCORES}
 
 
 def save_analysis(analysis: dict[str, Any], folder: str | Path) -> Path:

@@ -15,6 +15,17 @@ from sklearn.metrics import roc_auc_score
 
 from goemox.errors import GoEmoXUsageError
 from goemox.reporting.files import check_output_folder, write_json_atomically
+from goemox.scores import ood_scores
+
+DEFAULT_OOD_SCORE = "negative_energy"
+"""The OOD score of a stored cutoff unless asked otherwise: on the project's reference model it separates other
+domains from GoEmotions far better than the highest probability (README, "Out-of-domain texts")."""
+
+DEFAULT_OOD_QUANTILE = 0.05
+"""Share of in-domain validation texts that fall below a cutoff."""
+
+STORED_KEYS = ("score", "cutoff", "source", "quantile")
+"""The keys of a config's `ood_cutoff`."""
 
 
 def ood_auroc(in_domain_scores: np.ndarray, other_scores: np.ndarray) -> float:
@@ -30,8 +41,31 @@ def ood_cutoff(in_domain_scores: np.ndarray, quantile: float) -> float:
     return float(np.quantile(in_domain_scores, quantile))
 
 
+def validation_ood_cutoff(logits, score: str, quantile: float, source: str) -> dict[str, Any]:
+    """The `ood_cutoff` entry of one OOD score on the logits of in-domain validation texts.
+
+    Args:
+        logits: `(n, L)` logits of the validation texts (of the model the cutoff is for).
+        score: `max_probability` or `negative_energy`.
+        quantile: the share of validation texts that fall below the cutoff.
+        source: where the texts came from, for the entry's `source`.
+
+    Example:
+        >>> validation_ood_cutoff(np.zeros((4, 2)), "max_probability", 0.05, "validation")["cutoff"]
+        0.5
+    """
+    return {
+        "score": score,
+        "cutoff": ood_cutoff(ood_scores(logits, score), quantile),
+        "source": f"{quantile:g} quantile of {score} on {len(logits)} texts of {source}",
+        "quantile": quantile,
+        "n_texts": len(logits),
+        "validation_source": source,
+    }
+
+
 def store_ood_cutoff(model_dir: str | Path, cutoff: dict[str, Any], copy_to: str | Path | None = None) -> Path:
-    """Write `ood_cutoff` = {"score", "cutoff", "source"} into a model folder's `config.json`.
+    """Write `ood_cutoff` = {"score", "cutoff", "source", "quantile"} into a model folder's `config.json`.
 
     Without `copy_to` the folder's `config.json` is rewritten in place (atomically; every other key is kept).
     With `copy_to`, the folder is first copied there (without `checkpoint-*` folders) and only the copy changes.
@@ -48,7 +82,7 @@ def store_ood_cutoff(model_dir: str | Path, cutoff: dict[str, Any], copy_to: str
     source = Path(model_dir)
     if not (source / "config.json").is_file():
         raise GoEmoXUsageError(f"{model_dir}: storing the OOD cutoff needs a local model folder with a config.json")
-    entry = {key: cutoff[key] for key in ("score", "cutoff", "source")}
+    entry = {key: cutoff[key] for key in STORED_KEYS if key in cutoff}
     if copy_to is None:
         return _write_cutoff(source / "config.json", entry)
     folder = check_output_folder(copy_to, False, inputs=[source], option="--model_copy")

@@ -1,7 +1,8 @@
-"""The job behind `goemox calibrate`: fit a temperature on validation, fold it into the model, re-tune thresholds.
+"""The job behind `goemox calibrate`: fit a calibration on validation, fold it into the model, re-tune thresholds.
 
-The calibrated model is an ordinary model folder: the temperature lives in the output layer's weights, so every way
-of running the model (`EmotionClassifier`, `pipeline()`, native and ONNX exports) gives calibrated scores.
+The calibrated model is an ordinary model folder: the calibration (temperature or Platt scaling, see
+`goemox.calibration.logit_map`) lives in the output layer's weights, so every way of running the model
+(`EmotionClassifier`, `pipeline()`, native and ONNX exports) gives calibrated scores.
 """
 
 from __future__ import annotations
@@ -20,19 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from goemox.analysis.ood import validation_ood_cutoff
+from goemox.calibration.logit_map import CALIBRATION_METHODS, LogitMap, fit_logit_map, fold_logit_map
 from goemox.calibration.report import write_report
 from goemox.calibration.scaling import (
     DEFAULT_BINS,
     TEMPERATURE_KEY,
-    Temperature,
     at_bounds,
     binary_nll,
     expected_calibration_error,
-    fit_temperature,
-    fold_temperature,
     output_layer,
-    scale_logits,
-    threshold_grid_after_scaling,
 )
 from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
@@ -69,8 +67,8 @@ class CalibrationRequest:
         output_dir: a new folder for the calibrated model (`None` with `in_place`).
         in_place: replace the model files in `model` instead.
         overwrite: allow `output_dir` / `report_dir` to hold files already.
-        per_class: fit one temperature per label instead of one for all.
-        split: the split the temperature and the thresholds are fitted on.
+        method: `temperature`, `per_label_temperature` or `platt` (see `goemox.calibration.logit_map`).
+        split: the split the calibration and the thresholds are fitted on.
         test_split: a split scored once, after fitting, before and after calibration (`None`: none).
         report_dir: where `report.md` and the PNGs go (default: `calibration/` inside the calibrated model folder).
         threshold_strategy: `per_class`, `global` or `fixed`; default: the strategy of the model's training run.
@@ -86,7 +84,7 @@ class CalibrationRequest:
     output_dir: str | None = None
     in_place: bool = False
     overwrite: bool = False
-    per_class: bool = False
+    method: str = "platt"
     split: str = "validation"
     test_split: str | None = None
     report_dir: str | None = None
@@ -115,6 +113,8 @@ def check_request(request: CalibrationRequest) -> tuple[Path, Path, Path]:
         raise GoEmoXUsageError("give either --output_dir NEW_FOLDER or --in_place (to replace the model's files)")
     if request.threshold_strategy is not None and request.threshold_strategy not in THRESHOLD_STRATEGIES:
         raise GoEmoXUsageError(f"threshold strategy must be one of {THRESHOLD_STRATEGIES}")
+    if request.method not in CALIBRATION_METHODS[1:]:
+        raise GoEmoXUsageError(f"--method must be one of {', '.join(CALIBRATION_METHODS[1:])}, got {request.method!r}")
     if request.bins < 1:
         raise GoEmoXUsageError(f"--bins must be at least 1, got {request.bins}")
     destination = model_dir if request.in_place else Path(request.output_dir)
@@ -174,46 +174,48 @@ def training_threshold_strategy(model_dir: Path) -> str | None:
 
 
 def tuned_thresholds(
-    labels: np.ndarray, probs: np.ndarray, strategy: str, temperature: Temperature | None = None
+    labels: np.ndarray,
+    probs: np.ndarray,
+    strategy: str,
+    logit_map: LogitMap | None = None,
+    mask: np.ndarray | None = None,
 ) -> list[float]:
-    """Thresholds chosen with a `goemox train` strategy, from the training grid carried through `temperature`.
+    """Thresholds chosen with a `goemox train` strategy, from the training grid carried through `logit_map`.
 
     Args:
         labels: `(n, L)` 0/1 labels.
-        probs: `(n, L)` probabilities (calibrated with `temperature`, if given).
+        probs: `(n, L)` probabilities (calibrated with `logit_map`, if given).
         strategy: `per_class`, `global` or `fixed`.
-        temperature: the scaling the probabilities went through; `None` tunes on the training grid itself.
-            Each label is tuned on its own carried grid, so the choice is the one tuning made before scaling.
+        logit_map: the calibration the probabilities went through; `None` tunes on the training grid itself.
+            Each label is tuned on its own carried grid, so the choice is the one tuning made before calibration.
+        mask: `(n, L)` 0/1 marks of the (row, label) pairs that are annotated (several corpora), else `None`.
     """
-    count = labels.shape[1]
-    if temperature is None:
-        return tune_thresholds(labels, probs, strategy)
-    per_label = np.broadcast_to(np.asarray(temperature, dtype=np.float64), (count,))
-    return tune_thresholds(
-        labels, probs, strategy, [threshold_grid_after_scaling(DEFAULT_GRID, float(t)) for t in per_label]
-    )
+    if logit_map is None:
+        return tune_thresholds(labels, probs, strategy, mask=mask)
+    grids = [logit_map.carried_grid(DEFAULT_GRID, label) for label in range(labels.shape[1])]
+    return tune_thresholds(labels, probs, strategy, grids, mask=mask)
 
 
 def score_split(
     labels: np.ndarray,
     logits: np.ndarray,
-    temperature: Temperature,
+    logit_map: LogitMap,
     thresholds: dict[str, list[float]],
     names: list[str],
     bins: int,
 ) -> dict:
-    """Calibration and classification numbers of one split before and after dividing the logits by `temperature`.
+    """Calibration and classification numbers of one split before and after mapping the logits with `logit_map`.
 
     Args:
         labels: `(n, L)` 0/1 labels.
         logits: `(n, L)` logits of the uncalibrated model.
-        temperature: the fitted temperature(s).
+        logit_map: the fitted calibration.
         thresholds: `{"before": [...], "after": [...]}` decision thresholds for each state.
         names: label names.
         bins: probability bins of the ECE.
     """
     result = {"rows": len(labels)}
-    for state, scaled in (("before", logits), ("after", scale_logits(logits, temperature))):
+    for state, scaled in (("before", logits), ("after", logit_map.apply(logits))):
         probs = sigmoid(scaled)
         metrics = multilabel_metrics(labels, probs, names, thresholds[state])
         result[state] = {
@@ -225,36 +227,33 @@ def score_split(
     return result
 
 
-def rescaled_ood_cutoff(stored: dict | None, temperature: Temperature) -> tuple[dict | None, str | None]:
-    """The `ood_cutoff` that flags the same texts after calibration, and a note for the user.
+def refitted_ood_cutoff(stored: dict | None, logits: np.ndarray, fit_split: str) -> tuple[dict | None, str | None]:
+    """The stored `ood_cutoff` fitted again on the calibrated logits of the fit split, and a note for the user.
 
-    With one temperature the highest probability of a text maps through the same monotone function, so the cutoff
-    is moved with it (`sigmoid(logit(cutoff) / T)`) and flags the same texts. With per-label temperatures the
-    highest probability can come from another label, so no cutoff reproduces the old flags: it is removed.
+    Calibration changes the OOD scores (the energy sums every label's mapped logit; with per-label maps the highest
+    probability can move to another label), so no rule moves an old cutoff exactly: it is fitted again with its own
+    score and quantile. An entry that does not record its quantile cannot be refitted and is removed.
+
+    Args:
+        stored: the model's `ood_cutoff` (or `None`).
+        logits: `(n, L)` calibrated logits of the fit split.
+        fit_split: the split's name, for the entry's `source`.
     """
     if not stored:
         return stored, None
-    if isinstance(temperature, list):
+    if "quantile" not in stored:
         return None, (
-            "the stored ood_cutoff was removed: with per-label temperatures no cutoff on the highest probability "
-            "flags the same texts; fit a new one on the calibrated model"
+            "the stored ood_cutoff was removed: it does not record its quantile, so it cannot be fitted again on the "
+            "calibrated model; store a new one with `goemox analyze --store_ood_cutoff`"
         )
-    cutoff = float(stored["cutoff"])
-    if not 0.0 < cutoff < 1.0:
-        return stored, None  # 0 and 1 stay where they are under any temperature
-    moved = float(sigmoid(np.log(cutoff / (1.0 - cutoff)) / temperature))
-    updated = {
-        **stored,
-        "cutoff": moved,
-        "source": f"{stored.get('source', '')} (moved by calibration T={temperature:.4g})",
-    }
-    return updated, f"the stored ood_cutoff {cutoff:.4g} became {moved:.4g} so the same texts are flagged"
+    entry = validation_ood_cutoff(logits, stored.get("score", "max_probability"), float(stored["quantile"]), fit_split)
+    return entry, f"the stored ood_cutoff {float(stored['cutoff']):.4g} was fitted again: {entry['cutoff']:.4g}"
 
 
 def calibrate(request: CalibrationRequest) -> dict:
     """Fit, fold and save: the whole `goemox calibrate` job.
 
-    Writes the calibrated model (weights, tokenizer, `config.json` with `calibration_temperature` and re-tuned
+    Writes the calibrated model (weights, tokenizer, `config.json` with `calibration` and re-tuned
     `thresholds`) to the destination, plus `calibration.json`; and `report.md` with reliability diagrams to the
     report folder. Other top-level files of the model folder (`metrics.json`, `run_config.json`, plots) are copied
     unchanged as the record of the training run; checkpoint folders and a checkpoint's optimiser state are not
@@ -283,7 +282,7 @@ def calibrate(request: CalibrationRequest) -> dict:
     fit_data = splits[request.split]
     labels = label_matrix(fit_data).astype(np.int64)
     logits = classifier.predict_logits(fit_data["text"], show_progress=True)
-    result = fit_and_score(classifier, request, labels, logits, strategy)
+    result, logit_map = fit_and_score(classifier, request, labels, logits, strategy)
     result.update({"model": str(model_dir), "output": str(destination)})
     if request.test_split:
         test_data = splits[request.test_split]
@@ -291,12 +290,12 @@ def calibrate(request: CalibrationRequest) -> dict:
         result["splits"][request.test_split] = score_split(
             label_matrix(test_data).astype(np.int64),
             test_logits,
-            result["temperature"],
+            logit_map,
             result["thresholds"],
             result["label_names"],
             request.bins,
         )
-    update_model(classifier, result)
+    update_model(classifier, result, logit_map, logit_map.apply(logits))
     result["report"] = str(report_dir / "report.md")
     save_calibrated_model(
         classifier,
@@ -305,7 +304,7 @@ def calibrate(request: CalibrationRequest) -> dict:
         request.in_place,
         result,
         report_dir,
-        lambda folder: write_report(result, labels, logits, result["temperature"], folder),
+        lambda folder: write_report(result, labels, logits, logit_map, folder),
     )
     return result
 
@@ -322,7 +321,7 @@ def load_calibratable(model_dir: Path, request: CalibrationRequest) -> EmotionCl
     problem_type = classifier.config.problem_type
     if problem_type != "multi_label_classification":
         raise GoEmoXUsageError(
-            f"{model_dir}/config.json: problem_type is {problem_type!r}; temperature scaling of "
+            f"{model_dir}/config.json: problem_type is {problem_type!r}; calibration of "
             "sigmoid scores needs a multi_label_classification model"
         )
     return classifier
@@ -330,8 +329,8 @@ def load_calibratable(model_dir: Path, request: CalibrationRequest) -> EmotionCl
 
 def fit_and_score(
     classifier: EmotionClassifier, request: CalibrationRequest, labels: np.ndarray, logits: np.ndarray, strategy: str
-) -> dict:
-    """Fit the temperature on the fit split, re-tune the thresholds and score the split: most of `calibration.json`.
+) -> tuple[dict, LogitMap]:
+    """Fit the calibration on the fit split, re-tune the thresholds and score the split.
 
     Args:
         classifier: the uncalibrated model.
@@ -339,46 +338,60 @@ def fit_and_score(
         labels: `(n, L)` 0/1 labels of the fit split.
         logits: `(n, L)` logits of the fit split.
         strategy: the threshold strategy.
+
+    Returns:
+        Most of `calibration.json`, and the fitted map.
     """
     names = classifier.label_names
-    temperature = fit_temperature(logits, labels, per_class=request.per_class)
+    logit_map = fit_logit_map(logits, labels, request.method)
     thresholds = {
         "before": tuned_thresholds(labels, sigmoid(logits), strategy),
-        "after": tuned_thresholds(labels, sigmoid(scale_logits(logits, temperature)), strategy, temperature),
+        "after": tuned_thresholds(labels, sigmoid(logit_map.apply(logits)), strategy, logit_map),
     }
-    return {
+    result = {
         "model": request.model,
         "output": request.output_dir,
         "in_place": request.in_place,
         "label_names": names,
         "fit_split": request.split,
-        "per_class": request.per_class,
-        "temperature": temperature,
-        "temperature_at_search_bound": at_bounds(temperature),
-        "previous_temperature": getattr(classifier.config, TEMPERATURE_KEY, None),
+        "method": request.method,
+        "calibration": logit_map.to_dict(),
+        "temperature": logit_map.temperature,
+        "at_search_bound": logit_map.temperature is not None and at_bounds(logit_map.temperature),
+        "previous_calibration": getattr(LogitMap.stored(classifier.config), "method", None),
+        "stored_calibration": None,
         TEMPERATURE_KEY: None,
         "threshold_strategy": strategy,
         "thresholds": thresholds,
         "stored_thresholds_before": classifier.thresholds,
         "bins": request.bins,
-        "splits": {request.split: score_split(labels, logits, temperature, thresholds, names, request.bins)},
+        "splits": {request.split: score_split(labels, logits, logit_map, thresholds, names, request.bins)},
         "notes": [],
         "versions": library_versions(),
     }
+    return result, logit_map
 
 
-def update_model(classifier: EmotionClassifier, result: dict) -> None:
-    """Fold the temperature into the output layer and store the thresholds and the moved OOD cutoff in the config."""
+def update_model(classifier: EmotionClassifier, result: dict, logit_map: LogitMap, calibrated: np.ndarray) -> None:
+    """Fold the map into the output layer; store the thresholds and the refitted OOD cutoff in the config.
+
+    Args:
+        classifier: the model to change.
+        result: `calibration.json` so far (the stored totals and notes are added).
+        logit_map: the fitted calibration.
+        calibrated: `(n, L)` calibrated logits of the fit split (for the OOD cutoff).
+    """
     config = classifier.config
-    result[TEMPERATURE_KEY] = fold_temperature(classifier.model, result["temperature"])
-    previous = result["previous_temperature"]
-    if previous is not None:
+    total = fold_logit_map(classifier.model, logit_map)
+    result["stored_calibration"] = total.to_dict()
+    result[TEMPERATURE_KEY] = total.temperature
+    if result["previous_calibration"] is not None:
         result["notes"].append(
-            f"the model was already calibrated (T={previous}); the stored temperature is the product "
-            f"{result[TEMPERATURE_KEY]}"
+            f"the model was already calibrated ({result['previous_calibration']}); the stored calibration is the "
+            f"composition {total.method}"
         )
     config.thresholds = result["thresholds"]["after"]
-    cutoff, note = rescaled_ood_cutoff(getattr(config, "ood_cutoff", None), result["temperature"])
+    cutoff, note = refitted_ood_cutoff(getattr(config, "ood_cutoff", None), calibrated, result["fit_split"])
     if note:
         if cutoff is None:
             delattr(config, "ood_cutoff")

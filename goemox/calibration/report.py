@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from goemox.calibration.scaling import DEFAULT_BINS, TEMPERATURE_KEY, Temperature, reliability_bins, scale_logits
+from goemox.calibration.logit_map import LogitMap
+from goemox.calibration.scaling import DEFAULT_BINS, reliability_bins
 from goemox.reporting.markdown import MarkdownReport
 from goemox.reporting.plots import plt
 from goemox.scores import sigmoid
@@ -141,19 +142,28 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
-def _fmt_temperature(temperature: Temperature) -> str:
-    if isinstance(temperature, list):
-        return f"{len(temperature)} per-label values, {min(temperature):.3f} to {max(temperature):.3f}"
-    return f"{temperature:.4f}"
+def _fmt_values(values: list[float]) -> str:
+    if len(set(values)) == 1:
+        return f"{values[0]:.4f}"
+    return f"{len(values)} per-label values, {min(values):.3f} to {max(values):.3f}"
 
 
-def write_report(
-    result: dict, labels: np.ndarray, logits: np.ndarray, temperature: Temperature, report_dir: Path
-) -> Path:
+def describe_map(logit_map: LogitMap) -> str:
+    """One line saying what a calibration map does, e.g. `temperature T = 1.2000` or Platt's slopes and intercepts."""
+    temperature = logit_map.temperature
+    if temperature is not None:
+        return f"{logit_map.method}: T = {_fmt_values(np.atleast_1d(temperature).tolist())}"
+    return (
+        f"{logit_map.method}: slope a = {_fmt_values(list(logit_map.slope))}, "
+        f"intercept b = {_fmt_values(list(logit_map.intercept))}"
+    )
+
+
+def write_report(result: dict, labels: np.ndarray, logits: np.ndarray, logit_map: LogitMap, report_dir: Path) -> Path:
     """`report.md` with the numbers of `result` and the reliability diagrams of the fit split."""
     names = result["label_names"]
     fit = result["splits"][result["fit_split"]]
-    probs_before, probs_after = sigmoid(logits), sigmoid(scale_logits(logits, temperature))
+    probs_before, probs_after = sigmoid(logits), sigmoid(logit_map.apply(logits))
     overall = plot_overall_reliability(
         labels, probs_before, probs_after, report_dir / "reliability_overall.png", result["bins"]
     )
@@ -164,20 +174,19 @@ def write_report(
         names, fit["before"]["ece"]["per_class"], fit["after"]["ece"]["per_class"], report_dir / "ece_per_label.png"
     )
 
-    report = MarkdownReport(report_dir, "Calibration by temperature scaling")
+    report = MarkdownReport(report_dir, f"Calibration ({logit_map.method})")
     report.bullets(
         [
             f"model: `{result['model']}`; calibrated model written to `{result['output']}`",
             f"fitted on the `{result['fit_split']}` split ({fit['rows']} texts)",
-            f"temperature ({'one per label' if result['per_class'] else 'one for all labels'}): "
-            f"{_fmt_temperature(result['temperature'])}; stored `calibration_temperature`: "
-            f"{_fmt_temperature(result[TEMPERATURE_KEY])}",
+            f"fitted map: {describe_map(logit_map)}; total map stored in `calibration`: "
+            f"{describe_map(LogitMap.from_dict(result['stored_calibration']))}",
             f"thresholds re-tuned on the `{result['fit_split']}` split with the `{result['threshold_strategy']}` "
             "strategy, before and after calibration",
             *result["notes"],
         ]
     )
-    if result["temperature_at_search_bound"]:
+    if result["at_search_bound"]:
         report.text("**Warning:** a fitted temperature ended on the edge of its search interval [0.05, 20].")
     rows = []
     for split, scores in result["splits"].items():
@@ -198,7 +207,7 @@ def write_report(
     test_splits = [s for s in result["splits"] if s != result["fit_split"]]
     if test_splits:
         report.text(
-            f"The `{', '.join(test_splits)}` numbers are measured once, with the temperature and the thresholds "
+            f"The `{', '.join(test_splits)}` numbers are measured once, with the calibration and the thresholds "
             f"fitted on `{result['fit_split']}`."
         )
     report.heading("Reliability diagrams")
@@ -206,7 +215,7 @@ def write_report(
     report.image(bars, "ECE per label, before and after")
     report.image(grid, "reliability per label, before and after")
     report.heading(f"Per label ({result['fit_split']})")
-    per_class_t = result["temperature"] if isinstance(result["temperature"], list) else None
+    per_label = logit_map.method != "temperature"
     table = []
     for index, name in enumerate(names):
         before, after = fit["before"], fit["after"]
@@ -214,7 +223,7 @@ def write_report(
             [
                 name,
                 before["metrics"]["per_class"][name]["support"],
-                *([per_class_t[index]] if per_class_t else []),
+                *([logit_map.slope[index], logit_map.intercept[index]] if per_label else []),
                 before["ece"]["per_class"][index],
                 after["ece"]["per_class"][index],
                 result["thresholds"]["before"][index],
@@ -223,7 +232,7 @@ def write_report(
                 after["metrics"]["per_class"][name]["f1"],
             ]
         )
-    headers = ["label", "positives", *(["T"] if per_class_t else [])]
+    headers = ["label", "positives", *(["slope a", "intercept b"] if per_label else [])]
     headers += ["ECE before", "ECE after", "threshold before", "threshold after", "F1 before", "F1 after"]
     report.table(headers, table)
     report.heading("Definitions")
@@ -234,9 +243,10 @@ def write_report(
             "ECE, mean over labels: the mean of the per-label ECEs (rare labels count as much as frequent ones).",
             "ECE, all (text, label) pairs: the same binned error over every (text, label) pair at once; most pairs are "
             "negatives near probability 0, so it is small and follows the frequent labels.",
-            "Temperature T: probabilities become sigmoid(logit / T), T fitted by minimising the binary cross-entropy "
-            "on the fit split. T > 1 softens over-confident scores, T < 1 sharpens under-confident ones. T is folded "
-            "into the output layer (weights and bias divided by T), so the saved model needs no extra code.",
+            "Calibration map: probabilities become sigmoid(a * logit + b) per label, fitted by minimising the binary "
+            "cross-entropy on the fit split. Temperature scaling is a = 1 / T, b = 0 (T > 1 softens over-confident "
+            "scores); Platt scaling fits a and b per label. The map is folded into the output layer (weight rows "
+            "times a, bias times a plus b), so the saved model needs no extra code.",
         ]
     )
     return report.save()

@@ -1,4 +1,5 @@
-"""Temperature scaling for multi-label (sigmoid) classifiers: fitting, calibration error and folding into the model.
+"""Temperature scaling for multi-label (sigmoid) classifiers: fitting, calibration error, and the output layer a
+calibration is folded into (see `goemox.calibration.logit_map` for the folding).
 
 Temperature scaling divides every logit by a temperature `T > 0` (one for all labels, or one per label), so the
 probabilities become `sigmoid(logit / T)`. `T` is fitted on validation data by minimising the binary cross-entropy
@@ -22,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from scipy.optimize import minimize_scalar
 from torch import nn
 from transformers import (
@@ -34,7 +34,6 @@ from transformers import (
 
 from goemox.errors import GoEmoXUsageError
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
-from goemox.scores import sigmoid
 
 TEMPERATURE_BOUNDS = (0.05, 20.0)
 """Search interval of a fitted temperature; a fit that ends on an edge is reported as such."""
@@ -46,7 +45,7 @@ TEMPERATURE_KEY = "calibration_temperature"
 Temperature = float | list[float]
 
 
-def _check_logits_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
+def check_logits_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
     z = np.asarray(logits, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
     if z.ndim != 2 or z.shape != y.shape:
@@ -75,7 +74,7 @@ def binary_nll(logits, labels, temperature: float | Sequence[float] = 1.0) -> np
         >>> binary_nll([[0.0]], [[1]]).round(4).tolist()
         [0.6931]
     """
-    z, y = _check_logits_labels(logits, labels)
+    z, y = check_logits_labels(logits, labels)
     scaled = z / np.asarray(temperature, dtype=np.float64)
     # -log sigmoid(s) for positives, -log(1 - sigmoid(s)) for negatives: softplus(s) - y * s.
     return (np.logaddexp(0.0, scaled) - y * scaled).mean(axis=0)
@@ -116,7 +115,7 @@ def fit_temperature(logits, labels, per_class: bool = False) -> Temperature:
         >>> round(fit_temperature(z, y), 1)
         2.0
     """
-    z, y = _check_logits_labels(logits, labels)
+    z, y = check_logits_labels(logits, labels)
     shared = _fit_one_temperature(z, y)
     if not per_class:
         return shared
@@ -135,29 +134,6 @@ def at_bounds(temperature: Temperature) -> bool:
     values = np.atleast_1d(np.asarray(temperature, dtype=np.float64))
     low, high = TEMPERATURE_BOUNDS
     return bool(np.any(np.isclose(values, low, rtol=1e-3) | np.isclose(values, high, rtol=1e-3)))
-
-
-def scale_logits(logits, temperature: Temperature) -> np.ndarray:
-    """`logits / T`, with `T` one value or one per label (column)."""
-    return np.asarray(logits, dtype=np.float64) / np.asarray(temperature, dtype=np.float64)
-
-
-def threshold_grid_after_scaling(grid: Sequence[float], temperature: Temperature) -> np.ndarray:
-    """The threshold grid carried through the scaling: `sigmoid(logit(t) / T)` for every `t` in `grid` (and `T`).
-
-    A threshold `t` on the old probabilities makes exactly the decisions of `sigmoid(logit(t) / T)` on the
-    calibrated ones. Tuning on the carried grid therefore offers the same decision rules as tuning on `grid` did
-    before calibration: calibration cannot push a good threshold off the grid's ends (0.75 becomes 0.96 at
-    T = 1/3), and a denser grid cannot buy a validation-only gain. With per-label temperatures the grids of all
-    labels are merged (tune each label on the grid of its own temperature to keep its old choices).
-
-    Example:
-        >>> threshold_grid_after_scaling([0.5, 0.75], 0.5).round(3).tolist()
-        [0.5, 0.9]
-    """
-    values = np.asarray(grid, dtype=np.float64)
-    carried = sigmoid(np.log(values / (1.0 - values))[None, :] / np.atleast_1d(temperature)[:, None])
-    return np.unique(carried)
 
 
 @dataclass
@@ -254,7 +230,7 @@ def output_layer(model: PreTrainedModel) -> nn.Linear:
     if path is None:
         names = ", ".join(cls.__name__ for cls in SUPPORTED_ARCHITECTURES)
         raise GoEmoXUsageError(
-            f"cannot fold a temperature into {type(model).__name__}: its output layer is not known; "
+            f"cannot fold a calibration into {type(model).__name__}: its output layer is not known; "
             f"supported architectures: {names}"
         )
     layer = model.get_submodule(path)
@@ -263,44 +239,3 @@ def output_layer(model: PreTrainedModel) -> nn.Linear:
             f"{type(model).__name__}.{path} is not a Linear layer with {model.config.num_labels} outputs"
         )
     return layer
-
-
-def compose_temperatures(old: Temperature | None, new: Temperature) -> Temperature:
-    """The temperature of two scalings applied one after the other (`T_old * T_new`, per label if either is)."""
-    if old is None:
-        return new
-    product = np.asarray(old, dtype=np.float64) * np.asarray(new, dtype=np.float64)
-    return float(product) if product.ndim == 0 else [float(t) for t in product]
-
-
-def fold_temperature(model: PreTrainedModel, temperature: Temperature) -> Temperature:
-    """Divide the output layer's weights and bias by `T` so the model itself returns `logits / T`.
-
-    Row `i` of the weight and bias entry `i` are divided by `T_i` (or all by the one `T`). The config key
-    `calibration_temperature` records the total temperature: an earlier one is multiplied with the new one.
-
-    Args:
-        model: a model of a supported architecture (see `output_layer`).
-        temperature: one positive float or one per label.
-
-    Returns:
-        The total temperature now stored in `model.config.calibration_temperature`.
-
-    Example:
-        >>> fold_temperature(model, 1.7)  # doctest: +SKIP
-        1.7
-    """
-    layer = output_layer(model)
-    values = np.asarray(temperature, dtype=np.float64)
-    if values.ndim > 1 or (values.ndim == 1 and values.shape[0] != layer.out_features):
-        raise ValueError(f"expected one temperature or {layer.out_features}; got shape {values.shape}")
-    if not np.all(np.isfinite(values) & (values > 0)):
-        raise ValueError(f"temperatures must be finite and positive; got {temperature}")
-    divisor = torch.as_tensor(np.broadcast_to(values, (layer.out_features,)).copy())
-    with torch.no_grad():
-        layer.weight.div_(divisor.to(layer.weight).unsqueeze(1))
-        if layer.bias is not None:
-            layer.bias.div_(divisor.to(layer.bias))
-    total = compose_temperatures(getattr(model.config, TEMPERATURE_KEY, None), temperature)
-    setattr(model.config, TEMPERATURE_KEY, total)
-    return total

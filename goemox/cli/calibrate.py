@@ -1,17 +1,20 @@
-"""`goemox calibrate`: temperature scaling of a saved model's scores, folded into its output layer."""
+"""`goemox calibrate`: calibration of a saved model's scores (temperature or Platt scaling), folded into its output
+layer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from goemox.calibration.logit_map import CALIBRATION_METHODS
 from goemox.cli.options import SavedModelArguments, check_at_least, overwrite_field
 from goemox.cli.parsing import Command
 from goemox.data.arguments import DataSourceArguments
 from goemox.evaluation.metrics import THRESHOLD_STRATEGIES
 
-CALIBRATE_HELP = """Fit a temperature on validation data (binary cross-entropy of sigmoid(logits / T)), fold it into the
-model's output layer, re-tune the thresholds and save the calibrated model; writes report.md with reliability
-diagrams and expected calibration error (ECE) before and after."""
+CALIBRATE_HELP = """Fit a calibration on validation data (a temperature, one per label, or per-label Platt scaling
+sigmoid(a * logit + b), each minimising the binary cross-entropy), fold it into the model's output layer, re-tune the
+thresholds (and a stored OOD cutoff) and save the calibrated model; writes report.md with reliability diagrams and
+expected calibration error (ECE) before and after. `goemox train` does this by default (--calibration)."""
 
 
 @dataclass
@@ -19,9 +22,9 @@ class CalibrateArguments:
     """What `goemox calibrate` fits and where the calibrated model goes.
 
     Args:
-        split: the split the temperature and the thresholds are fitted on.
+        split: the split the calibration and the thresholds are fitted on.
         test_split: a split scored once, before and after.
-        per_class: one temperature per label.
+        method: `temperature`, `per_label_temperature` or `platt`.
         output_dir: a new folder for the calibrated model.
         in_place: replace the model folder's files instead (all or nothing).
         overwrite: allow `output_dir` / `report_dir` to hold files.
@@ -34,7 +37,14 @@ class CalibrateArguments:
     test_split: str | None = field(
         default=None, metadata={"help": "Also score this split once, before and after (e.g. test)."}
     )
-    per_class: bool = field(default=False, metadata={"help": "Fit one temperature per label."})
+    method: str = field(
+        default="platt",
+        metadata={
+            "help": "temperature (one T), per_label_temperature (one T per label) or platt (per-label "
+            "sigmoid(a * logit + b); default, the lowest validation ECE on the project's data).",
+            "choices": list(CALIBRATION_METHODS[1:]),
+        },
+    )
     output_dir: str | None = field(default=None, metadata={"help": "New folder for the calibrated model."})
     in_place: bool = field(default=False, metadata={"help": "Replace the model folder's files instead."})
     overwrite: bool = overwrite_field("--output_dir and --report_dir")
@@ -60,7 +70,7 @@ def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options
         output_dir=options.output_dir,
         in_place=options.in_place,
         overwrite=options.overwrite,
-        per_class=options.per_class,
+        method=options.method,
         split=options.split,
         test_split=options.test_split,
         report_dir=options.report_dir,
@@ -72,9 +82,10 @@ def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options
         data=data.load_options(),
     )
     result = calibrate(request)
-    temperature = result["temperature"]
-    shown = f"{temperature:.4f}" if isinstance(temperature, float) else f"{min(temperature):.3f}-{max(temperature):.3f}"
-    print(f"\nTemperature: {shown} (fitted on {result['fit_split']})")
+    from goemox.calibration.logit_map import LogitMap
+    from goemox.calibration.report import describe_map
+
+    print(f"\n{describe_map(LogitMap.from_dict(result['calibration']))} (fitted on {result['fit_split']})")
     print(f"{'':<18}{'ECE mean/label':>16}{'ECE pooled':>12}{'NLL':>9}{'macro-F1':>10}")
     for split, scores in result["splits"].items():
         for state in ("before", "after"):
@@ -92,7 +103,7 @@ def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options
 COMMANDS = {
     "calibrate": Command(
         "calibrate",
-        "Temperature scaling of a saved model's scores.",
+        "Calibrate a saved model's scores (Platt or temperature scaling).",
         (SavedModelArguments, DataSourceArguments, CalibrateArguments),
         run_calibrate,
         description=CALIBRATE_HELP,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from goemox.analysis.ood import DEFAULT_OOD_QUANTILE, DEFAULT_OOD_SCORE
+from goemox.calibration.logit_map import CALIBRATION_METHODS
 from goemox.configuration_goemox import POOLING_MODES
 from goemox.data.arguments import DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import THRESHOLD_STRATEGIES
+from goemox.scores import OOD_SCORES
 
 DEFAULT_ENCODER = "distilbert-base-uncased"
 
@@ -88,6 +91,27 @@ class DataArguments(DataSourceArguments):
             "choices": list(THRESHOLD_STRATEGIES),
         },
     )
+    calibration: str = field(
+        default="platt",
+        metadata={
+            "help": "Calibration fitted on validation after training and folded into the output layer (thresholds "
+            "re-tuned after it): platt (per-label sigmoid(a * logit + b), default), temperature, "
+            "per_label_temperature or none",
+            "choices": list(CALIBRATION_METHODS),
+        },
+    )
+    ood_score: str = field(
+        default=DEFAULT_OOD_SCORE,
+        metadata={
+            "help": "Score of the out-of-domain cutoff stored with the model (predictions carry `unfamiliar`): "
+            "negative_energy (default), max_probability, or none",
+            "choices": [*OOD_SCORES, "none"],
+        },
+    )
+    ood_quantile: float = field(
+        default=DEFAULT_OOD_QUANTILE,
+        metadata={"help": "Share of validation texts below the stored out-of-domain cutoff (default 0.05)."},
+    )
     datasets: list[str] | None = field(
         default=None,
         metadata={"help": SOURCES_HELP, "aliases": ["--source"], "action": ReplaceThenAppend, "metavar": "SOURCE"},
@@ -106,6 +130,8 @@ class DataArguments(DataSourceArguments):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise GoEmoXUsageError(f"--{name} must be at least 1, got {value}")
+        if not 0 < self.ood_quantile < 1:
+            raise GoEmoXUsageError(f"--ood_quantile must be between 0 and 1, got {self.ood_quantile}")
         names = [spec.name for spec in self.source_specs()]
         if self.select_on != "pooled" and self.select_on not in names:
             raise GoEmoXUsageError(

@@ -11,6 +11,10 @@ import numpy as np
 from datasets import DatasetDict, concatenate_datasets
 from transformers import AutoTokenizer, TrainerCallback, set_seed
 
+from goemox.analysis.ood import validation_ood_cutoff
+from goemox.calibration.calibrate import tuned_thresholds
+from goemox.calibration.logit_map import LogitMap, fit_logit_map, fold_logit_map
+from goemox.calibration.scaling import expected_calibration_error
 from goemox.data import LoadReport, load_emotion_dataset, tokenize_dataset
 from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN, combine_sources, load_source, source_summary
 from goemox.data.tokenize import count_truncated
@@ -20,7 +24,6 @@ from goemox.evaluation.metrics import (
     make_compute_metrics,
     multilabel_metrics,
     threshold_report,
-    tune_thresholds,
 )
 from goemox.evaluation.per_source import source_metrics
 from goemox.hub.model_card import ModelCardCallback, render_model_card
@@ -110,13 +113,12 @@ def load_sources(data_args: DataArguments, scheme: LabelScheme) -> tuple[Dataset
     return splits, report
 
 
-def sigmoid_predictions(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities and 0/1 labels for a tokenized split (gathered once across processes)."""
+def logits_and_labels(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Logits and 0/1 labels for a tokenized split (gathered once across processes)."""
     output = trainer.predict(dataset)
     logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
-    probs = sigmoid(logits)
     labels = output.label_ids[0] if isinstance(output.label_ids, tuple) else output.label_ids
-    return probs, (np.asarray(labels) >= 0.5).astype(int)
+    return np.asarray(logits, dtype=np.float64), (np.asarray(labels) >= 0.5).astype(int)
 
 
 @dataclass
@@ -221,7 +223,12 @@ def run_metrics(
     train_metrics: dict,
     card_log: ModelCardCallback,
 ) -> dict:
-    """Tune (or keep) the thresholds, set them on the model and measure validation and test: `metrics.json`."""
+    """Calibrate the model on validation (`--calibration`), tune (or keep) the thresholds on the calibrated scores,
+    store the out-of-domain cutoff (`--ood_score`), and measure validation and test: `metrics.json`.
+
+    `metrics["validation"]` compares the threshold strategies on the uncalibrated scores; the calibrated thresholds
+    are the same decision rules carried through the calibration map (per label; a global threshold under a per-label
+    map is tuned again on the calibrated scores)."""
     labels = list(scheme.labels)
     metrics: dict = {
         "metrics_schema_version": METRICS_SCHEMA_VERSION,
@@ -249,22 +256,38 @@ def run_metrics(
         }
     scored = [split for split in ("validation", "test") if split in data.tokenized]
     masks = {split: mask_of(data.tokenized[split]) for split in scored} if data.sources else {}
+    predicted = {split: logits_and_labels(trainer, data.tokenized[split]) for split in scored}
     if data.stored_thresholds is not None:
         thresholds = data.stored_thresholds
         metrics["thresholds_from"] = data_args.thresholds_from
         metrics["validation"] = None  # the validation rows were trained on
+        metrics["calibration"] = {"method": "none", "reason": "no validation split left to fit it on"}
+        predicted.pop("validation", None)
+        if data_args.calibration != "none" or data_args.ood_score != "none":
+            logger.warning(
+                "Training on %s leaves no validation data: the model is saved without calibration and without an "
+                "out-of-domain cutoff",
+                data_args.train_on,
+            )
     else:
-        val_probs, val_true = sigmoid_predictions(trainer, data.tokenized["validation"])
-        metrics["validation"] = threshold_report(val_true, val_probs, labels, mask=masks.get("validation"))
-        thresholds = tune_thresholds(val_true, val_probs, data_args.threshold_strategy, mask=masks.get("validation"))
+        val_logits, val_true = predicted["validation"]
+        val_mask = masks.get("validation")
+        metrics["validation"] = threshold_report(val_true, sigmoid(val_logits), labels, mask=val_mask)
+        logit_map = calibrate_model(trainer.model, predicted, data_args.calibration, val_mask, metrics)
+        val_logits = predicted["validation"][0]
+        thresholds = tuned_thresholds(val_true, sigmoid(val_logits), data_args.threshold_strategy, logit_map, val_mask)
+        store_ood_cutoff_of_run(trainer.model.config, val_logits, data_args)
         if data.sources:
+            val_sources = source_ids_of(data.tokenized["validation"])
             metrics["validation_by_source"] = source_metrics(
-                val_true, val_probs, source_ids_of(data.tokenized["validation"]), data.sources, labels, thresholds
+                val_true, sigmoid(val_logits), val_sources, data.sources, labels, thresholds
             )
     trainer.model.config.thresholds = thresholds
     metrics["thresholds"] = thresholds
-    if "test" in data.tokenized:
-        test_probs, test_true = sigmoid_predictions(trainer, data.tokenized["test"])
+    metrics["ood_cutoff"] = getattr(trainer.model.config, "ood_cutoff", None)
+    if "test" in predicted:
+        test_logits, test_true = predicted["test"]
+        test_probs = sigmoid(test_logits)
         if data.sources:
             mask = masks["test"]
             fixed = annotated_metrics(test_true, test_probs, mask, labels, 0.5)
@@ -280,6 +303,55 @@ def run_metrics(
     metrics["best_epoch"] = epoch_of_checkpoint(trainer)
     metrics["epochs"] = card_log.epoch_log()
     return metrics
+
+
+def calibrate_model(
+    model, predicted: dict[str, tuple[np.ndarray, np.ndarray]], method: str, mask: np.ndarray | None, metrics: dict
+) -> LogitMap | None:
+    """Fit `method` on the validation logits, fold it into `model` and map every split's logits in `predicted`.
+
+    Records in `metrics["calibration"]` the map and each split's ECE per label before and after (test measured
+    once, with the map fitted on validation).
+
+    Args:
+        model: the trained model (changed in place).
+        predicted: split -> (logits, labels) of the uncalibrated model; the logits are replaced by calibrated ones.
+        method: one of `CALIBRATION_METHODS`.
+        mask: the validation split's annotated pairs (several corpora), else `None`.
+        metrics: the run's `metrics.json` content.
+    """
+    val_logits, val_true = predicted["validation"]
+    logit_map = fit_logit_map(val_logits, val_true, method, mask=mask)
+    if logit_map is None:
+        metrics["calibration"] = {"method": "none"}
+        return None
+    fold_logit_map(model, logit_map)
+    record = {"method": method, "fitted_on": "validation", "map": logit_map.to_dict()}
+    for split, (logits, labels) in predicted.items():
+        calibrated = logit_map.apply(logits)
+        record[split] = {
+            "ece_before": expected_calibration_error(sigmoid(logits), labels),
+            "ece_after": expected_calibration_error(sigmoid(calibrated), labels),
+        }
+        predicted[split] = (calibrated, labels)
+    logger.info(
+        "Calibration (%s) folded into the output layer: validation ECE per label %.4f -> %.4f",
+        method,
+        record["validation"]["ece_before"]["class_mean"],
+        record["validation"]["ece_after"]["class_mean"],
+    )
+    metrics["calibration"] = record
+    return logit_map
+
+
+def store_ood_cutoff_of_run(config, val_logits: np.ndarray, data_args: DataArguments) -> None:
+    """Set `config.ood_cutoff` from the (calibrated) validation logits, unless `--ood_score none`."""
+    if data_args.ood_score == "none":
+        return
+    config.ood_cutoff = validation_ood_cutoff(
+        val_logits, data_args.ood_score, data_args.ood_quantile, "the validation split"
+    )
+    logger.info("Out-of-domain cutoff stored: %s", config.ood_cutoff["source"])
 
 
 def mask_of(split) -> np.ndarray:

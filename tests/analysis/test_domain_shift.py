@@ -232,6 +232,7 @@ def test_analysis_numbers_match_the_model_and_the_cutoff_round_trips(goemox_mode
         model_name=str(goemox_model),
         validation=parse_text_source(str(text_files["val"])),
         ood_quantile=0.25,
+        ood_score="max_probability",
         show_progress=False,
     )
     analysis = result.analysis
@@ -259,6 +260,11 @@ def test_analysis_numbers_match_the_model_and_the_cutoff_round_trips(goemox_mode
     assert analysis["ood_cutoffs"]["max_probability"] == cutoff
     assert set(analysis["js_divergence"]) == {"top1", "thresholded"}
     json.dumps(analysis)  # every number is JSON-serialisable
+    default = analyze_domains(
+        clf, domains, model_name="m", validation=parse_text_source(str(text_files["val"])), show_progress=False
+    ).analysis
+    assert default["ood_cutoff"]["quantile"] == 0.05
+    assert default["ood_cutoff"]["score"] == "negative_energy"  # the default stored score
 
     original = (goemox_model / "config.json").read_text()
     written = store_ood_cutoff(goemox_model, cutoff, copy_to=tmp_path / "copy")
@@ -266,7 +272,9 @@ def test_analysis_numbers_match_the_model_and_the_cutoff_round_trips(goemox_mode
     assert (goemox_model / "config.json").read_text() == original
     stored = EmotionClassifier.from_pretrained(str(tmp_path / "copy"), device="cpu")
     assert stored.ood_cutoff == pytest.approx(cutoff["cutoff"])
-    assert json.loads(written.read_text())["ood_cutoff"] == {k: cutoff[k] for k in ("score", "cutoff", "source")}
+    assert json.loads(written.read_text())["ood_cutoff"] == {
+        k: cutoff[k] for k in ("score", "cutoff", "source", "quantile")
+    }
     flags = [p.unfamiliar for p in stored.predict(OUT_TEXTS + IN_TEXTS)]
     assert flags == [bool(t < cutoff["cutoff"]) for t in np.r_[top_out, top_in]]
     with pytest.raises(GoEmoXUsageError, match="already holds files"):
@@ -337,12 +345,13 @@ def test_cli_stores_the_cutoff_into_a_copy_only_when_asked(goemox_model, text_fi
     assert (goemox_model / "config.json").read_text() == original
     capsys.readouterr()
     copy = tmp_path / "copy"
-    store = ["--store_ood_cutoff", "--model_copy", str(copy), "--ood_score", "negative_energy"]
+    store = ["--store_ood_cutoff", "--model_copy", str(copy)]  # the negative energy by default
     assert main([*common, "--output_dir", str(tmp_path / "b"), *store]) == 0
     assert "Stored ood_cutoff" in capsys.readouterr().out
     analysis = json.loads((tmp_path / "b" / "analysis.json").read_text())
     stored = json.loads((copy / "config.json").read_text())["ood_cutoff"]
-    assert stored == {key: analysis["ood_cutoffs"]["negative_energy"][key] for key in ("score", "cutoff", "source")}
+    kept = ("score", "cutoff", "source", "quantile")
+    assert stored == {key: analysis["ood_cutoffs"]["negative_energy"][key] for key in kept}
     assert analysis["ood_cutoff_stored_in"] == str(copy / "config.json")
     assert (goemox_model / "config.json").read_text() == original
     assert main(["predict", "--model", str(copy), "--input", str(text_files["out"]), "--output", "-"]) == 0

@@ -17,6 +17,7 @@ from transformers import BertForSequenceClassification, ElectraConfig, ElectraFo
 
 from goemox import GoEmoXForSequenceClassification
 from goemox.calibration.calibrate import CalibrationRequest, calibrate, tuned_thresholds
+from goemox.calibration.logit_map import LogitMap
 from goemox.cli import main
 from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
@@ -96,12 +97,12 @@ def run(model: Path, **options) -> dict:
 def test_new_folder_holds_the_calibrated_model_and_the_input_is_untouched(goemox_folder, tmp_path):
     before = folder_digest(goemox_folder)
     logits, labels = validation_logits(goemox_folder)
-    result = run(goemox_folder, output_dir=str(tmp_path / "out"), test_split="test")
+    result = run(goemox_folder, output_dir=str(tmp_path / "out"), test_split="test", method="temperature")
     assert folder_digest(goemox_folder) == before
 
     out = tmp_path / "out"
     t = result["temperature"]
-    assert isinstance(t, float) and t > 2 and not result["temperature_at_search_bound"]
+    assert isinstance(t, float) and t > 2 and not result["at_search_bound"]
     config = json.loads((out / "config.json").read_text())
     assert config["calibration_temperature"] == pytest.approx(t)
     # The training run tuned one global threshold, so the re-tuned thresholds are one global threshold too.
@@ -134,28 +135,35 @@ def test_new_folder_holds_the_calibrated_model_and_the_input_is_untouched(goemox
     np.testing.assert_allclose(calibrated.predict_logits(texts), logits / t, atol=1e-4, rtol=1e-5)
 
 
-def add_ood_cutoff(folder: Path, cutoff: float) -> None:
+def add_ood_cutoff(folder: Path, cutoff: float, score: str = "max_probability", quantile: float | None = None) -> None:
     config = json.loads((folder / "config.json").read_text())
-    config["ood_cutoff"] = {"score": "max_probability", "cutoff": cutoff, "source": "test"}
+    config["ood_cutoff"] = {"score": score, "cutoff": cutoff, "source": "test"}
+    if quantile is not None:
+        config["ood_cutoff"]["quantile"] = quantile
     (folder / "config.json").write_text(json.dumps(config))
 
 
 @pytest.mark.parametrize("strategy", ["per_class", "global"])
-def test_thresholds_re_tuned_after_scaling_make_the_same_choices(strategy):
+def test_thresholds_re_tuned_after_calibration_make_the_same_choices(strategy):
     rng = np.random.default_rng(0)
     logits = rng.normal(-1.5, 2.0, size=(2000, 6))
     labels = (rng.random(logits.shape) < sigmoid(logits / 1.7 - 0.5)).astype(int)
-    temperature = 0.4 if strategy == "global" else [0.2, 0.4, 0.6, 0.9, 1.5, 3.0]
+    maps = [LogitMap.from_temperature(0.4, 6)]
+    if strategy == "per_class":  # one global threshold has an equivalent only under one map for all labels
+        maps.append(LogitMap.from_temperature([0.2, 0.4, 0.6, 0.9, 1.5, 3.0], 6))
+        maps.append(LogitMap("platt", (0.3, 0.5, 0.6, 0.9, 1.5, 3.0), (-1, 0, 0.5, 1, 2, -2)))
     before = np.asarray(tuned_thresholds(labels, sigmoid(logits), strategy))
-    after = np.asarray(tuned_thresholds(labels, sigmoid(logits / np.asarray(temperature)), strategy, temperature))
-    np.testing.assert_allclose(after, sigmoid(np.log(before / (1 - before)) / np.asarray(temperature)), rtol=1e-9)
-    assert tuned_thresholds(labels, sigmoid(logits), "fixed", temperature) == [0.5] * 6
+    for logit_map in maps:
+        after = np.asarray(tuned_thresholds(labels, sigmoid(logit_map.apply(logits)), strategy, logit_map))
+        carried = sigmoid(logit_map.apply(np.broadcast_to(np.log(before / (1 - before)), (1, 6))))[0]
+        np.testing.assert_allclose(after, carried, rtol=1e-9)
+        assert tuned_thresholds(labels, sigmoid(logits), "fixed", logit_map) == [0.5] * 6
 
 
 def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_path):
     logits, _ = validation_logits(native_folder)
     add_ood_cutoff(native_folder, 0.01)
-    result = run(native_folder, output_dir=str(tmp_path / "out"), per_class=True)
+    result = run(native_folder, output_dir=str(tmp_path / "out"), method="per_label_temperature")
     t = np.asarray(result["temperature"])
     assert t.shape == (10,) and result["threshold_strategy"] == "per_class"
     assert result["copied_files"] == []
@@ -163,7 +171,7 @@ def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_p
     for name in result["label_names"]:
         before, after = fit["before"]["metrics"]["per_class"][name], fit["after"]["metrics"]["per_class"][name]
         assert after["f1"] == pytest.approx(before["f1"], abs=1e-12)
-    # No single cutoff on the highest probability flags the same texts under per-label temperatures.
+    # A cutoff that does not record its quantile cannot be fitted again on the calibrated model.
     assert "ood_cutoff" not in json.loads((tmp_path / "out" / "config.json").read_text())
     assert any("ood_cutoff was removed" in note for note in result["notes"])
     texts = load_emotion_dataset("demo", scheme="ten")["validation"]["text"][:8]
@@ -175,18 +183,38 @@ def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_p
 
 
 def test_in_place_replaces_files_and_composes_temperatures(goemox_folder, tmp_path):
-    first = run(goemox_folder, output_dir=str(tmp_path / "once"))
+    first = run(goemox_folder, output_dir=str(tmp_path / "once"), method="temperature")
     once = tmp_path / "once"
     (once / "pytorch_model.bin").write_bytes(b"stale weights of an older save")
-    second = run(once, in_place=True, per_class=True)
+    second = run(once, in_place=True, method="per_label_temperature")
     config = json.loads((once / "config.json").read_text())
     expected = [first["temperature"] * t for t in second["temperature"]]
     assert config["calibration_temperature"] == pytest.approx(expected)
-    assert second["previous_temperature"] == pytest.approx(first["temperature"])
+    assert config["calibration"]["method"] == "temperature+per_label_temperature"
+    assert second["previous_calibration"] == "temperature"
     assert any("already calibrated" in note for note in second["notes"])
     assert not (once / "pytorch_model.bin").exists()
     assert (once / "metrics.json").is_file() and (once / "calibration" / "report.md").is_file()
     assert not [p for p in tmp_path.iterdir() if ".calibrating-" in p.name]
+
+
+def test_platt_scaling_folds_into_the_model_and_keeps_every_decision(goemox_folder, tmp_path):
+    logits, labels = validation_logits(goemox_folder)
+    result = run(goemox_folder, output_dir=str(tmp_path / "out"), threshold_strategy="per_class")
+    assert result["method"] == "platt" and result["temperature"] is None
+    logit_map = LogitMap.from_dict(result["calibration"])
+    assert all(a > 0 for a in logit_map.slope) and any(logit_map.intercept)
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert config["calibration"] == logit_map.to_dict() and "calibration_temperature" not in config
+    fit = result["splits"]["validation"]
+    assert fit["after"]["ece"]["class_mean"] < fit["before"]["ece"]["class_mean"]
+    for name in result["label_names"]:  # the carried thresholds make the same decisions
+        before, after = fit["before"]["metrics"]["per_class"][name], fit["after"]["metrics"]["per_class"][name]
+        assert after["f1"] == pytest.approx(before["f1"], abs=1e-12)
+    calibrated = EmotionClassifier.from_pretrained(str(tmp_path / "out"), device="cpu")
+    texts = load_emotion_dataset("demo", scheme="ten")["validation"]["text"]
+    np.testing.assert_allclose(calibrated.predict_logits(texts), logit_map.apply(logits), atol=1e-4, rtol=1e-5)
+    assert "platt: slope a = " in (tmp_path / "out" / "calibration" / "report.md").read_text()
 
 
 def test_failed_in_place_save_leaves_the_model_folder_intact(goemox_folder, monkeypatch):
@@ -246,9 +274,9 @@ def model_state(folder: Path, old_digest: dict, old_logits: np.ndarray) -> str:
     """'old' when `folder` is byte for byte the model before calibration; 'new' when it is the whole calibrated one."""
     if folder_digest(folder) == old_digest:
         return "old"
-    temperature = json.loads((folder / "config.json").read_text())["calibration_temperature"]
+    logit_map = LogitMap.from_dict(json.loads((folder / "config.json").read_text())["calibration"])
     scored = EmotionClassifier.from_pretrained(str(folder), device="cpu").predict_logits(TEXTS)
-    np.testing.assert_allclose(scored, old_logits / temperature, atol=1e-4, rtol=1e-5)  # weights match the config
+    np.testing.assert_allclose(scored, logit_map.apply(old_logits), atol=1e-4, rtol=1e-5)  # weights match the config
     for name in ("metrics.json", "calibration.json", "calibration/report.md", "checkpoint-7/trainer_state.json"):
         assert (folder / name).is_file(), name
     return "new"
@@ -299,18 +327,17 @@ def test_output_and_report_folders_may_not_overlap_the_model(goemox_folder, tmp_
     assert not (goemox_folder / "sub").exists()
 
 
-def test_ood_cutoff_is_moved_so_the_same_texts_are_flagged(goemox_folder, tmp_path):
-    classifier = EmotionClassifier.from_pretrained(str(goemox_folder), device="cpu")
-    cutoff = float(np.median(classifier.predict_proba(TEXTS).max(axis=1)))
-    add_ood_cutoff(goemox_folder, cutoff)
-    flags = [p.unfamiliar for p in EmotionClassifier.from_pretrained(str(goemox_folder)).predict(TEXTS)]
-    assert any(flags) and not all(flags)
-
+@pytest.mark.parametrize("score", ["max_probability", "negative_energy"])
+def test_ood_cutoff_is_fitted_again_on_the_calibrated_validation_texts(goemox_folder, tmp_path, score):
+    add_ood_cutoff(goemox_folder, 0.01, score=score, quantile=0.2)
     result = run(goemox_folder, output_dir=str(tmp_path / "one"))
-    moved = EmotionClassifier.from_pretrained(str(tmp_path / "one"), device="cpu")
-    assert moved.ood_cutoff != pytest.approx(cutoff)
-    assert [p.unfamiliar for p in moved.predict(TEXTS)] == flags
-    assert any("ood_cutoff" in note for note in result["notes"])
+    calibrated = EmotionClassifier.from_pretrained(str(tmp_path / "one"), device="cpu")
+    stored = json.loads((tmp_path / "one" / "config.json").read_text())["ood_cutoff"]
+    assert stored["score"] == score and stored["quantile"] == 0.2 and "validation" in stored["source"]
+    texts = load_emotion_dataset("demo", scheme="ten")["validation"]["text"]
+    flagged = np.mean([p.unfamiliar for p in calibrated.predict(texts)])
+    assert flagged == pytest.approx(0.2, abs=0.05)
+    assert any("ood_cutoff 0.01 was fitted again" in note for note in result["notes"])
 
 
 def test_refuses_to_overwrite_unless_told(goemox_folder, tmp_path):
@@ -335,6 +362,7 @@ def test_refuses_to_overwrite_unless_told(goemox_folder, tmp_path):
         ({"output_dir": "{out}", "split": "dev"}, "the data has no 'dev' split"),
         ({"output_dir": "{out}", "scheme": "ekman"}, "label scheme 'ekman' has labels"),
         ({"output_dir": "{out}", "bins": 0}, "--bins must be at least 1"),
+        ({"output_dir": "{out}", "method": "isotonic"}, "--method must be one of temperature, per_label_temperature"),
     ],
 )
 def test_bad_requests_are_plain_errors(goemox_folder, tmp_path, options, message):
@@ -365,7 +393,7 @@ def test_unsupported_or_single_label_models_are_refused(native_folder, tmp_path,
     )
     electra.save_pretrained(tmp_path / "electra")
     tiny_tokenizer.save_pretrained(tmp_path / "electra")
-    with pytest.raises(GoEmoXUsageError, match="cannot fold a temperature into ElectraForSequenceClassification"):
+    with pytest.raises(GoEmoXUsageError, match="cannot fold a calibration into ElectraForSequenceClassification"):
         run(tmp_path / "electra", output_dir=str(tmp_path / "out"))
     with pytest.raises(GoEmoXUsageError, match="not a saved model folder"):
         run(tmp_path, output_dir=str(tmp_path / "out"))
@@ -378,7 +406,11 @@ def test_command_line(goemox_cli, goemox_folder, tmp_path, capsys):
         "--report_dir", str(report), "--test_split", "test", "--threshold_strategy", "per_class",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Temperature: " in result.stdout and "validation, before" in result.stdout and "test, after" in result.stdout
+    assert (
+        "platt: slope a = " in result.stdout
+        and "validation, before" in result.stdout
+        and "test, after" in result.stdout
+    )
     calibration = json.loads((report / "calibration.json").read_text())
     assert calibration["threshold_strategy"] == "per_class"
     assert (report / "report.md").is_file() and (out / "config.json").is_file()

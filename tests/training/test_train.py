@@ -3,13 +3,17 @@
 import json
 import math
 
+import numpy as np
 import pytest
 from transformers import AutoModelForSequenceClassification, pipeline
 
 import goemox.training.trainer
 from goemox import GoEmoXForSequenceClassification
+from goemox.calibration.logit_map import LogitMap
+from goemox.data import load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import SUMMARY_METRICS
+from goemox.inference.classifier import EmotionClassifier
 from goemox.training.arguments import DataArguments, ModelArguments
 from goemox.training.train import run_training
 from goemox.training.training_args import GoEmoXTrainingArguments
@@ -73,6 +77,36 @@ def test_train_saves_a_pipeline_ready_model_with_metrics(kind, tmp_path, tiny_en
     assert "transformers" in run_config["versions"]
 
 
+def test_train_calibrates_and_stores_an_ood_cutoff_by_default(tmp_path, tiny_encoder_factory):
+    encoder = tiny_encoder_factory("distilbert")
+    plain = run(encoder, tmp_path / "plain", data=DataArguments(dataset="demo", max_length=48, calibration="none",
+                                                                 ood_score="none"))  # fmt: skip
+    calibrated = run(encoder, tmp_path / "calibrated")
+    assert plain["calibration"] == {"method": "none"} and plain["ood_cutoff"] is None
+    record = calibrated["calibration"]
+    assert record["method"] == "platt" and record["fitted_on"] == "validation"
+    val = record["validation"]
+    assert val["ece_after"]["class_mean"] < val["ece_before"]["class_mean"]
+    assert len(record["test"]["ece_after"]["per_class"]) == len(TEN)
+    # The same training run: calibration changes the scores, not the decisions.
+    for name in TEN:
+        assert calibrated["test"]["tuned"]["per_class"][name]["f1"] == plain["test"]["tuned"]["per_class"][name]["f1"]
+    assert calibrated["validation"] == plain["validation"]
+
+    texts = load_emotion_dataset("demo", scheme="ten")["validation"]["text"]
+    before = EmotionClassifier.from_pretrained(str(tmp_path / "plain"), device="cpu")
+    after = EmotionClassifier.from_pretrained(str(tmp_path / "calibrated"), device="cpu")
+    logit_map = LogitMap.from_dict(record["map"])
+    np.testing.assert_allclose(after.predict_logits(texts), logit_map.apply(before.predict_logits(texts)), atol=1e-4)
+    config = json.loads((tmp_path / "calibrated" / "config.json").read_text())
+    assert config["calibration"] == record["map"]
+    cutoff = config["ood_cutoff"]
+    assert (cutoff["score"], cutoff["quantile"]) == ("negative_energy", 0.05) and cutoff == calibrated["ood_cutoff"]
+    flagged = [p.unfamiliar for p in after.predict(texts)]
+    assert 0 < sum(flagged) <= math.ceil(0.05 * len(texts))
+    assert "ood_cutoff" not in json.loads((tmp_path / "plain" / "config.json").read_text())
+
+
 def test_same_seed_gives_same_metrics(tmp_path, tiny_encoder_factory):
     encoder = tiny_encoder_factory("distilbert")
     first = run(encoder, tmp_path / "a", num_train_epochs=2)
@@ -134,6 +168,7 @@ def test_final_training_on_train_and_validation_keeps_validated_thresholds(tmp_p
     assert final["thresholds"] == validated["thresholds"]
     assert final["validation"] is None and final["test"]["held_out"] is True
     assert final["epochs_trained"] == 2.0
+    assert final["calibration"]["method"] == "none" and final["ood_cutoff"] is None
 
     data.train_on = "train+validation+test"
     with caplog.at_level("WARNING", logger="goemox.training"):

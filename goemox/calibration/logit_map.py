@@ -91,6 +91,18 @@ class LogitMap:
         values = [1.0 / a for a in self.slope]
         return values[0] if len(set(values)) == 1 else values
 
+    def describe(self) -> str:
+        """One line saying what the map does.
+
+        Example:
+            >>> LogitMap.from_temperature(2.0, 3).describe()
+            'temperature: T = 2.0000'
+        """
+        temperature = self.temperature
+        if temperature is not None:
+            return f"{self.method}: T = {_summary(np.atleast_1d(temperature).tolist())}"
+        return f"{self.method}: slope a = {_summary(list(self.slope))}, intercept b = {_summary(list(self.intercept))}"
+
     def apply(self, logits) -> np.ndarray:
         """`a * z + b` for `(n, L)` logits."""
         z = np.asarray(logits, dtype=np.float64)
@@ -131,6 +143,12 @@ class LogitMap:
             return cls.from_dict(entry)
         temperature = getattr(config, TEMPERATURE_KEY, None)
         return cls.from_temperature(temperature, config.num_labels) if temperature is not None else None
+
+
+def _summary(values: list[float]) -> str:
+    if len(set(values)) == 1:
+        return f"{values[0]:.4f}"
+    return f"{len(values)} per-label values, {min(values):.3f} to {max(values):.3f}"
 
 
 def _platt_loss(params: np.ndarray, logit: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:

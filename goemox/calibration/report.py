@@ -142,23 +142,6 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
-def _fmt_values(values: list[float]) -> str:
-    if len(set(values)) == 1:
-        return f"{values[0]:.4f}"
-    return f"{len(values)} per-label values, {min(values):.3f} to {max(values):.3f}"
-
-
-def describe_map(logit_map: LogitMap) -> str:
-    """One line saying what a calibration map does, e.g. `temperature T = 1.2000` or Platt's slopes and intercepts."""
-    temperature = logit_map.temperature
-    if temperature is not None:
-        return f"{logit_map.method}: T = {_fmt_values(np.atleast_1d(temperature).tolist())}"
-    return (
-        f"{logit_map.method}: slope a = {_fmt_values(list(logit_map.slope))}, "
-        f"intercept b = {_fmt_values(list(logit_map.intercept))}"
-    )
-
-
 def write_report(result: dict, labels: np.ndarray, logits: np.ndarray, logit_map: LogitMap, report_dir: Path) -> Path:
     """`report.md` with the numbers of `result` and the reliability diagrams of the fit split."""
     names = result["label_names"]
@@ -179,8 +162,8 @@ def write_report(result: dict, labels: np.ndarray, logits: np.ndarray, logit_map
         [
             f"model: `{result['model']}`; calibrated model written to `{result['output']}`",
             f"fitted on the `{result['fit_split']}` split ({fit['rows']} texts)",
-            f"fitted map: {describe_map(logit_map)}; total map stored in `calibration`: "
-            f"{describe_map(LogitMap.from_dict(result['stored_calibration']))}",
+            f"fitted map: {logit_map.describe()}; total map stored in `calibration`: "
+            f"{LogitMap.from_dict(result['stored_calibration']).describe()}",
             f"thresholds re-tuned on the `{result['fit_split']}` split with the `{result['threshold_strategy']}` "
             "strategy, before and after calibration",
             *result["notes"],

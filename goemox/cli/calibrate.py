@@ -83,9 +83,8 @@ def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options
     )
     result = calibrate(request)
     from goemox.calibration.logit_map import LogitMap
-    from goemox.calibration.report import describe_map
 
-    print(f"\n{describe_map(LogitMap.from_dict(result['calibration']))} (fitted on {result['fit_split']})")
+    print(f"\n{LogitMap.from_dict(result['calibration']).describe()} (fitted on {result['fit_split']})")
     print(f"{'':<18}{'ECE mean/label':>16}{'ECE pooled':>12}{'NLL':>9}{'macro-F1':>10}")
     for split, scores in result["splits"].items():
         for state in ("before", "after"):

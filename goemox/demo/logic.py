@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from goemox.calibration.logit_map import LogitMap
 from goemox.data.text_files import decode_utf8, parse_inputs
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.classifier import EmotionClassifier, EmotionPrediction
-from goemox.scores import apply_thresholds
+from goemox.scores import apply_thresholds, stored_ood_score
 
 DEFAULT_MAX_ROWS = 10_000
 DEFAULT_MAX_LENGTH = 128
@@ -100,14 +101,15 @@ def model_facts(classifier: EmotionClassifier, model: str) -> dict[str, str]:
             "tuned per label, stored with the model" if stored else "0.5 for every label (the model stores none)"
         ),
     }
-    temperature = getattr(config, "calibration_temperature", None)
-    if temperature is not None:
-        values = temperature if isinstance(temperature, list) else [temperature]
-        shown = ", ".join(f"{float(t):.3g}" for t in values)
-        facts["Calibration temperature"] = shown if len(values) == 1 else f"per label: {shown}"
+    logit_map = LogitMap.stored(config)
+    if logit_map is not None:
+        facts["Calibration"] = logit_map.describe()
     if classifier.ood_cutoff is not None:
         source = (getattr(config, "ood_cutoff", None) or {}).get("source")
-        facts["Out-of-domain check"] = f"highest probability below {classifier.ood_cutoff:.3f}" + (
+        score = {"max_probability": "highest probability", "negative_energy": "negative energy"}[
+            stored_ood_score(config)
+        ]
+        facts["Out-of-domain check"] = f"{score} below {classifier.ood_cutoff:.3f}" + (
             f" (set on {source})" if source else ""
         )
     return facts

@@ -15,6 +15,7 @@ from pathlib import Path
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import AutoConfig, TrainerCallback
 
+from goemox.calibration.logit_map import LogitMap
 from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
@@ -287,13 +288,12 @@ def card_metadata(run: RunFiles) -> ModelCardData:
 def overview_section(run: RunFiles, architecture: str) -> dict:
     """The title, the description and the list of what the model is: architecture, labels, calibration, OOD flag."""
     config = run.config
-    temperature = getattr(config, "calibration_temperature", None)
+    logit_map = LogitMap.stored(config)
     calibration_text = ""
-    if temperature is not None:
-        shown = f"{temperature:.3f}" if isinstance(temperature, float) else "one per label"
+    if logit_map is not None:
         calibration_text = (
-            f"temperature scaling (T = {shown}) fitted on validation is folded into the last layer, so the scores "
-            "are calibrated probabilities as downloaded."
+            f"calibration ({logit_map.describe()}) fitted on validation is folded into the last layer, so the "
+            "scores are calibrated probabilities as downloaded."
         )
     ood = getattr(config, "ood_cutoff", None)
     ood_text = (

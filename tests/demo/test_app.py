@@ -192,7 +192,7 @@ def test_ood_cutoff_and_calibration_are_shown(start_app, keyword_model, tmp_path
     AutoTokenizer.from_pretrained(keyword_model).save_pretrained(tmp_path)
     app = start_app("--model", str(tmp_path))
     facts = app.sidebar.get("html")[0].proto.body
-    assert "Calibration temperature" in facts and "1.7" in facts
+    assert "Calibration" in facts and "temperature: T = 1.7000" in facts
     assert "below 0.900 (set on synthetic OOD texts)" in facts
 
     unfamiliar = classify(app, "the house")

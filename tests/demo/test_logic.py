@@ -75,8 +75,13 @@ def test_model_facts_with_scheme_thresholds_temperature_and_ood_cutoff(tiny_enco
     facts = model_facts(EmotionClassifier(model, tiny_tokenizer), "dir")
     assert facts["Label scheme"] == "sentiment"
     assert facts["Thresholds"] == "tuned per label, stored with the model"
-    assert facts["Calibration temperature"] == "per label: 1.5, 0.8, 1, 2.25"
+    assert facts["Calibration"] == "per_label_temperature: T = 4 per-label values, 0.800 to 2.250"
     assert facts["Out-of-domain check"] == "highest probability below 0.420 (set on validation)"
+    model.config.calibration = {"method": "platt", "slope": [0.5, 1, 1, 2], "intercept": [-1, 0, 0, 0.5]}
+    model.config.ood_cutoff = {"score": "negative_energy", "cutoff": 2.5, "source": "validation"}
+    facts = model_facts(EmotionClassifier(model, tiny_tokenizer), "dir")
+    assert facts["Calibration"].startswith("platt: slope a = 4 per-label values, 0.500 to 2.000")
+    assert facts["Out-of-domain check"] == "negative energy below 2.500 (set on validation)"
 
 
 def test_check_text_strips_and_refuses_empty_text():

@@ -175,25 +175,33 @@ def training_threshold_strategy(model_dir: Path) -> str | None:
 
 def tuned_thresholds(
     labels: np.ndarray,
-    probs: np.ndarray,
+    logits: np.ndarray,
     strategy: str,
     logit_map: LogitMap | None = None,
     mask: np.ndarray | None = None,
 ) -> list[float]:
-    """Thresholds chosen with a `goemox train` strategy, from the training grid carried through `logit_map`.
+    """Thresholds chosen with a `goemox train` strategy, on the scores of `logit_map` (the model's own without it).
+
+    The thresholds are tuned on the uncalibrated scores, on the training grid, and carried through the map
+    (`sigmoid(a_k * logit(t) + b_k)`), so each label makes exactly the decisions it made before calibration (ties
+    between grid values are broken as before, not by closeness to 0.5 on the new scale). One global threshold has
+    such an equivalent only when every label has the same map; under per-label maps it is tuned again on the
+    calibrated scores, from the carried grids.
 
     Args:
         labels: `(n, L)` 0/1 labels.
-        probs: `(n, L)` probabilities (calibrated with `logit_map`, if given).
-        strategy: `per_class`, `global` or `fixed`.
-        logit_map: the calibration the probabilities went through; `None` tunes on the training grid itself.
-            Each label is tuned on its own carried grid, so the choice is the one tuning made before calibration.
+        logits: `(n, L)` logits of the uncalibrated model.
+        strategy: `per_class`, `global` or `fixed` (0.5 on the final scores).
+        logit_map: the calibration; `None` tunes on the model's own scores.
         mask: `(n, L)` 0/1 marks of the (row, label) pairs that are annotated (several corpora), else `None`.
     """
-    if logit_map is None:
-        return tune_thresholds(labels, probs, strategy, mask=mask)
+    before = tune_thresholds(labels, sigmoid(logits), strategy, mask=mask)
+    if logit_map is None or strategy == "fixed":
+        return before
+    if strategy == "per_class" or len(set(zip(logit_map.slope, logit_map.intercept))) == 1:
+        return [float(logit_map.carried_grid([t], label)[0]) for label, t in enumerate(before)]
     grids = [logit_map.carried_grid(DEFAULT_GRID, label) for label in range(labels.shape[1])]
-    return tune_thresholds(labels, probs, strategy, grids, mask=mask)
+    return tune_thresholds(labels, sigmoid(logit_map.apply(logits)), strategy, grids, mask=mask)
 
 
 def score_split(
@@ -345,8 +353,8 @@ def fit_and_score(
     names = classifier.label_names
     logit_map = fit_logit_map(logits, labels, request.method)
     thresholds = {
-        "before": tuned_thresholds(labels, sigmoid(logits), strategy),
-        "after": tuned_thresholds(labels, sigmoid(logit_map.apply(logits)), strategy, logit_map),
+        "before": tuned_thresholds(labels, logits, strategy),
+        "after": tuned_thresholds(labels, logits, strategy, logit_map),
     }
     result = {
         "model": request.model,

@@ -274,8 +274,8 @@ def run_metrics(
         val_mask = masks.get("validation")
         metrics["validation"] = threshold_report(val_true, sigmoid(val_logits), labels, mask=val_mask)
         logit_map = calibrate_model(trainer.model, predicted, data_args.calibration, val_mask, metrics)
-        val_logits = predicted["validation"][0]
-        thresholds = tuned_thresholds(val_true, sigmoid(val_logits), data_args.threshold_strategy, logit_map, val_mask)
+        thresholds = tuned_thresholds(val_true, val_logits, data_args.threshold_strategy, logit_map, val_mask)
+        val_logits = predicted["validation"][0]  # calibrated
         store_ood_cutoff_of_run(trainer.model.config, val_logits, data_args)
         if data.sources:
             val_sources = source_ids_of(data.tokenized["validation"])

@@ -152,12 +152,23 @@ def test_thresholds_re_tuned_after_calibration_make_the_same_choices(strategy):
     if strategy == "per_class":  # one global threshold has an equivalent only under one map for all labels
         maps.append(LogitMap.from_temperature([0.2, 0.4, 0.6, 0.9, 1.5, 3.0], 6))
         maps.append(LogitMap("platt", (0.3, 0.5, 0.6, 0.9, 1.5, 3.0), (-1, 0, 0.5, 1, 2, -2)))
-    before = np.asarray(tuned_thresholds(labels, sigmoid(logits), strategy))
+    before = np.asarray(tuned_thresholds(labels, logits, strategy))
     for logit_map in maps:
-        after = np.asarray(tuned_thresholds(labels, sigmoid(logit_map.apply(logits)), strategy, logit_map))
+        after = np.asarray(tuned_thresholds(labels, logits, strategy, logit_map))
         carried = sigmoid(logit_map.apply(np.broadcast_to(np.log(before / (1 - before)), (1, 6))))[0]
         np.testing.assert_allclose(after, carried, rtol=1e-9)
-        assert tuned_thresholds(labels, sigmoid(logits), "fixed", logit_map) == [0.5] * 6
+        assert tuned_thresholds(labels, logits, "fixed", logit_map) == [0.5] * 6
+
+
+def test_tied_thresholds_are_carried_not_re_broken_on_the_new_scale():
+    # Scores 0.1 and 0.9 only: every threshold from 0.15 to 0.9 gives the same F1, and 0.5 wins the tie.
+    probs = np.array([[0.1], [0.9], [0.9], [0.1]])
+    labels = np.array([[0], [1], [1], [0]])
+    logits = np.log(probs / (1 - probs))
+    shifted = LogitMap("platt", (1.0,), (3.0,))  # 0.5 becomes 0.95: closeness to 0.5 would now pick another rule
+    before = tuned_thresholds(labels, logits, "per_class")
+    assert before == [0.5]
+    assert tuned_thresholds(labels, logits, "per_class", shifted) == pytest.approx([sigmoid(3.0)])
 
 
 def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_path):

@@ -1,16 +1,15 @@
-"""How far temperature scaling calibrates a trained model, against per-label Platt scaling.
+"""Which calibration `goemox train` folds in by default: every method chosen on validation, test reported once.
 
-Every method is fitted on the validation split's logits and scored on validation and, once, on test:
+Methods (`goemox.calibration.logit_map`): `none`, `temperature`, `per_label_temperature` and `platt`
+(`sigmoid(a_k * z_k + b_k)` per label). The choice is made on validation alone, by two-fold cross-fitting: the
+validation rows are split in two seeded halves, each method is fitted on one half and its ECE (mean over labels)
+measured on the other, both ways round. The method with the lowest cross-fitted ECE is the recommended default.
+Each method is then fitted on the whole validation split and scored once on test.
 
-- `none`: the model's own sigmoid scores.
-- `temperature`: `goemox calibrate` (one T, binary cross-entropy).
-- `temperature_per_label`: `goemox calibrate --per_class`.
-- `platt_per_label`: `sigmoid(a_c * logit + b_c)` per label, a logistic regression on the label's logit
-  (scikit-learn, effectively unregularised). Not a goemox feature; it measures what a per-label shift
-  adds to a per-label scale. It would fold into the output layer the same way (weights times a, bias
-  times a plus b).
+A model that already carries a folded calibration is scored on its uncalibrated logits (the stored map inverted
+exactly), so a calibrated reference model can be measured too.
 
-    python bench/calibration_methods.py --model ../ref/model --out bench/results/calibration_methods_cpu.json
+    python bench/calibration_methods.py --model runs/reference --out bench/results/calibration_methods_cpu.json
 """
 
 from __future__ import annotations
@@ -22,19 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from bench.common import DEFAULT_DATA, RESULTS, machine, write_json  # noqa: E402
 
-
-def platt_per_label(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Slope and intercept per label; a label without both classes keeps slope 1 and intercept 0."""
-    slopes, intercepts = np.ones(logits.shape[1]), np.zeros(logits.shape[1])
-    for c in range(logits.shape[1]):
-        if 0 < labels[:, c].sum() < len(labels):
-            fitted = LogisticRegression(C=1e6, max_iter=1000).fit(logits[:, [c]], labels[:, c])
-            slopes[c], intercepts[c] = fitted.coef_[0, 0], fitted.intercept_[0]
-    return slopes, intercepts
+METHODS = ("none", "temperature", "per_label_temperature", "platt")
 
 
 def scores(logits: np.ndarray, labels: np.ndarray) -> dict:
@@ -52,53 +42,75 @@ def scores(logits: np.ndarray, labels: np.ndarray) -> dict:
     }
 
 
+def calibrated(method: str, fit_logits: np.ndarray, fit_labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    from goemox.calibration.logit_map import fit_logit_map
+
+    logit_map = fit_logit_map(fit_logits, fit_labels, method)
+    return logits if logit_map is None else logit_map.apply(logits)
+
+
+def cross_fitted_ece(logits: np.ndarray, labels: np.ndarray, method: str, seed: int) -> float:
+    """Mean over the two folds of the ECE per label on the half the method was not fitted on."""
+    order = np.random.default_rng(seed).permutation(len(labels))
+    halves = order[: len(order) // 2], order[len(order) // 2 :]
+    values = []
+    for fit, held in (halves, halves[::-1]):
+        mapped = calibrated(method, logits[fit], labels[fit], logits[held])
+        values.append(scores(mapped, labels[held])["ece_class_mean"])
+    return float(np.mean(values))
+
+
+def uncalibrated_logits(classifier, texts: list[str]) -> np.ndarray:
+    """The model's logits with any folded calibration undone (`(z - b) / a`)."""
+    from goemox.calibration.logit_map import LogitMap
+
+    logits = classifier.predict_logits(texts, show_progress=True).astype(np.float64)
+    stored = LogitMap.stored(classifier.config)
+    if stored is None:
+        return logits
+    return (logits - np.asarray(stored.intercept)) / np.asarray(stored.slope)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="A trained model folder.")
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="GoEmotions TSV folder (validation and test).")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the two validation halves.")
     parser.add_argument("--out", default=str(RESULTS / "calibration_methods_cpu.json"))
     args = parser.parse_args()
 
-    from goemox.calibration.scaling import fit_temperature
     from goemox.data import label_matrix, load_emotion_dataset
     from goemox.inference.classifier import EmotionClassifier
 
     classifier = EmotionClassifier.from_pretrained(args.model)
     splits = load_emotion_dataset(args.data, scheme=classifier.label_scheme())
-    logits = {s: classifier.predict_logits(splits[s]["text"], show_progress=True) for s in ("validation", "test")}
+    logits = {s: uncalibrated_logits(classifier, splits[s]["text"]) for s in ("validation", "test")}
     labels = {s: label_matrix(splits[s]).astype(np.int64) for s in ("validation", "test")}
 
-    t_one = fit_temperature(logits["validation"], labels["validation"])
-    t_each = np.asarray(fit_temperature(logits["validation"], labels["validation"], per_class=True))
-    slopes, intercepts = platt_per_label(logits["validation"], labels["validation"])
-    methods = {
-        "none": lambda z: z,
-        "temperature": lambda z: z / t_one,
-        "temperature_per_label": lambda z: z / t_each,
-        "platt_per_label": lambda z: z * slopes + intercepts,
-    }
+    selection = {m: cross_fitted_ece(logits["validation"], labels["validation"], m, args.seed) for m in METHODS}
+    chosen = min(selection, key=selection.get)
     results = {
-        name: {split: scores(transform(logits[split]), labels[split]) for split in logits}
-        for name, transform in methods.items()
+        method: {
+            split: scores(calibrated(method, logits["validation"], labels["validation"], logits[split]), labels[split])
+            for split in ("validation", "test")
+        }
+        for method in METHODS
     }
-    for name, by_split in results.items():
-        line = "  ".join(
-            f"{s}: ECE/label {r['ece_class_mean']:.4f} pooled {r['ece_pooled']:.4f}" for s, r in by_split.items()
-        )
-        print(f"{name:<22}{line}")
+    print(f"{'method':<24}{'cross-fitted val ECE':>22}{'test ECE/label':>16}{'test pooled':>13}")
+    for method in METHODS:
+        test = results[method]["test"]
+        mark = "  <- chosen on validation" if method == chosen else ""
+        print(f"{method:<24}{selection[method]:>22.4f}{test['ece_class_mean']:>16.4f}{test['ece_pooled']:>13.4f}{mark}")
     write_json(
         Path(args.out),
         {
             "model": args.model,
             "data": args.data,
+            "label_scheme": classifier.label_scheme().name,
             "rows": {split: len(y) for split, y in labels.items()},
             "label_names": classifier.label_names,
-            "fitted": {
-                "temperature": t_one,
-                "temperature_per_label": t_each.tolist(),
-                "platt_slope": slopes.tolist(),
-                "platt_intercept": intercepts.tolist(),
-            },
+            "selection": {"rule": "lowest two-fold cross-fitted validation ECE per label", "ece": selection},
+            "chosen": chosen,
             "results": results,
             "machine": machine(),
         },

@@ -60,7 +60,8 @@ def test_card_metadata_and_numbers_come_from_the_run(tmp_path, trained_run_facto
     epochs = table_rows(text, "| epoch |")
     assert [row[0] for row in epochs] == [f"{e['epoch']:.2f}" for e in metrics["epochs"]] == ["1.00", "2.00"]
     assert [row[3] for row in epochs] == [f"{e['eval_macro_f1']:.4f}" for e in metrics["epochs"]]
-    assert "trust_remote_code=True" in text  # DistilBERT has no identical native head
+    assert "`BertForSequenceClassification` on a `distilbert` encoder" in text  # DistilBERT + cls is native
+    assert "trust_remote_code" not in text
     assert "GoEmotions: A Dataset of Fine-Grained Emotions" in text
     assert "Reddit" in text
     assert str(run_dir) not in text  # no local paths of the training machine

@@ -1,26 +1,74 @@
-"""Export a goemox model as the encoder family's own sequence-classification class, when one has the same head.
+"""Export a goemox model as a native transformers sequence-classification class, when one has the same head.
 
 BERT's `BertForSequenceClassification` computes [CLS] -> pooler Linear(h, h) + Tanh -> Dropout -> Linear, and
 RoBERTa's / XLM-R's classification head computes first token -> Dropout -> Linear(h, h) + Tanh -> Dropout -> Linear.
 At inference (dropout off) both equal goemox's head with first-token pooling, so the weights move over unchanged and
 the exported checkpoint loads anywhere transformers does: the Hub widget, hosted inference, optimum, transformers.js.
-The same mapping read backwards turns such a classifier into a goemox model again (`from_native_model`).
+
+DistilBERT's own head differs (Linear + ReLU), but its encoder is a BERT encoder without segment embeddings and
+without a pooler: the same post-LayerNorm layers under other names, LayerNorm eps 1e-12. A DistilBERT model is
+therefore exported as `BertForSequenceClassification`, its weights renamed (`DISTILBERT_LAYER_AS_BERT`), its config
+keys renamed (`DISTILBERT_CONFIG_AS_BERT`), all-zero segment embeddings and goemox's Tanh layer as the pooler.
+
+The same mapping read backwards turns such a classifier into a goemox model again (`from_native_model`); a
+DistilBERT model's export comes back with the BERT encoder it was exported as, which computes the same function.
 """
 
 from __future__ import annotations
 
+import re
+
+import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 
 from goemox.configuration_goemox import GoEmoXConfig
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
 
-NATIVE_ENCODER_FAMILIES = {
+NATIVE_MODEL_TYPES = {
     "bert": "bert",
+    "distilbert": "bert",
     "roberta": "roberta",
-    "xlm-roberta": "roberta",
+    "xlm-roberta": "xlm-roberta",
 }
-"""Encoder `model_type` -> the attribute name of the encoder inside the native classifier."""
+"""Encoder `model_type` -> `model_type` of the native classifier that computes goemox's head with `cls` pooling."""
+
+DISTILBERT_CONFIG_AS_BERT = {
+    "dim": "hidden_size",
+    "n_layers": "num_hidden_layers",
+    "n_heads": "num_attention_heads",
+    "hidden_dim": "intermediate_size",
+    "activation": "hidden_act",  # both look the name up in transformers' ACT2FN: "gelu" is the same function
+    "dropout": "hidden_dropout_prob",
+    "attention_dropout": "attention_probs_dropout_prob",
+}
+"""DistilBERT config key -> BERT's name for it. `vocab_size`, `max_position_embeddings`, `pad_token_id`,
+`initializer_range` and the keys every config has are named alike; `sinusoidal_pos_embds`, `qa_dropout` and
+`seq_classif_dropout` are dropped (sinusoidal positions are stored as a weight like learned ones)."""
+
+DISTILBERT_ONLY_KEYS = ("sinusoidal_pos_embds", "qa_dropout", "seq_classif_dropout")
+
+DISTILBERT_LAYER_AS_BERT = {
+    "attention.q_lin": "attention.self.query",
+    "attention.k_lin": "attention.self.key",
+    "attention.v_lin": "attention.self.value",
+    "attention.out_lin": "attention.output.dense",
+    "sa_layer_norm": "attention.output.LayerNorm",
+    "ffn.lin1": "intermediate.dense",
+    "ffn.lin2": "output.dense",
+    "output_layer_norm": "output.LayerNorm",
+}
+"""Module of DistilBERT's `transformer.layer.N` -> the module of BERT's `encoder.layer.N` with the same weights
+(the embeddings' names are the same in both)."""
+
+DISTILBERT_LAYER_WEIGHT = re.compile(r"transformer\.layer\.(\d+)\.(.+)\.(weight|bias)")
+
+DISTILBERT_SEGMENTS = 2
+"""Rows of the exported (all-zero) segment embeddings: BERT's two, so a BERT tokenizer's sentence-pair ids (0 and 1)
+select a zero row too, as DistilBERT ignores segments. With one row, segment id 1 would be out of range."""
+
+DISTILBERT_LAYER_NORM_EPS = 1e-12
+"""DistilBERT's LayerNorm eps, fixed in its code rather than its config."""
 
 GOEMOX_CONFIG_KEYS = ("thresholds", "calibration_temperature", "ood_cutoff", "label_scheme")
 """goemox's extra config keys, carried over to a native config (transformers keeps unknown keys in config.json)."""
@@ -43,12 +91,22 @@ def copy_goemox_keys(source, target):
 
 
 def native_export_blocker(config: GoEmoXConfig) -> str | None:
-    """Why this model has no identical native class, or `None` when it has one."""
+    """Why this model has no identical native class, or `None` when it has one.
+
+    Args:
+        config: a goemox model's config.
+
+    Example:
+
+    ```python
+    >>> native_export_blocker(GoEmoXConfig(encoder=DistilBertConfig(), pooling="mean"))  # doctest: +SKIP
+    "the model pools with 'mean'; native heads read the first token only"
+    ```"""
     family = config.encoder.model_type
-    if family not in NATIVE_ENCODER_FAMILIES:
+    if family not in NATIVE_MODEL_TYPES:
         return (
             f"the {family!r} encoder's native classification head differs from goemox's Linear + Tanh head "
-            f"(identical heads exist for {', '.join(sorted(NATIVE_ENCODER_FAMILIES))})"
+            f"(identical heads exist for {', '.join(sorted(NATIVE_MODEL_TYPES))})"
         )
     if config.pooling != "cls":
         return f"the model pools with {config.pooling!r}; native heads read the first token only"
@@ -56,27 +114,93 @@ def native_export_blocker(config: GoEmoXConfig) -> str | None:
 
 
 def published_architecture(config: GoEmoXConfig, native: bool = True) -> tuple[str, str | None]:
-    """The class a published repository names, and why it is not native (`None` when it is)."""
+    """The class a published repository names, and why it is not native (`None` when it is).
+
+    Args:
+        config: a goemox model's config.
+        native: whether a native class may be used (`--no_native` turns it off).
+
+    Example:
+
+    ```python
+    >>> published_architecture(GoEmoXConfig(encoder=DistilBertConfig(), pooling="cls"))  # doctest: +SKIP
+    ('BertForSequenceClassification', None)
+    ```"""
     blocker = native_export_blocker(config) if native else "native export was turned off"
     if blocker is None:
-        return MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES[config.encoder.model_type], None
+        return MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES[NATIVE_MODEL_TYPES[config.encoder.model_type]], None
     return "GoEmoXForSequenceClassification", blocker
 
 
+def distilbert_config_as_bert(encoder: dict) -> dict:
+    """A DistilBERT config's keys (`to_dict()`) as the `BertConfig` keys of the same encoder.
+
+    Args:
+        encoder: the DistilBERT config as a dict, without `model_type`.
+
+    Example:
+
+    ```python
+    >>> distilbert_config_as_bert({"dim": 768, "n_layers": 6, "activation": "gelu"})  # doctest: +SKIP
+    {'hidden_size': 768, 'num_hidden_layers': 6, 'hidden_act': 'gelu', 'type_vocab_size': 2, 'layer_norm_eps': 1e-12}
+    ```"""
+    bert = {DISTILBERT_CONFIG_AS_BERT.get(key, key): value for key, value in encoder.items()}
+    for key in DISTILBERT_ONLY_KEYS:
+        bert.pop(key, None)
+    return {**bert, "type_vocab_size": DISTILBERT_SEGMENTS, "layer_norm_eps": DISTILBERT_LAYER_NORM_EPS}
+
+
+def distilbert_weights_as_bert(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A `DistilBertModel` state dict as the `BertModel` weights of the same encoder (less the pooler).
+
+    Args:
+        state: `DistilBertModel.state_dict()`.
+
+    Example:
+
+    ```python
+    >>> sorted(distilbert_weights_as_bert(model.encoder.state_dict()))[:2]  # doctest: +SKIP
+    ['embeddings.LayerNorm.bias', 'embeddings.LayerNorm.weight']
+    ```"""
+    weights = {}
+    for name, tensor in state.items():
+        layer = DISTILBERT_LAYER_WEIGHT.fullmatch(name)
+        if layer is not None:
+            index, module, kind = layer.groups()
+            name = f"encoder.layer.{index}.{DISTILBERT_LAYER_AS_BERT[module]}.{kind}"
+        weights[name] = tensor
+    words = state["embeddings.word_embeddings.weight"]
+    weights["embeddings.token_type_embeddings.weight"] = words.new_zeros(DISTILBERT_SEGMENTS, words.shape[1])
+    return weights
+
+
 def native_config(config: GoEmoXConfig):
-    """The native classifier's configuration: the encoder's own, plus labels, problem type and goemox's keys."""
+    """The native classifier's configuration: the encoder's own (a DistilBERT one as BERT's), plus labels,
+    problem type and goemox's keys.
+
+    Args:
+        config: the config of a goemox model that `native_export_blocker` lets through.
+
+    Example:
+
+    ```python
+    >>> native_config(GoEmoXConfig(encoder=DistilBertConfig(), pooling="cls")).model_type  # doctest: +SKIP
+    'bert'
+    ```"""
     encoder = config.encoder.to_dict()
     model_type = encoder.pop("model_type")
     for key in BOOKKEEPING_KEYS:
         encoder.pop(key, None)
     encoder.pop("num_labels", None)
+    if model_type == "distilbert":
+        encoder = distilbert_config_as_bert(encoder)
     encoder.update(
         id2label=dict(config.id2label),
         label2id=dict(config.label2id),
         problem_type="multi_label_classification",
         classifier_dropout=config.classifier_dropout,
     )
-    native = AutoConfig.for_model(model_type, **encoder)
+    native = AutoConfig.for_model(NATIVE_MODEL_TYPES[model_type], **encoder)
     return copy_goemox_keys(config, native)
 
 
@@ -85,7 +209,7 @@ def to_native_model(model: PreTrainedModel) -> PreTrainedModel:
 
     Args:
         model: a `GoEmoXForSequenceClassification` whose encoder family and pooling allow it
-            (see `native_export_blocker`).
+            (see `native_export_blocker`). A DistilBERT encoder becomes a `BertForSequenceClassification`.
 
     Raises:
         ValueError: when no native class computes the same function.
@@ -100,12 +224,15 @@ def to_native_model(model: PreTrainedModel) -> PreTrainedModel:
     reason = native_export_blocker(model.config)
     if reason is not None:
         raise ValueError(f"no native export: {reason}")
-    prefix = NATIVE_ENCODER_FAMILIES[model.config.encoder.model_type]
     native = AutoModelForSequenceClassification.from_config(
         native_config(model.config), attn_implementation=model.config.encoder._attn_implementation
     )
+    prefix = native.base_model_prefix
+    encoder = model.encoder.state_dict()
+    if model.config.encoder.model_type == "distilbert":
+        encoder = distilbert_weights_as_bert(encoder)
     head = model.classifier
-    weights = {f"{prefix}.{name}": tensor for name, tensor in model.encoder.state_dict().items()}
+    weights = {f"{prefix}.{name}": tensor for name, tensor in encoder.items()}
     if prefix == "bert":
         weights["bert.pooler.dense.weight"] = head.dense.weight
         weights["bert.pooler.dense.bias"] = head.dense.bias
@@ -136,7 +263,8 @@ def is_native_multilabel_classifier(config) -> bool:
 
     Every `goemox export hub` native export is one; so is any other such classifier trained with sigmoid outputs:
     its head computes goemox's first-token head, so it converts back with `from_native_model`. A single-label
-    (softmax) classifier is not one.
+    (softmax) classifier is not one, nor is a `DistilBertForSequenceClassification` (its head uses ReLU); a
+    DistilBERT goemox model's export is a BERT one.
 
     Args:
         config: any transformers config.
@@ -148,7 +276,7 @@ def is_native_multilabel_classifier(config) -> bool:
     True
     ```"""
     family = getattr(config, "model_type", None)
-    if family not in NATIVE_ENCODER_FAMILIES:
+    if family not in set(NATIVE_MODEL_TYPES.values()):
         return False
     classifier = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES[family]
     return classifier in (config.architectures or []) and config.problem_type == "multi_label_classification"
@@ -178,7 +306,9 @@ def from_native_model(native: PreTrainedModel) -> GoEmoXForSequenceClassificatio
 
     BERT's pooler becomes the Tanh layer and its classifier the output layer; RoBERTa's classifier.dense and
     classifier.out_proj move over by name. The encoder's own pooler, which goemox's forward never reads, holds the
-    Tanh layer's weights too (RoBERTa's classifier has none of its own).
+    Tanh layer's weights too (RoBERTa's classifier has none of its own). The export of a DistilBERT model comes
+    back with a BERT encoder, not a DistilBERT one: the BERT layers it was exported as, all-zero segment
+    embeddings included, which compute the same function (and train on as a BERT model).
 
     Args:
         native: a model whose config passes `is_native_multilabel_classifier`.
@@ -195,7 +325,7 @@ def from_native_model(native: PreTrainedModel) -> GoEmoXForSequenceClassificatio
     ```"""
     if not is_native_multilabel_classifier(native.config):
         raise ValueError(f"{type(native).__name__} is not a native BERT- or RoBERTa-family multi-label classifier")
-    prefix = NATIVE_ENCODER_FAMILIES[native.config.model_type]
+    prefix = native.base_model_prefix
     state = native.state_dict()
     weights = {
         f"encoder.{name.removeprefix(prefix + '.')}": tensor

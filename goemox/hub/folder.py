@@ -92,6 +92,10 @@ def _write_folder(out: Path, model_dir: Path, model, tokenizer, native: bool, ca
         for name in REMOTE_CODE_FILES:
             shutil.copy2(Path(__file__).parents[1] / name, out / name)
     export.save_pretrained(out)
+    # The training tokenizer, class included: a DistilBERT model exported as BERT keeps `DistilBertTokenizer` (in
+    # transformers a BertTokenizer subclass, and a class transformers.js has too) over the same tokenizer.json, so
+    # AutoTokenizer and pipeline() give the same input_ids, and no token_type_ids: BertModel then reads its
+    # all-zero buffer (segment embeddings are zero anyway), and `goemox export onnx` leaves that input out.
     tokenizer.save_pretrained(out)
     for name in RUN_FILES:
         if (model_dir / name).is_file():

@@ -1,7 +1,8 @@
 """Publishing to the Hugging Face Hub: build the exact folder a repository will hold, then upload it in one commit.
 
-A model whose encoder and pooling have an identical native head (BERT or RoBERTa family, first-token pooling) is
-published as that native class, which the Hub widget, hosted inference and serving stacks load with no custom code.
+A model whose encoder and pooling have an identical native head (DistilBERT, BERT, RoBERTa or XLM-R encoder,
+first-token pooling; DistilBERT as `BertForSequenceClassification`) is published as that native class, which the
+Hub widget, hosted inference and serving stacks load with no custom code.
 Any other model is published with goemox's configuration and modeling files beside the weights and an `auto_map`
 in `config.json`, so `pipeline(..., trust_remote_code=True)` loads it where goemox is not installed.
 """

@@ -5,8 +5,11 @@ import re
 
 import pytest
 from huggingface_hub import ModelCard
+from transformers import AutoConfig
 
+from goemox import GoEmoXConfig
 from goemox.errors import GoEmoXUsageError
+from goemox.exporters.native import published_architecture
 from goemox.hub.model_card import ModelCardOptions, render_model_card
 
 
@@ -60,10 +63,23 @@ def test_card_metadata_and_numbers_come_from_the_run(tmp_path, trained_run_facto
     epochs = table_rows(text, "| epoch |")
     assert [row[0] for row in epochs] == [f"{e['epoch']:.2f}" for e in metrics["epochs"]] == ["1.00", "2.00"]
     assert [row[3] for row in epochs] == [f"{e['eval_macro_f1']:.4f}" for e in metrics["epochs"]]
-    assert "trust_remote_code=True" in text  # DistilBERT has no identical native head
+    assert "`BertForSequenceClassification` on a `distilbert` encoder" in text  # DistilBERT + cls is native
+    assert "trust_remote_code" not in text
     assert "GoEmotions: A Dataset of Fine-Grained Emotions" in text
     assert "Reddit" in text
     assert str(run_dir) not in text  # no local paths of the training machine
+
+
+def test_remote_code_card_says_which_encoders_give_a_native_repository(tmp_path, trained_run_factory):
+    text = render_model_card(trained_run_factory("distilbert", "mean")).text
+    assert "`GoEmoXForSequenceClassification`" in text and "trust_remote_code=True" in text
+    rows = table_rows(text, "| encoder | `model_type` |")
+    assert [row[1] for row in rows] == ["`distilbert`", "`bert`", "`roberta`", "`xlm-roberta`", "other"]
+    for _, model_type, cls_cell, mean_cell in rows:
+        encoder = AutoConfig.for_model("electra" if model_type == "other" else model_type.strip("`"))
+        for pooling, cell in (("cls", cls_cell), ("mean", mean_cell)):
+            architecture, _ = published_architecture(GoEmoXConfig(encoder=encoder, pooling=pooling))
+            assert cell == ("remote code" if architecture == "GoEmoXForSequenceClassification" else f"`{architecture}`")
 
 
 def test_card_shows_search_summary_and_measured_out_of_domain_behaviour(tmp_path, trained_run_factory):

@@ -94,9 +94,9 @@ def original_probabilities(run_dir) -> torch.Tensor:
 
 
 def test_remote_code_folder_loads_where_goemox_cannot_be_imported(tmp_path, trained_run_factory):
-    run_dir = trained_run_factory("distilbert")
+    run_dir = trained_run_factory("distilbert", "mean")
     folder = build_hub_folder(run_dir, tmp_path / "repo")
-    assert not folder.native and "distilbert" in folder.native_blocker
+    assert not folder.native and "'mean'" in folder.native_blocker
     config = json.loads((folder.path / "config.json").read_text())
     assert config["model_type"] == "goemox"
     assert config["problem_type"] == "multi_label_classification"
@@ -124,15 +124,17 @@ def test_remote_code_folder_loads_where_goemox_cannot_be_imported(tmp_path, trai
         assert {s["label"]: s["score"] for s in row} == pytest.approx(dict(zip(labels, probs.tolist())), abs=1e-6)
 
 
-def test_bert_with_cls_pooling_is_published_as_the_native_class(tmp_path, trained_run_factory):
-    folder = build_hub_folder(trained_run_factory("bert"), tmp_path / "repo")
+@pytest.mark.parametrize("kind", ["bert", "distilbert"])
+def test_cls_pooling_is_published_as_the_native_bert_class(kind, tmp_path, trained_run_factory):
+    folder = build_hub_folder(trained_run_factory(kind), tmp_path / "repo")
     assert folder.native and folder.architecture == "BertForSequenceClassification"
     assert folder.max_abs_difference <= 1e-5
     config = json.loads((folder.path / "config.json").read_text())
     assert config["model_type"] == "bert" and "auto_map" not in config
     assert not set(REMOTE_CODE_FILES) & set(folder.files)
-    assert 'pipeline("text-classification", model=' in (folder.path / "README.md").read_text()
-    opted_out = build_hub_folder(trained_run_factory("bert"), tmp_path / "remote", native=False)
+    card = (folder.path / "README.md").read_text()
+    assert 'pipeline("text-classification", model=' in card and "trust_remote_code" not in card
+    opted_out = build_hub_folder(trained_run_factory(kind), tmp_path / "remote", native=False)
     assert opted_out.architecture == "GoEmoXForSequenceClassification"
 
 

@@ -43,3 +43,18 @@ def test_apply_thresholds_and_ensure_top_label() -> None:
     assert top.tolist() == [[0, 1, 0], [1, 1, 0], [0, 0, 1]]
     # Per-label thresholds; a value equal to its threshold counts as predicted (>=).
     assert apply_thresholds(probs, [0.3, 0.9, 0.45]).tolist() == [[0, 0, 0], [1, 0, 0], [1, 0, 1]]
+
+
+def test_ood_scores_are_read_before_a_folded_calibration():
+    from transformers import PretrainedConfig
+
+    raw = np.array([[2.0, -1.0], [-3.0, 0.5]])
+    platt = PretrainedConfig(calibration={"method": "platt", "slope": [0.5, 3.0], "intercept": [-1.0, 2.0]})
+    served = raw * np.array([0.5, 3.0]) + np.array([-1.0, 2.0])
+    for score in ("max_probability", "negative_energy"):
+        np.testing.assert_allclose(ood_scores(served, score, platt), ood_scores(raw, score))
+    older = PretrainedConfig(calibration_temperature=[2.0, 4.0])
+    np.testing.assert_allclose(
+        ood_scores(raw / np.array([2.0, 4.0]), "negative_energy", older), ood_scores(raw, "negative_energy")
+    )
+    assert not np.allclose(ood_scores(served, "negative_energy"), ood_scores(raw, "negative_energy"))

@@ -51,7 +51,7 @@ from goemox.data.text_sources import Domain, TextLoader, TextSource, sample_text
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.classifier import EmotionClassifier
 from goemox.reporting.files import write_json_atomically
-from goemox.scores import OOD_SCORES, apply_thresholds, negative_energy, ood_scores, sigmoid
+from goemox.scores import OOD_SCORES, apply_thresholds, negative_energy, ood_scores, sigmoid, uncalibrated_logits
 
 logger = logging.getLogger(__name__)
 
@@ -85,16 +85,21 @@ class DomainScores:
         source: the source spec.
         logits: `(n, L)` logits.
         n_available: texts in the source before sampling.
+        raw_logits: the logits before the model's folded calibration, which the OOD scores and the energy are
+            computed on (default: `logits`; see `goemox.scores.uncalibrated_logits`).
     """
 
     name: str
     source: str
     logits: np.ndarray
     n_available: int
+    raw_logits: np.ndarray | None = None
     probs: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.probs = sigmoid(self.logits)
+        if self.raw_logits is None:
+            self.raw_logits = np.asarray(self.logits, dtype=np.float64)
 
     @property
     def max_probability(self) -> np.ndarray:
@@ -102,7 +107,7 @@ class DomainScores:
 
     def ood_score(self, score: str) -> np.ndarray:
         """`max_probability` or `negative_energy` per text (higher = more in-domain)."""
-        return ood_scores(self.logits, score)
+        return ood_scores(self.raw_logits, score)
 
     @property
     def entropy(self) -> np.ndarray:
@@ -114,7 +119,7 @@ class DomainScores:
 
     @property
     def energy(self) -> np.ndarray:
-        return -negative_energy(self.logits)
+        return -negative_energy(self.raw_logits)
 
     def top1_distribution(self) -> np.ndarray:
         """Share of texts per top-1 label, shape `(L,)`."""
@@ -243,7 +248,8 @@ def analyze_domains(
         sample = sample_texts(texts, max_texts, seed)
         logger.info("%s: %d texts from %s", domain.name, len(sample), domain.source.spec)
         logits = classifier.predict_logits(sample, show_progress=show_progress)
-        scored.append(DomainScores(domain.name, domain.source.spec, logits, len(texts)))
+        raw = uncalibrated_logits(logits, classifier.config)
+        scored.append(DomainScores(domain.name, domain.source.spec, logits, len(texts), raw))
     reference = scored[names.index(in_domain)]
 
     cutoffs = validation_cutoffs(classifier, loader, validation, ood_quantile, max_texts, seed, show_progress)
@@ -306,7 +312,10 @@ def validation_cutoffs(
     texts = sample_texts(loader.texts(validation), max_texts, seed)
     logger.info("OOD cutoff: %d in-domain validation texts from %s", len(texts), validation.spec)
     logits = classifier.predict_logits(texts, show_progress=show_progress)
-    return {score: validation_ood_cutoff(logits, score, quantile, validation.spec) for score in OOD_SCORES}
+    return {
+        score: validation_ood_cutoff(logits, score, quantile, validation.spec, classifier.config)
+        for score in OOD_SCORES
+    }
 
 
 def save_analysis(analysis: dict[str, Any], folder: str | Path) -> Path:

@@ -41,7 +41,7 @@ def ood_cutoff(in_domain_scores: np.ndarray, quantile: float) -> float:
     return float(np.quantile(in_domain_scores, quantile))
 
 
-def validation_ood_cutoff(logits, score: str, quantile: float, source: str) -> dict[str, Any]:
+def validation_ood_cutoff(logits, score: str, quantile: float, source: str, config=None) -> dict[str, Any]:
     """The `ood_cutoff` entry of one OOD score on the logits of in-domain validation texts.
 
     Args:
@@ -49,6 +49,7 @@ def validation_ood_cutoff(logits, score: str, quantile: float, source: str) -> d
         score: `max_probability` or `negative_energy`.
         quantile: the share of validation texts that fall below the cutoff.
         source: where the texts came from, for the entry's `source`.
+        config: the model's config; the scores are computed on the logits before its folded calibration.
 
     Example:
         >>> validation_ood_cutoff(np.zeros((4, 2)), "max_probability", 0.05, "validation")["cutoff"]
@@ -56,7 +57,7 @@ def validation_ood_cutoff(logits, score: str, quantile: float, source: str) -> d
     """
     return {
         "score": score,
-        "cutoff": ood_cutoff(ood_scores(logits, score), quantile),
+        "cutoff": ood_cutoff(ood_scores(logits, score, config), quantile),
         "source": f"{quantile:g} quantile of {score} on {len(logits)} texts of {source}",
         "quantile": quantile,
         "n_texts": len(logits),

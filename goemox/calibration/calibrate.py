@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from goemox.analysis.ood import validation_ood_cutoff
 from goemox.calibration.logit_map import CALIBRATION_METHODS, LogitMap, fit_logit_map, fold_logit_map
 from goemox.calibration.report import write_report
 from goemox.calibration.scaling import (
@@ -235,29 +234,6 @@ def score_split(
     return result
 
 
-def refitted_ood_cutoff(stored: dict | None, logits: np.ndarray, fit_split: str) -> tuple[dict | None, str | None]:
-    """The stored `ood_cutoff` fitted again on the calibrated logits of the fit split, and a note for the user.
-
-    Calibration changes the OOD scores (the energy sums every label's mapped logit; with per-label maps the highest
-    probability can move to another label), so no rule moves an old cutoff exactly: it is fitted again with its own
-    score and quantile. An entry that does not record its quantile cannot be refitted and is removed.
-
-    Args:
-        stored: the model's `ood_cutoff` (or `None`).
-        logits: `(n, L)` calibrated logits of the fit split.
-        fit_split: the split's name, for the entry's `source`.
-    """
-    if not stored:
-        return stored, None
-    if "quantile" not in stored:
-        return None, (
-            "the stored ood_cutoff was removed: it does not record its quantile, so it cannot be fitted again on the "
-            "calibrated model; store a new one with `goemox analyze --store_ood_cutoff`"
-        )
-    entry = validation_ood_cutoff(logits, stored.get("score", "max_probability"), float(stored["quantile"]), fit_split)
-    return entry, f"the stored ood_cutoff {float(stored['cutoff']):.4g} was fitted again: {entry['cutoff']:.4g}"
-
-
 def calibrate(request: CalibrationRequest) -> dict:
     """Fit, fold and save: the whole `goemox calibrate` job.
 
@@ -303,7 +279,7 @@ def calibrate(request: CalibrationRequest) -> dict:
             result["label_names"],
             request.bins,
         )
-    update_model(classifier, result, logit_map, logit_map.apply(logits))
+    update_model(classifier, result, logit_map)
     result["report"] = str(report_dir / "report.md")
     save_calibrated_model(
         classifier,
@@ -380,14 +356,16 @@ def fit_and_score(
     return result, logit_map
 
 
-def update_model(classifier: EmotionClassifier, result: dict, logit_map: LogitMap, calibrated: np.ndarray) -> None:
-    """Fold the map into the output layer; store the thresholds and the refitted OOD cutoff in the config.
+def update_model(classifier: EmotionClassifier, result: dict, logit_map: LogitMap) -> None:
+    """Fold the map into the output layer and store the thresholds in the config.
+
+    A stored `ood_cutoff` stays as it is: OOD scores are read from the logits before calibration
+    (`goemox.scores.uncalibrated_logits`), so it flags the same texts.
 
     Args:
         classifier: the model to change.
         result: `calibration.json` so far (the stored totals and notes are added).
         logit_map: the fitted calibration.
-        calibrated: `(n, L)` calibrated logits of the fit split (for the OOD cutoff).
     """
     config = classifier.config
     total = fold_logit_map(classifier.model, logit_map)
@@ -399,13 +377,6 @@ def update_model(classifier: EmotionClassifier, result: dict, logit_map: LogitMa
             f"composition {total.method}"
         )
     config.thresholds = result["thresholds"]["after"]
-    cutoff, note = refitted_ood_cutoff(getattr(config, "ood_cutoff", None), calibrated, result["fit_split"])
-    if note:
-        if cutoff is None:
-            delattr(config, "ood_cutoff")
-        else:
-            config.ood_cutoff = cutoff
-        result["notes"].append(note)
 
 
 def save_calibrated_model(

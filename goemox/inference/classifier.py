@@ -207,7 +207,7 @@ class EmotionClassifier:
         """
         logits = self.predict_logits(texts, show_progress=show_progress)
         probs = sigmoid(logits)
-        familiarity = None if self.ood_cutoff is None else ood_scores(logits, self.ood_score)
+        familiarity = None if self.ood_cutoff is None else ood_scores(logits, self.ood_score, self.config)
         chosen = apply_thresholds(probs, self.thresholds if thresholds is None else thresholds, ensure_top_label)
         predictions = []
         for row, (row_probs, row_chosen) in enumerate(zip(probs, chosen)):

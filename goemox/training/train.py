@@ -349,7 +349,7 @@ def store_ood_cutoff_of_run(config, val_logits: np.ndarray, data_args: DataArgum
     if data_args.ood_score == "none":
         return
     config.ood_cutoff = validation_ood_cutoff(
-        val_logits, data_args.ood_score, data_args.ood_quantile, "the validation split"
+        val_logits, data_args.ood_score, data_args.ood_quantile, "the validation split", config
     )
     logger.info("Out-of-domain cutoff stored: %s", config.ood_cutoff["source"])
 

@@ -23,7 +23,7 @@ from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.classifier import EmotionClassifier
 from goemox.labels import get_label_scheme
-from goemox.scores import sigmoid
+from goemox.scores import ood_scores, sigmoid
 
 TEXTS = ["thank you so much, this is wonderful", "why would anyone do that", "i am scared", "ok then"]
 DEMO = {"source": "demo"}
@@ -182,9 +182,7 @@ def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_p
     for name in result["label_names"]:
         before, after = fit["before"]["metrics"]["per_class"][name], fit["after"]["metrics"]["per_class"][name]
         assert after["f1"] == pytest.approx(before["f1"], abs=1e-12)
-    # A cutoff that does not record its quantile cannot be fitted again on the calibrated model.
-    assert "ood_cutoff" not in json.loads((tmp_path / "out" / "config.json").read_text())
-    assert any("ood_cutoff was removed" in note for note in result["notes"])
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["ood_cutoff"]["cutoff"] == 0.01
     texts = load_emotion_dataset("demo", scheme="ten")["validation"]["text"][:8]
     scores = pipeline("text-classification", model=str(tmp_path / "out"), top_k=None)(texts)
     names = result["label_names"]
@@ -338,17 +336,19 @@ def test_output_and_report_folders_may_not_overlap_the_model(goemox_folder, tmp_
     assert not (goemox_folder / "sub").exists()
 
 
-@pytest.mark.parametrize("score", ["max_probability", "negative_energy"])
-def test_ood_cutoff_is_fitted_again_on_the_calibrated_validation_texts(goemox_folder, tmp_path, score):
-    add_ood_cutoff(goemox_folder, 0.01, score=score, quantile=0.2)
-    result = run(goemox_folder, output_dir=str(tmp_path / "one"))
+@pytest.mark.parametrize(("method", "score"), [("platt", "negative_energy"), ("temperature", "max_probability")])
+def test_a_stored_ood_cutoff_flags_the_same_texts_after_calibration(goemox_folder, tmp_path, method, score):
+    classifier = EmotionClassifier.from_pretrained(str(goemox_folder), device="cpu")
+    cutoff = float(np.median(ood_scores(classifier.predict_logits(TEXTS), score)))
+    add_ood_cutoff(goemox_folder, cutoff, score=score)
+    flags = [p.unfamiliar for p in EmotionClassifier.from_pretrained(str(goemox_folder)).predict(TEXTS)]
+    assert any(flags) and not all(flags)
+
+    run(goemox_folder, output_dir=str(tmp_path / "one"), method=method)
     calibrated = EmotionClassifier.from_pretrained(str(tmp_path / "one"), device="cpu")
-    stored = json.loads((tmp_path / "one" / "config.json").read_text())["ood_cutoff"]
-    assert stored["score"] == score and stored["quantile"] == 0.2 and "validation" in stored["source"]
-    texts = load_emotion_dataset("demo", scheme="ten")["validation"]["text"]
-    flagged = np.mean([p.unfamiliar for p in calibrated.predict(texts)])
-    assert flagged == pytest.approx(0.2, abs=0.05)
-    assert any("ood_cutoff 0.01 was fitted again" in note for note in result["notes"])
+    assert calibrated.ood_cutoff == pytest.approx(cutoff)  # kept: the scores are read before the calibration
+    assert not np.allclose(calibrated.predict_logits(TEXTS), classifier.predict_logits(TEXTS))
+    assert [p.unfamiliar for p in calibrated.predict(TEXTS)] == flags
 
 
 def test_refuses_to_overwrite_unless_told(goemox_folder, tmp_path):

@@ -92,6 +92,17 @@ def print_training_summary(metrics: dict, output_dir: str) -> None:
         print(
             f"{name:<38}{values['macro_f1']:>9.4f}{values['micro_f1']:>9.4f}{auc_text}{values['hamming_score']:>9.4f}"
         )
+    calibration = metrics.get("calibration") or {}
+    if calibration.get("map"):
+        eces = ", ".join(
+            f"{split} {calibration[split]['ece_before']['class_mean']:.4f} -> "
+            f"{calibration[split]['ece_after']['class_mean']:.4f}"
+            for split in ("validation", "test")
+            if split in calibration
+        )
+        print(f"Calibration ({calibration['method']}, folded into the model): ECE per label {eces}")
+    if metrics.get("ood_cutoff"):
+        print(f"Out-of-domain cutoff stored: {metrics['ood_cutoff']['source']} (predictions carry `unfamiliar`)")
     for split in ("validation", "test"):
         for name, values in (metrics.get(f"{split}_by_source") or {}).items():
             single = values.get("single_label")

@@ -187,10 +187,26 @@ def test_calibration_methods_script(tiny_goemotions, tiny_encoder_factory, tiny_
         cwd=tmp_path,
     )
     result = json.loads(out.read_text())
-    assert set(result["results"]) == {"none", "temperature", "temperature_per_label", "platt_per_label"}
+    methods = {"none", "temperature", "per_label_temperature", "platt"}
+    assert set(result["results"]) == methods == set(result["selection"]["ece"])
+    assert result["chosen"] == min(result["selection"]["ece"], key=result["selection"]["ece"].get)
     assert result["rows"] == {"validation": 20, "test": 20}
-    assert len(result["fitted"]["platt_slope"]) == 28
     fit = {name: r["validation"]["nll"] for name, r in result["results"].items()}
     # Each fit minimises validation NLL over a family that holds the identity (and one T for all labels).
-    assert fit["temperature_per_label"] <= fit["temperature"] + 1e-6 <= fit["none"] + 2e-6
-    assert fit["platt_per_label"] <= fit["none"] + 1e-6
+    assert fit["per_label_temperature"] <= fit["temperature"] + 1e-6 <= fit["none"] + 2e-6
+    assert fit["platt"] <= fit["none"] + 1e-6
+
+    # A model with a folded calibration is measured on its logits before it: the same numbers.
+    from goemox.calibration.logit_map import LogitMap, fold_logit_map
+
+    fold_logit_map(model, LogitMap("platt", tuple([0.5] * 28), tuple([1.0] * 28)))
+    model.save_pretrained(tmp_path / "calibrated")
+    tiny_tokenizer.save_pretrained(tmp_path / "calibrated")
+    again = tmp_path / "again.json"
+    run_script("calibration_methods.py", "--model", str(tmp_path / "calibrated"), "--data", str(tiny_goemotions),
+               "--out", str(again), cwd=tmp_path)  # fmt: skip
+    repeated = json.loads(again.read_text())
+    for name in methods:
+        assert repeated["results"][name]["test"]["nll"] == pytest.approx(
+            result["results"][name]["test"]["nll"], abs=1e-5
+        )

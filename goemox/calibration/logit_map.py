@@ -181,7 +181,7 @@ def fit_platt(logits, labels) -> tuple[float, float] | None:
     if not 0 < y.sum() < len(y):
         return None
     fitted = minimize(_platt_loss, x0=np.array([1.0, 0.0]), args=(z, y), jac=True, method="L-BFGS-B")
-    if not fitted.success or fitted.x[0] <= 0:
+    if not np.all(np.isfinite(fitted.x)) or fitted.x[0] <= 0:  # a separable column may stop short of "success"
         return None
     return float(fitted.x[0]), float(fitted.x[1])
 

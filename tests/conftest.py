@@ -132,6 +132,20 @@ def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
     return make
 
 
+BLOCK_GOEMOX = r"""
+import importlib.abc, json, sys
+
+class BlockGoemox(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "goemox" or name.startswith("goemox."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+sys.meta_path.insert(0, BlockGoemox())
+"""
+"""The start of a script run in a subprocess that must not be able to import goemox (it then imports `json`
+and `sys`): proves an exported folder loads where goemox is not installed."""
+
 CLI_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "CUDA_VISIBLE_DEVICES": ""}
 
 

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import torch
+from conftest import BLOCK_GOEMOX
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, DistilBertTokenizer, ElectraConfig
 
 from goemox import GoEmoXConfig, GoEmoXForSequenceClassification
@@ -14,16 +15,9 @@ from goemox.inference.classifier import EmotionClassifier
 LABELS = ["joy", "anger", "fear", "love"]
 TEXTS = ["a very long sentence about being happy and glad and thankful for all of it", "why", "i am scared", "ok"]
 
-LOAD_WITHOUT_GOEMOX = r"""
-import importlib.abc, json, sys
-
-class BlockGoemox(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "goemox" or name.startswith("goemox."):
-            raise ModuleNotFoundError(f"No module named {name!r}")
-        return None
-
-sys.meta_path.insert(0, BlockGoemox())
+LOAD_WITHOUT_GOEMOX = (
+    BLOCK_GOEMOX
+    + r"""
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
@@ -50,6 +44,7 @@ print(json.dumps({
     "goemox_imported": any(name.split(".")[0] == "goemox" for name in sys.modules),
 }))
 """
+)
 
 
 def goemox_model(encoder_dir, pooling="cls") -> GoEmoXForSequenceClassification:

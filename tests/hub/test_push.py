@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx2
 import pytest
 import torch
+from conftest import BLOCK_GOEMOX
 from huggingface_hub.errors import HfHubHTTPError
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -19,16 +20,9 @@ from goemox.hub.push import REMOTE_CODE_FILES, build_hub_folder, call_with_retri
 
 SECRET = "hf_goemoxTestToken0123456789abcdef"
 
-LOAD_WITHOUT_GOEMOX = r"""
-import importlib.abc, json, sys
-
-class BlockGoemox(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "goemox" or name.startswith("goemox."):
-            raise ModuleNotFoundError(f"No module named {name!r}")
-        return None
-
-sys.meta_path.insert(0, BlockGoemox())
+LOAD_WITHOUT_GOEMOX = (
+    BLOCK_GOEMOX
+    + r"""
 try:
     import goemox
     sys.exit("goemox was importable")
@@ -38,6 +32,7 @@ from transformers import pipeline
 classifier = pipeline("text-classification", model=sys.argv[1], top_k=None, trust_remote_code=True)
 print(json.dumps({"scores": classifier(json.loads(sys.argv[2])), "class": type(classifier.model).__name__}))
 """
+)
 
 
 def http_error(status: int, headers: dict | None = None) -> HfHubHTTPError:

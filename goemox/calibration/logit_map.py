@@ -207,22 +207,13 @@ def fit_logit_map(logits, labels, method: str, mask=None) -> LogitMap | None:
     if method == "none":
         return None
     z, y = check_logits_labels(logits, labels)
+    if method != "platt":
+        temperature = fit_temperature(z, y, per_class=method == "per_label_temperature", mask=mask)
+        return LogitMap.from_temperature(temperature, z.shape[1])
+    shared = fit_temperature(z, y, mask=mask)
     keep = np.ones(z.shape, dtype=bool) if mask is None else np.asarray(mask) > 0
-    shared = fit_temperature(z[keep][:, None], y[keep][:, None])
-    if method == "temperature":
-        return LogitMap.from_temperature(shared, z.shape[1])
-    slopes, intercepts = [], []
-    for k in range(z.shape[1]):
-        column, target = z[keep[:, k], k], y[keep[:, k], k]
-        if method == "per_label_temperature":
-            both = 0 < target.sum() < len(target)
-            fitted = (1.0 / fit_temperature(column[:, None], target[:, None]), 0.0) if both else None
-        else:
-            fitted = fit_platt(column, target)
-        slope, intercept = fitted or (1.0 / shared, 0.0)
-        slopes.append(slope)
-        intercepts.append(intercept)
-    return LogitMap(method, tuple(slopes), tuple(intercepts))
+    fitted = [fit_platt(z[keep[:, k], k], y[keep[:, k], k]) or (1.0 / shared, 0.0) for k in range(z.shape[1])]
+    return LogitMap(method, tuple(a for a, _ in fitted), tuple(b for _, b in fitted))
 
 
 def fold_logit_map(model: PreTrainedModel, logit_map: LogitMap) -> LogitMap:

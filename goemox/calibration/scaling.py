@@ -95,7 +95,7 @@ def _fit_one_temperature(z: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(result.x))
 
 
-def fit_temperature(logits, labels, per_class: bool = False) -> Temperature:
+def fit_temperature(logits, labels, per_class: bool = False, mask=None) -> Temperature:
     """Fit the temperature that minimises the binary cross-entropy of `sigmoid(logits / T)`.
 
     Args:
@@ -104,6 +104,7 @@ def fit_temperature(logits, labels, per_class: bool = False) -> Temperature:
         per_class: fit one temperature per label. A label whose column holds only positives or only negatives
             has no finite best temperature (its loss keeps falling as T shrinks); it gets the temperature fitted
             on all labels together.
+        mask: `(n, L)` 0/1 marks of the annotated (row, label) pairs (several corpora): only those are fitted on.
 
     Returns:
         One float, or a list of `L` floats with `per_class=True`. Values lie in `TEMPERATURE_BOUNDS`.
@@ -116,14 +117,16 @@ def fit_temperature(logits, labels, per_class: bool = False) -> Temperature:
         2.0
     """
     z, y = check_logits_labels(logits, labels)
-    shared = _fit_one_temperature(z, y)
+    keep = np.ones(z.shape, dtype=bool) if mask is None else np.asarray(mask) > 0
+    shared = _fit_one_temperature(z[keep], y[keep])
     if not per_class:
         return shared
     temperatures = []
     for column in range(z.shape[1]):
-        positives = y[:, column].sum()
-        if 0 < positives < len(y):
-            temperatures.append(_fit_one_temperature(z[:, column : column + 1], y[:, column : column + 1]))
+        rows = keep[:, column]
+        target = y[rows, column]
+        if 0 < target.sum() < len(target):
+            temperatures.append(_fit_one_temperature(z[rows, column], target))
         else:
             temperatures.append(shared)
     return temperatures

@@ -1,8 +1,9 @@
 """goemox: multi-label emotion classification with Hugging Face transformers.
 
 Importing goemox registers its architecture with the Auto classes, so `pipeline("text-classification",
-model=..., top_k=None)` and `AutoModelForSequenceClassification.from_pretrained` load goemox folders. The public
-names, importable from the package root:
+model=..., top_k=None)` and `AutoModelForSequenceClassification.from_pretrained` load goemox folders. It imports
+neither torch nor transformers to do so (`goemox.registration`): the public names below load on first use, and the
+ONNX runtime path never loads torch. The public names, importable from the package root:
 
 - `GoEmoXConfig`, `GoEmoXForSequenceClassification`: the model pair.
 - `EmotionClassifier`, `EmotionPrediction` (`goemox.inference`), `OnnxEmotionClassifier` (`goemox.inference.onnx`).
@@ -17,13 +18,9 @@ Example:
 >>> clf = goemox.EmotionClassifier.from_pretrained("runs/demo")  # doctest: +SKIP
 ```"""
 
-from transformers import AutoConfig, AutoModelForSequenceClassification
+from goemox.registration import register_with_auto_classes
 
-from goemox.configuration_goemox import GoEmoXConfig
-from goemox.modeling_goemox import GoEmoXForSequenceClassification
-
-AutoConfig.register(GoEmoXConfig.model_type, GoEmoXConfig, exist_ok=True)
-AutoModelForSequenceClassification.register(GoEmoXConfig, GoEmoXForSequenceClassification, exist_ok=True)
+register_with_auto_classes()
 
 __version__ = "0.1.0"
 __all__ = [
@@ -38,7 +35,9 @@ __all__ = [
 
 _LAZY = {
     "EmotionClassifier": "goemox.inference.classifier",
-    "EmotionPrediction": "goemox.inference.classifier",
+    "EmotionPrediction": "goemox.inference.predictor",
+    "GoEmoXConfig": "goemox.configuration_goemox",
+    "GoEmoXForSequenceClassification": "goemox.modeling_goemox",
     "OnnxEmotionClassifier": "goemox.inference.onnx",
     "load_emotion_dataset": "goemox.data.loading",
     "get_label_scheme": "goemox.labels",

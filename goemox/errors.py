@@ -91,3 +91,8 @@ class RateLimitError(FetchError):
     def __init__(self, message: str, retry_at: datetime):
         super().__init__(message)
         self.retry_at = retry_at
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (library messages often add hints on further lines)."""
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]

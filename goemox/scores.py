@@ -15,12 +15,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from transformers import PretrainedConfig
 
 from goemox.errors import GoEmoXError
+
+if TYPE_CHECKING:  # the ONNX runtime path reads configs without transformers
+    from transformers import PretrainedConfig
 
 DEFAULT_THRESHOLD = 0.5
 OOD_SCORES = ("max_probability", "negative_energy")

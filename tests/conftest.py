@@ -132,19 +132,42 @@ def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
     return make
 
 
-BLOCK_GOEMOX = r"""
+BLOCKING_PRELUDE = r"""
 import importlib.abc, json, sys
 
-class BlockGoemox(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "goemox" or name.startswith("goemox."):
-            raise ModuleNotFoundError(f"No module named {name!r}")
-        return None
+class Hide(importlib.abc.MetaPathFinder):
+    # Wraps each finder so that the blocked modules are found by none: `import` fails and `find_spec` says None,
+    # as when they are not installed.
+    def __init__(self, finder):
+        self.finder = finder
 
-sys.meta_path.insert(0, BlockGoemox())
+    def find_spec(self, name, path=None, target=None):
+        if any(name == blocked or name.startswith(blocked + ".") for blocked in {blocked!r}):
+            return None
+        find = getattr(self.finder, "find_spec", None)
+        return find(name, path, target) if find else None
+
+    def find_distributions(self, *args, **kwargs):
+        return getattr(self.finder, "find_distributions", lambda *a, **k: iter(()))(*args, **kwargs)
+
+    def invalidate_caches(self):
+        getattr(self.finder, "invalidate_caches", lambda: None)()
+
+sys.meta_path[:] = [Hide(finder) for finder in sys.meta_path]
 """
-"""The start of a script run in a subprocess that must not be able to import goemox (it then imports `json`
-and `sys`): proves an exported folder loads where goemox is not installed."""
+
+
+def blocking_prelude(*modules: str) -> str:
+    """The start of a script run in a subprocess where importing any of `modules` (or their submodules) fails as if
+    they were not installed; the script has `json` and `sys` imported."""
+    return BLOCKING_PRELUDE.format(blocked=modules)
+
+
+BLOCK_GOEMOX = blocking_prelude("goemox")
+"""Proves an exported folder loads where goemox is not installed."""
+
+TORCH_FREE = ("torch", "transformers.models", "transformers.modeling_utils", "transformers.tokenization_utils_base")
+"""What the ONNX runtime path must not import: torch, and transformers' modeling and tokenizer code."""
 
 CLI_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "CUDA_VISIBLE_DEVICES": ""}
 
@@ -156,6 +179,7 @@ def run_goemox(
     env: dict | None = None,
     drop_env: tuple[str, ...] = (),
     timeout: float = 600,
+    without: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess:
     """`python -m goemox ARGS` in a subprocess, as a user runs it: offline, text output captured.
 
@@ -166,10 +190,14 @@ def run_goemox(
         env: variables added to the environment.
         drop_env: variables removed from it (tokens, proxies).
         timeout: seconds before the test fails.
+        without: modules that cannot be imported in that process (see `blocking_prelude`).
     """
     base = {key: value for key, value in os.environ.items() if key not in drop_env}
+    command = ["-m", "goemox"]
+    if without:
+        command = ["-c", blocking_prelude(*without) + "from goemox.cli import main\nsys.exit(main())"]
     return subprocess.run(
-        [sys.executable, "-m", "goemox", *args],
+        [sys.executable, *command, *args],
         input=stdin,
         capture_output=True,
         text=True,

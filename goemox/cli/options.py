@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from goemox.errors import GoEmoXUsageError
-from goemox.inference.loading import BACKENDS, PRECISIONS
+from goemox.inference.loading import BACKENDS
+from goemox.inference.onnx import PRECISIONS
 
 
 @dataclass

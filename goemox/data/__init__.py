@@ -9,10 +9,6 @@ Example:
 ['test', 'train', 'validation']
 ```"""
 
-from goemox.data.loading import SPLITS, load_emotion_dataset
-from goemox.data.readers import LoadReport, label_matrix
-from goemox.data.splitting import multilabel_stratified_split
-from goemox.data.tokenize import tokenize_dataset
 from goemox.errors import DataError
 
 __all__ = [
@@ -24,3 +20,21 @@ __all__ = [
     "multilabel_stratified_split",
     "tokenize_dataset",
 ]
+
+_LAZY = {
+    "SPLITS": "goemox.data.loading",
+    "load_emotion_dataset": "goemox.data.loading",
+    "LoadReport": "goemox.data.readers",
+    "label_matrix": "goemox.data.readers",
+    "multilabel_stratified_split": "goemox.data.splitting",
+    "tokenize_dataset": "goemox.data.tokenize",
+}
+
+
+def __getattr__(name: str):
+    """The names above, imported on first use: reading a text file for `goemox predict` does not load `datasets`."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,8 @@ import pandas as pd
 from goemox.calibration.logit_map import LogitMap
 from goemox.data.text_files import decode_utf8, parse_inputs
 from goemox.errors import GoEmoXUsageError
-from goemox.inference.classifier import EmotionClassifier, EmotionPrediction
+from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.predictor import EmotionPrediction
 from goemox.scores import apply_thresholds, stored_ood_score
 
 DEFAULT_MAX_ROWS = 10_000

@@ -1,5 +1,6 @@
-"""Prediction with a saved model: `EmotionClassifier` (PyTorch), `OnnxEmotionClassifier` (onnxruntime), loading
-either with one-line errors (`load_classifier`), and the file formats of `goemox predict`.
+"""Prediction with a saved model: `EmotionClassifier` (PyTorch), `OnnxEmotionClassifier` (onnxruntime, no torch),
+their shared batching (`EmotionPredictor`), loading either with one-line errors (`load_classifier`), and the file
+formats of `goemox predict`.
 
 Example:
 
@@ -10,19 +11,21 @@ Example:
 ['praise', 'joy']
 ```"""
 
-from goemox.inference.classifier import EmotionClassifier, EmotionPrediction
+__all__ = ["EmotionClassifier", "EmotionPrediction", "EmotionPredictor", "OnnxEmotionClassifier", "load_classifier"]
 
-__all__ = ["EmotionClassifier", "EmotionPrediction", "OnnxEmotionClassifier", "load_classifier"]
+_LAZY = {
+    "EmotionClassifier": "goemox.inference.classifier",
+    "EmotionPrediction": "goemox.inference.predictor",
+    "EmotionPredictor": "goemox.inference.predictor",
+    "OnnxEmotionClassifier": "goemox.inference.onnx",
+    "load_classifier": "goemox.inference.loading",
+}
 
 
 def __getattr__(name: str):
-    """`OnnxEmotionClassifier` and `load_classifier` on first use (onnxruntime is an optional dependency)."""
-    if name == "OnnxEmotionClassifier":
-        from goemox.inference.onnx import OnnxEmotionClassifier
+    """The names above on first use: the PyTorch classifier loads torch, the ONNX one only onnxruntime."""
+    if name in _LAZY:
+        import importlib
 
-        return OnnxEmotionClassifier
-    if name == "load_classifier":
-        from goemox.inference.loading import load_classifier
-
-        return load_classifier
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

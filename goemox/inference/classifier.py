@@ -1,62 +1,31 @@
-"""Prediction API: label sets chosen with the model's stored per-label thresholds, plus every score."""
+"""Prediction with a PyTorch model: `EmotionClassifier`, and the checks that turn a bad model folder into one line."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from tqdm.auto import tqdm
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PretrainedConfig, PreTrainedModel
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
-from goemox.errors import GoEmoXUsageError
-from goemox.labels import LabelScheme, get_label_scheme
-from goemox.scores import (
-    apply_thresholds,
-    has_stored_thresholds,
-    ood_scores,
-    sigmoid,
-    stored_ood_cutoff,
-    stored_ood_score,
-    stored_thresholds,
-)
+from goemox.errors import GoEmoXUsageError, first_line
+from goemox.inference.predictor import EmotionPrediction, EmotionPredictor
+
+__all__ = ["EmotionClassifier", "EmotionPrediction", "check_model_source", "looks_local"]
 
 
-@dataclass
-class EmotionPrediction:
-    """What the model says about one text.
+class EmotionClassifier(EmotionPredictor):
+    """Batched multi-label prediction with a saved goemox model (or any multi-label sequence classifier) in PyTorch.
 
-    Attributes:
-        labels: the labels whose probability reaches their threshold, most probable first.
-        scores: every label's sigmoid probability, in the model's label order.
-        unfamiliar: whether the text looks unlike the training domain (its OOD score, by default its highest
-            probability, falls below the model's stored `ood_cutoff`); `None` when the model stores no cutoff.
-    """
-
-    labels: list[str]
-    scores: dict[str, float]
-    unfamiliar: bool | None = None
-
-
-class EmotionClassifier:
-    """Batched multi-label prediction with a saved goemox model (or any multi-label sequence classifier).
-
-    Texts are tokenized once, sorted by length so each batch carries little padding, run under
-    `torch.inference_mode`, and returned in the input order.
-
-    Subclasses that run the network elsewhere (e.g. `goemox.onnx_inference.OnnxEmotionClassifier`) pass
-    `model=None` with the model's `config`, override `_forward`, and set `batch_tensor_type` to the tensor type
-    their `_forward` takes.
+    Batches are `EmotionPredictor`'s (tokenized once, length-sorted, input order kept) and run under
+    `torch.inference_mode`.
 
     Args:
-        model: a sequence-classification model with multi-label (sigmoid) outputs, or `None` with `config`.
+        model: a sequence-classification model with multi-label (sigmoid) outputs.
         tokenizer: its tokenizer.
         max_length: longest input in tokens; longer texts are truncated.
         batch_size: texts per forward pass.
-        config: the model config with the label names, `thresholds` and `ood_cutoff` (default: `model.config`).
 
     Example:
 
@@ -66,31 +35,10 @@ class EmotionClassifier:
     ['praise', 'joy']
     ```"""
 
-    batch_tensor_type = "pt"
-
-    def __init__(
-        self,
-        model: PreTrainedModel | None,
-        tokenizer,
-        max_length: int = 128,
-        batch_size: int = 64,
-        *,
-        config: PretrainedConfig | None = None,
-    ):
-        if model is None and config is None:
-            raise ValueError("EmotionClassifier needs a model or a config")
-        self.model = model.eval() if model is not None else None
-        self.config = config if config is not None else model.config
+    def __init__(self, model: PreTrainedModel, tokenizer, max_length: int = 128, batch_size: int = 64):
+        super().__init__(model.config, max_length=max_length, batch_size=batch_size)
+        self.model = model.eval()
         self.tokenizer = tokenizer
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.label_names = [self.config.id2label[i] for i in range(self.config.num_labels)]
-        self.thresholds = stored_thresholds(self.config)
-        self.thresholds_origin = (
-            "stored thresholds" if has_stored_thresholds(self.config) else "threshold 0.5 (the model stores none)"
-        )
-        self.ood_cutoff = stored_ood_cutoff(self.config)
-        self.ood_score = stored_ood_score(self.config)
 
     @classmethod
     def from_pretrained(
@@ -139,87 +87,17 @@ class EmotionClassifier:
         except ValueError as err:
             raise GoEmoXUsageError(f"{name_or_path}: not a usable model ({first_line(err)})") from None
 
-    def label_scheme(self, scheme: str | LabelScheme | None = None) -> LabelScheme:
-        """The scheme that maps data labels onto the model's labels: the one given, the one stored with the model,
-        or (for a model without one) its own label names.
+    def _encode(self, texts: list[str]) -> dict[str, list[list[int]]]:
+        return self.tokenizer(texts, truncation=True, max_length=self.max_length)
 
-        Args:
-            scheme: a scheme name, JSON mapping path or scheme; `None` for the model's own.
-
-        Raises:
-            GoEmoXUsageError: when the scheme's labels are not the model's.
-        """
-        if scheme is not None:
-            resolved = scheme if isinstance(scheme, LabelScheme) else get_label_scheme(scheme)
-        elif getattr(self.config, "label_scheme", None):
-            resolved = LabelScheme.from_dict(self.config.label_scheme)
-        else:
-            names = tuple(self.label_names)
-            resolved = LabelScheme(name="model", labels=names, mapping={n: (n,) for n in names}, source_labels=names)
-        if list(resolved.labels) != self.label_names:
-            raise GoEmoXUsageError(
-                f"label scheme {resolved.name!r} has labels {list(resolved.labels)}, but the model predicts "
-                f"{self.label_names}"
-            )
-        return resolved
-
-    def predict_logits(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        """Raw logits, shape (len(texts), num_labels), rows in input order."""
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(self.label_names)), dtype=np.float32)
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)
-        order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
-        logits = np.empty((len(texts), len(self.label_names)), dtype=np.float32)
-        starts = range(0, len(texts), self.batch_size)
-        for start in tqdm(starts, desc="Predicting", unit="batch", disable=not show_progress):
-            rows = order[start : start + self.batch_size]
-            features = [{key: encoded[key][i] for key in encoded} for i in rows]
-            logits[rows] = self._forward(self.tokenizer.pad(features, return_tensors=self.batch_tensor_type))
-        return logits
+    def _pad(self, features: list[dict[str, list[int]]]):
+        return self.tokenizer.pad(features, return_tensors="pt")
 
     def _forward(self, batch) -> np.ndarray:
-        """Logits of one padded batch (a `BatchEncoding` of `batch_tensor_type` tensors)."""
+        """Logits of one padded batch (a `BatchEncoding` of torch tensors)."""
         device = self.model.device
         with torch.inference_mode():
             return self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
-
-    def predict_proba(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        """Sigmoid probabilities, shape (len(texts), num_labels), rows in input order."""
-        logits = self.predict_logits(texts, show_progress=show_progress)
-        return sigmoid(logits)
-
-    def predict(
-        self,
-        texts: Sequence[str],
-        *,
-        thresholds: Sequence[float] | float | None = None,
-        ensure_top_label: bool = False,
-        show_progress: bool = False,
-    ) -> list[EmotionPrediction]:
-        """Label sets and scores for a batch of texts.
-
-        Args:
-            texts: the texts.
-            thresholds: one value or one per label; defaults to the model's stored thresholds.
-            ensure_top_label: give a text whose scores all fall below threshold its most probable label.
-            show_progress: show a progress bar over batches.
-        """
-        logits = self.predict_logits(texts, show_progress=show_progress)
-        probs = sigmoid(logits)
-        familiarity = None if self.ood_cutoff is None else ood_scores(logits, self.ood_score, self.config)
-        chosen = apply_thresholds(probs, self.thresholds if thresholds is None else thresholds, ensure_top_label)
-        predictions = []
-        for row, (row_probs, row_chosen) in enumerate(zip(probs, chosen)):
-            picked = sorted(np.flatnonzero(row_chosen), key=lambda i: -row_probs[i])
-            predictions.append(
-                EmotionPrediction(
-                    labels=[self.label_names[i] for i in picked],
-                    scores={name: float(p) for name, p in zip(self.label_names, row_probs)},
-                    unfamiliar=None if familiarity is None else bool(familiarity[row] < self.ood_cutoff),
-                )
-            )
-        return predictions
 
 
 def looks_local(name: str) -> bool:
@@ -269,8 +147,3 @@ def check_model_source(name: str, allow_pickle_weights: bool = False) -> None:
             f"{name}: only pickle weights (pytorch_model.bin), which can run code while they load; save the model "
             "again with safetensors, or pass --allow_pickle_weights if you trust where it came from"
         )
-
-
-def first_line(err: BaseException) -> str:
-    """The first line of an exception's message (library messages often add hints on further lines)."""
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from goemox.errors import GoEmoXUsageError
-from goemox.inference.classifier import EmotionPrediction
+from goemox.inference.predictor import EmotionPrediction
 from goemox.reporting.files import write_text_atomically
 
 OUTPUT_FORMATS = ("jsonl", "csv")

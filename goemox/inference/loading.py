@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from goemox.errors import GoEmoXUsageError
-from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.onnx import OnnxEmotionClassifier
+from goemox.inference.predictor import EmotionPredictor
 
 BACKENDS = ("torch", "onnx")
-PRECISIONS = ("fp32", "int8")
 
 
 def load_classifier(
@@ -16,8 +16,9 @@ def load_classifier(
     backend: str = "torch",
     precision: str = "fp32",
     allow_pickle_weights: bool = False,
-) -> EmotionClassifier:
-    """Load a model for prediction, turning a missing or invalid folder into a plain message.
+) -> EmotionPredictor:
+    """Load a model for prediction, turning a missing or invalid folder into a plain message. The onnx backend
+    imports neither torch nor transformers.
 
     Args:
         model: a saved model folder or Hub id (torch), or a `goemox export onnx` folder (onnx).
@@ -35,13 +36,13 @@ def load_classifier(
     if max_length < 1 or batch_size < 1:
         raise GoEmoXUsageError(f"--max_length and --batch_size must be at least 1, got {max_length} and {batch_size}")
     if backend == "onnx":
-        from goemox.inference.onnx import OnnxEmotionClassifier
-
         return OnnxEmotionClassifier.from_pretrained(
             model, precision=precision, max_length=max_length, batch_size=batch_size
         )
     if precision != "fp32":
         raise GoEmoXUsageError(f"--precision {precision} needs --backend onnx (the torch backend runs fp32)")
+    from goemox.inference.classifier import EmotionClassifier
+
     return EmotionClassifier.from_pretrained(
         model, max_length=max_length, batch_size=batch_size, allow_pickle_weights=allow_pickle_weights
     )

@@ -1,15 +1,21 @@
-"""Prediction with a model exported by `goemox export onnx`, run by onnxruntime on CPU."""
+"""Prediction with a model exported by `goemox export onnx`, run by onnxruntime on CPU, without torch.
+
+The process imports neither torch nor transformers: the exported folder's `tokenizer.json` runs in the `tokenizers`
+library (the engine inside transformers' fast tokenizers, so the token ids are the same), `config.json` is read as
+JSON, and onnxruntime runs the graph. That keeps a serving process small and quick to start (figures in
+BENCHMARKS.md).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from transformers import AutoConfig, AutoTokenizer
 
-from goemox.errors import GoEmoXUsageError
-from goemox.inference.classifier import EmotionClassifier, first_line
+from goemox.errors import GoEmoXUsageError, first_line
+from goemox.inference.predictor import EmotionPredictor
 from goemox.scores import stored_thresholds
 
 EXPORT_RECORD = "onnx_export.json"
@@ -26,6 +32,131 @@ def import_onnxruntime():
     return onnxruntime
 
 
+def read_json_file(path: Path, what: str) -> dict:
+    """A JSON object from a file of an exported folder, or a usage error naming the file."""
+    if not path.is_file():
+        raise GoEmoXUsageError(f"{path}: missing; the folder needs its {what} (export the model again)")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise GoEmoXUsageError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(values, dict):
+        raise GoEmoXUsageError(f"{path}: expected a JSON object, got {type(values).__name__}")
+    return values
+
+
+class StoredConfig:
+    """A model's `config.json` as attributes, with `id2label` keyed by int: what prediction reads of a config
+    (label names, `thresholds`, `ood_cutoff`, `calibration`, `label_scheme`) without transformers.
+
+    Args:
+        values: the parsed `config.json`.
+        source: the file, for messages.
+
+    Example:
+
+    ```python
+    >>> config = StoredConfig({"id2label": {"0": "joy"}, "thresholds": [0.4]})
+    >>> config.id2label, config.num_labels, config.thresholds
+    ({0: 'joy'}, 1, [0.4])
+    ```"""
+
+    def __init__(self, values: dict[str, Any], source: str = "config.json"):
+        labels = values.get("id2label")
+        if not isinstance(labels, dict) or not labels:
+            raise GoEmoXUsageError(f"{source}: no id2label mapping; expected the label names of a trained classifier")
+        try:
+            id2label = {int(index): str(name) for index, name in labels.items()}
+        except ValueError:
+            raise GoEmoXUsageError(f"{source}: id2label keys must be label indices, got {sorted(labels)}") from None
+        if sorted(id2label) != list(range(len(id2label))):
+            raise GoEmoXUsageError(f"{source}: id2label must number the labels 0..{len(id2label) - 1}")
+        self.__dict__.update(values)
+        self.id2label = id2label
+        self.num_labels = len(id2label)
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> StoredConfig:
+        path = Path(folder) / "config.json"
+        return cls(read_json_file(path, "config.json"), str(path))
+
+
+class TokenizerFile:
+    """A fast tokenizer's `tokenizer.json` run by the `tokenizers` library as transformers runs it: special tokens
+    added, truncated to a length, padded with the tokenizer's pad token on its padding side.
+
+    Args:
+        tokenizer: a `tokenizers.Tokenizer`.
+        pad_token_id: the id padding uses.
+        padding_side: `"right"` or `"left"`.
+
+    Example:
+
+    ```python
+    >>> tokenizer = TokenizerFile.from_folder("runs/demo-onnx")  # doctest: +SKIP
+    >>> tokenizer.encode(["Hello there"], max_length=8)["input_ids"]  # doctest: +SKIP
+    [[101, 7592, 2045, 102]]
+    ```"""
+
+    def __init__(self, tokenizer, pad_token_id: int, padding_side: str = "right"):
+        self.tokenizer = tokenizer
+        self.tokenizer.no_padding()
+        self.pad_token_id = pad_token_id
+        self.padding_side = padding_side
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> TokenizerFile:
+        """The tokenizer saved in an exported folder (`tokenizer.json` and `tokenizer_config.json`)."""
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        path = folder / "tokenizer.json"
+        if not path.is_file():
+            raise GoEmoXUsageError(
+                f"{path}: missing; the onnx backend needs a fast tokenizer's tokenizer.json (export the model again)"
+            )
+        try:
+            tokenizer = Tokenizer.from_file(str(path))
+        except Exception as err:  # tokenizers raises a bare Exception for a malformed file
+            raise GoEmoXUsageError(f"{path}: the tokenizers library cannot read it ({first_line(err)})") from None
+        settings = read_json_file(folder / "tokenizer_config.json", "tokenizer_config.json")
+        pad = settings.get("pad_token")
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        pad_id = tokenizer.token_to_id(pad) if isinstance(pad, str) else None
+        if pad_id is None:
+            raise GoEmoXUsageError(f"{folder / 'tokenizer_config.json'}: no pad_token that tokenizer.json knows")
+        side = settings.get("padding_side", "right")
+        if side not in ("right", "left"):
+            raise GoEmoXUsageError(f"{folder / 'tokenizer_config.json'}: padding_side must be right or left")
+        return cls(tokenizer, pad_id, side)
+
+    def encode(self, texts: list[str], max_length: int) -> dict[str, list[list[int]]]:
+        """`input_ids`, `attention_mask` and `token_type_ids` per text, truncated to `max_length`, unpadded."""
+        self.tokenizer.enable_truncation(max_length)
+        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=True)
+        return {
+            "input_ids": [e.ids for e in encodings],
+            "attention_mask": [e.attention_mask for e in encodings],
+            "token_type_ids": [e.type_ids for e in encodings],
+        }
+
+    def pad(self, features: list[dict[str, list[int]]], names: list[str]) -> dict[str, np.ndarray]:
+        """int64 arrays of the named inputs, padded to the longest row (pad id, mask 0, segment 0)."""
+        width = max(len(row["input_ids"]) for row in features)
+        fill = {"input_ids": self.pad_token_id}
+        batch = {}
+        for name in names:
+            array = np.full((len(features), width), fill.get(name, 0), dtype=np.int64)
+            for i, row in enumerate(features):
+                values = row[name]
+                if self.padding_side == "right":
+                    array[i, : len(values)] = values
+                else:
+                    array[i, width - len(values) :] = values
+            batch[name] = array
+        return batch
+
+
 def read_export_record(folder: str | Path) -> dict:
     """The `onnx_export.json` of an exported folder: its ONNX files by precision, inputs and parity check."""
     path = Path(folder) / EXPORT_RECORD
@@ -34,10 +165,7 @@ def read_export_record(folder: str | Path) -> dict:
             f"{folder}: not a `goemox export onnx` folder (no {EXPORT_RECORD}); export the model with "
             "`goemox export onnx MODEL_DIR OUT_DIR` and use OUT_DIR"
         )
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise GoEmoXUsageError(f"{path}: not valid JSON ({err})") from None
+    return read_json_file(path, EXPORT_RECORD)
 
 
 def onnx_session(path: str | Path, num_threads: int | None = None):
@@ -61,16 +189,16 @@ def onnx_session(path: str | Path, num_threads: int | None = None):
         raise GoEmoXUsageError(f"{path}: onnxruntime cannot load it ({str(err).splitlines()[0]})") from None
 
 
-class OnnxEmotionClassifier(EmotionClassifier):
-    """`EmotionClassifier` whose forward pass is an ONNX model run by onnxruntime on CPU.
+class OnnxEmotionClassifier(EmotionPredictor):
+    """An `EmotionPredictor` whose forward pass is an ONNX model run by onnxruntime on CPU, with no torch.
 
-    Batching, length sorting, thresholds, `ood_cutoff` and the prediction objects are `EmotionClassifier`'s;
-    the label names and thresholds come from the exported folder's `config.json`.
+    Batching, length sorting, thresholds, `ood_cutoff` and the prediction objects are `EmotionPredictor`'s (as for
+    the PyTorch `EmotionClassifier`); the label names and thresholds come from the exported folder's `config.json`.
 
     Args:
         session: an `onnxruntime.InferenceSession` over a graph with token inputs and a `logits` output.
-        config: the model config (label names, `thresholds`, `ood_cutoff`).
-        tokenizer: the model's tokenizer.
+        config: the model config (`StoredConfig`, or a transformers config).
+        tokenizer: a `TokenizerFile`.
         max_length: longest input in tokens; longer texts are truncated.
         batch_size: texts per forward pass.
 
@@ -82,13 +210,12 @@ class OnnxEmotionClassifier(EmotionClassifier):
     ['praise', 'joy']
     ```"""
 
-    batch_tensor_type = "np"
-
-    def __init__(self, session, config, tokenizer, max_length: int = 128, batch_size: int = 64):
-        super().__init__(None, tokenizer, max_length=max_length, batch_size=batch_size, config=config)
+    def __init__(self, session, config, tokenizer: TokenizerFile, max_length: int = 128, batch_size: int = 64):
+        super().__init__(config, max_length=max_length, batch_size=batch_size)
         self.session = session
+        self.tokenizer = tokenizer
         self.input_names = [node.name for node in session.get_inputs()]
-        missing = [name for name in self.input_names if name not in tokenizer.model_input_names]
+        missing = [name for name in self.input_names if name not in ("input_ids", "attention_mask", "token_type_ids")]
         if missing:
             raise GoEmoXUsageError(f"the ONNX model takes {missing}, which its tokenizer does not produce")
 
@@ -106,7 +233,7 @@ class OnnxEmotionClassifier(EmotionClassifier):
 
         Args:
             folder: the export folder (ONNX file(s), `config.json`, tokenizer, `onnx_export.json`).
-            precision: `"fp32"`, or `"int8"` for the dynamically quantized model (`--quantize int8`).
+            precision: `"fp32"`, or `"int8"` for the quantized model (`--quantize int8`).
             num_threads: onnxruntime threads inside one operator (default: one per physical core).
             max_length: longest input in tokens.
             batch_size: texts per forward pass.
@@ -121,15 +248,20 @@ class OnnxEmotionClassifier(EmotionClassifier):
         path = Path(folder) / files[precision]
         if not path.is_file():
             raise GoEmoXUsageError(f"{path}: the {precision} model listed in {EXPORT_RECORD} is missing")
+        config = StoredConfig.from_folder(folder)
         try:
-            config = AutoConfig.from_pretrained(folder)
             stored_thresholds(config)
-            tokenizer = AutoTokenizer.from_pretrained(folder)
-        except (OSError, ValueError) as err:
-            raise GoEmoXUsageError(f"{folder}: could not load the config or tokenizer ({first_line(err)})") from None
+        except ValueError as err:
+            raise GoEmoXUsageError(f"{folder}: {first_line(err)}") from None
+        tokenizer = TokenizerFile.from_folder(folder)
         return cls(onnx_session(path, num_threads), config, tokenizer, max_length=max_length, batch_size=batch_size)
 
-    def _forward(self, batch) -> np.ndarray:
-        """Logits of one padded batch (a `BatchEncoding` of NumPy arrays)."""
-        feed = {name: batch[name].astype(np.int64, copy=False) for name in self.input_names}
-        return self.session.run(["logits"], feed)[0]
+    def _encode(self, texts: list[str]) -> dict[str, list[list[int]]]:
+        return self.tokenizer.encode(texts, self.max_length)
+
+    def _pad(self, features: list[dict[str, list[int]]]) -> dict[str, np.ndarray]:
+        return self.tokenizer.pad(features, self.input_names)
+
+    def _forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """Logits of one padded batch (int64 arrays by input name)."""
+        return self.session.run(["logits"], batch)[0]

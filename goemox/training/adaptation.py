@@ -14,9 +14,8 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from goemox.configuration_goemox import GoEmoXConfig
-from goemox.errors import GoEmoXError, GoEmoXUsageError
+from goemox.errors import GoEmoXError, GoEmoXUsageError, first_line
 from goemox.exporters.native import from_native_model, is_native_multilabel_classifier
-from goemox.inference.classifier import first_line
 from goemox.labels import LabelScheme
 from goemox.modeling_goemox import GoEmoXForSequenceClassification, encoder_dropout_overrides
 from goemox.training.arguments import ModelArguments, read_model_config

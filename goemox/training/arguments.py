@@ -167,7 +167,7 @@ def read_model_config(model_name_or_path: str):
     ```"""
     from transformers import AutoConfig
 
-    from goemox.inference.classifier import first_line
+    from goemox.errors import first_line
 
     try:
         return AutoConfig.from_pretrained(model_name_or_path)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TORCH_FREE
 from transformers import AutoConfig, AutoModel, BertConfig, BertForSequenceClassification
 
 from goemox import GoEmoXForSequenceClassification
@@ -192,8 +193,8 @@ def test_cli_predict_onnx_gives_the_torch_labels(goemox_cli, goemox_bert, tmp_pa
     for name, extra in runs.items():
         out = tmp_path / f"{name}.jsonl"
         args = ["predict", *extra, "--max_length", str(MAX_LENGTH), "--input", str(tmp_path / "in.txt")]
-        if name == "onnx":  # as a user runs it; the others in this process, to keep the test fast
-            result = goemox_cli(*args, "--output", str(out))
+        if name == "onnx":  # as a user runs it, where torch cannot be imported; the others here, to keep it fast
+            result = goemox_cli(*args, "--output", str(out), without=TORCH_FREE)
             assert result.returncode == 0, result.stderr[-3000:]
         else:
             assert main([*args, "--output", str(out)]) == 0
@@ -306,5 +307,9 @@ def test_a_damaged_export_folder_is_a_clear_error(goemox_distilbert, tmp_path):
         OnnxEmotionClassifier.from_pretrained(broken)
     shutil.copy(goemox_distilbert[1] / "model.onnx", broken / "model.onnx")
     (broken / "config.json").unlink()
-    with pytest.raises(GoEmoXUsageError, match="could not load the config or tokenizer"):
+    with pytest.raises(GoEmoXUsageError, match="config.json: missing"):
+        OnnxEmotionClassifier.from_pretrained(broken)
+    shutil.copy(goemox_distilbert[1] / "config.json", broken / "config.json")
+    (broken / "tokenizer.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(GoEmoXUsageError, match="tokenizer.json: the tokenizers library cannot read it"):
         OnnxEmotionClassifier.from_pretrained(broken)

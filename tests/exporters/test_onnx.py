@@ -181,6 +181,40 @@ def test_int8_agreement_is_reported_and_sane(goemox_bert):
     assert reported["label_agreement"] == pytest.approx(same.all(axis=1).mean(), abs=0.05)
 
 
+def test_graph_fusions_and_the_int8_setting_are_chosen_and_recorded(goemox_bert):
+    _, onnx_dir = goemox_bert
+    record = json.loads((onnx_dir / "onnx_export.json").read_text())
+    fusion = record["graph_optimization"]
+    assert fusion["applied"] and fusion["max_abs_probability_difference"] <= 1e-4
+    ops = {node.op_type for node in onnx.load(onnx_dir / "model.onnx").graph.node}
+    assert set(fusion["fused_operators"]) <= ops and "SkipLayerNormalization" in ops
+    quantization = record["quantization"]
+    assert len(quantization["tried"]) == len(onnx_export.QUANTIZATION_CHOICES)
+    best = max(entry["label_agreement"] for entry in quantization["tried"])
+    kept = [
+        entry
+        for entry in quantization["tried"]
+        if entry["per_channel"] == quantization["per_channel"]
+        and entry["reduce_range"] == quantization["reduce_range"]
+        and entry["op_types_to_quantize"] == quantization["op_types_to_quantize"]
+    ]
+    assert kept[0]["label_agreement"] == best == record["parity"]["int8"]["label_agreement"]
+    assert sorted(path.name for path in onnx_dir.glob("*.onnx")) == ["model.onnx", "model_int8.onnx"]
+
+
+def test_a_graph_the_optimizer_cannot_fuse_is_kept_as_exported(tiny_tokenizer, tmp_path, monkeypatch):
+    def fail(*args):
+        raise RuntimeError("pattern not supported\nmore detail")
+
+    monkeypatch.setattr(onnx_export, "fuse_graph", fail)
+    model = save_native_bert(tmp_path / "model", tiny_tokenizer)
+    record = export_onnx(model, tmp_path / "onnx")
+    assert record["graph_optimization"]["applied"] is False
+    assert record["graph_optimization"]["reason"] == "pattern not supported"
+    assert record["parity"]["fp32"]["max_abs_probability_difference"] <= 1e-4
+    assert sorted(path.name for path in (tmp_path / "onnx").glob("*.onnx")) == ["model.onnx"]
+
+
 def test_cli_predict_onnx_gives_the_torch_labels(goemox_cli, goemox_bert, tmp_path):
     model_dir, onnx_dir = goemox_bert
     (tmp_path / "in.txt").write_text("\n".join(TEXTS) + "\n", encoding="utf-8")

@@ -53,9 +53,10 @@ def test_token_ids_and_padding_match_the_transformers_tokenizer(tiny_tokenizer, 
 def test_the_real_minilm_tokenizer_gives_the_same_ids(shared_minilm):
     reference = AutoTokenizer.from_pretrained(shared_minilm)
     light = TokenizerFile.from_folder(shared_minilm)
-    assert light.encode(TRICKY, max_length=128)["input_ids"] == reference(TRICKY, truncation=True, max_length=128)[
-        "input_ids"
-    ]
+    assert (
+        light.encode(TRICKY, max_length=128)["input_ids"]
+        == reference(TRICKY, truncation=True, max_length=128)["input_ids"]
+    )
 
 
 def test_a_folder_without_a_usable_tokenizer_is_a_clear_error(tiny_tokenizer, tmp_path):

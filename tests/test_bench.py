@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = {0: "great admire", 15: "thanks grateful", 2: "angry furious", 17: "happy joy", 27: "the a of"}
@@ -90,6 +91,15 @@ def test_train_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         "6",
         "--warmup",
         "2",
+        "--recipes",
+        "plain",
+        "goemox",
+        "goemox-buckets",
+        "goemox-buckets-reduce-overhead",
+        "--buckets",
+        "8",
+        "16",
+        "--validate",
         "--work",
         str(tmp_path / "work"),
         "--out",
@@ -97,9 +107,17 @@ def test_train_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         cwd=tmp_path,
     )
     runs = json.loads(out.read_text())["runs"]
-    assert runs["plain"]["speedup_vs_plain"] == 1.0
+    assert runs["plain"]["speedup_vs_plain"] == runs["plain"]["repeat_shape_speedup_vs_plain"] == 1.0
     assert runs["goemox"]["steady_samples_per_second"] > 0
-    assert runs["goemox"]["steps"] == runs["plain"]["steps"] == 6
+    assert runs["goemox"]["steps"] == runs["plain"]["steps"] == runs["goemox-buckets"]["steps"] == 6
+    assert runs["goemox"]["pad_to_buckets"] is None
+    bucketed = runs["goemox-buckets"]
+    assert bucketed["pad_to_buckets"] == [8, 16, 128] and bucketed["speedup_vs_plain"] > 0
+    assert bucketed["distinct_padded_lengths"] <= 3  # the tiny rows are longer than 8 tokens, never 128
+    for run in (runs["plain"], runs["goemox"], bucketed):
+        assert run["validation"]["rows"] == 20 and 0.0 <= run["validation"]["macro_f1"] <= 1.0
+    if not torch.cuda.is_available():
+        assert "CUDA" in runs["goemox-buckets-reduce-overhead"]["skipped"]
 
 
 def test_infer_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):

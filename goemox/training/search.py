@@ -177,7 +177,12 @@ def run_search(
     from transformers import AutoTokenizer, set_seed
 
     from goemox.training.adaptation import build_model
-    from goemox.training.train import load_data, several_corpora_setup, sources_compute_metrics
+    from goemox.training.train import (
+        buckets_within_max_length,
+        load_data,
+        several_corpora_setup,
+        sources_compute_metrics,
+    )
 
     check_max_length(model_args, data_args)
     out = Path(training_args.output_dir)
@@ -185,7 +190,9 @@ def run_search(
     space = search_space(search_args.space, search_args.space_file)
     scheme = get_label_scheme(data_args.resolved_scheme())
     raw, _ = load_data(data_args, scheme)
-    sources, training_args = several_corpora_setup(data_args, training_args, raw, scheme)
+    sources, training_args = several_corpora_setup(
+        data_args, buckets_within_max_length(training_args, data_args), raw, scheme
+    )
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
     storage, optuna = make_storage(search_args, str(out))

@@ -33,6 +33,7 @@ from goemox.reporting.files import write_json_atomically
 from goemox.scores import sigmoid
 from goemox.training.adaptation import build_model, starting_point
 from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
+from goemox.training.collator import bucket_lengths
 from goemox.training.report import plot_training_curve
 from goemox.training.run_folder import (
     CARD_FILE,
@@ -165,10 +166,35 @@ def sources_compute_metrics(sources: list[dict] | None, scheme: LabelScheme):
     return make_compute_metrics(scheme.labels, [source["name"] for source in sources]) if sources else None
 
 
+def buckets_within_max_length(
+    training_args: GoEmoXTrainingArguments, data_args: DataArguments
+) -> GoEmoXTrainingArguments:
+    """The training arguments with `--pad_to_buckets` fitted to `--max_length` (see :func:`bucket_lengths`);
+    unchanged without buckets.
+
+    Args:
+        training_args: the run's training arguments.
+        data_args: holds `max_length`.
+
+    Example:
+
+    ```python
+    >>> args = GoEmoXTrainingArguments("runs/x", pad_to_buckets=[16, 32, 64, 128])  # doctest: +SKIP
+    >>> buckets_within_max_length(args, DataArguments(max_length=48)).pad_to_buckets  # doctest: +SKIP
+    [16, 32, 48]
+    ```"""
+    if not training_args.pad_to_buckets:
+        return training_args
+    buckets = bucket_lengths(training_args.pad_to_buckets, data_args.max_length)
+    logger.info("Batches padded to one of %s tokens", ", ".join(map(str, buckets)))
+    return replace(training_args, pad_to_buckets=buckets)
+
+
 def prepare_data(
     model_args: ModelArguments, data_args: DataArguments, training_args: GoEmoXTrainingArguments, scheme: LabelScheme
 ) -> RunData:
     """Load, merge (for `--train_on`) and tokenize the splits; count duplicates dropped and texts cut."""
+    training_args = buckets_within_max_length(training_args, data_args)
     raw, report = load_data(data_args, scheme)
     stored_thresholds = None
     if data_args.train_on != "train":

@@ -6,12 +6,13 @@ import warnings
 
 import numpy as np
 import torch
-from transformers import EarlyStoppingCallback, Trainer
+from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import make_compute_metrics
+from goemox.training.collator import BucketPaddingCollator
 from goemox.training.loss import frequency_pos_weight, smoothed_bce_with_logits
 from goemox.training.sampling import SourceTemperatureSampler
 from goemox.training.training_args import GoEmoXTrainingArguments
@@ -27,6 +28,8 @@ class GoEmoXTrainer(Trainer):
     - adds `EarlyStoppingCallback(args.early_stopping_patience)` when patience > 0,
     - groups training batches by the precomputed `length` column (no pass over the data to measure lengths), and
       evaluates splits in their own (length-sorted) order,
+    - with `args.pad_to_buckets`, pads every training and evaluation batch to one of those lengths
+      ([`BucketPaddingCollator`]) instead of its longest row,
     - for several corpora (a `label_mask` column, see :mod:`goemox.data.sources`), masks the loss of the labels a
       row's corpus does not annotate, counts positive weights over the annotating rows only, and with
       `args.source_temperature` != 1 draws rows by temperature sampling over the `source_id` column,
@@ -58,6 +61,13 @@ class GoEmoXTrainer(Trainer):
             label_names = self._label_names()
             if label_names is not None:
                 self.compute_metrics = make_compute_metrics(label_names)
+        if self.args.pad_to_buckets:
+            if type(self.data_collator) is not DataCollatorWithPadding:
+                raise GoEmoXUsageError(
+                    "pad_to_buckets replaces the Trainer's DataCollatorWithPadding: pass processing_class=tokenizer "
+                    "and no data_collator of your own"
+                )
+            self.data_collator = BucketPaddingCollator(self.data_collator.tokenizer, tuple(self.args.pad_to_buckets))
         if self.args.early_stopping_patience > 0 and self.args.eval_strategy != "no":
             self.add_callback(EarlyStoppingCallback(early_stopping_patience=self.args.early_stopping_patience))
         if torch.cuda.is_available():

@@ -35,6 +35,9 @@ class GoEmoXTrainingArguments(TrainingArguments):
             0 disables early stopping.
         auto_mixed_precision: use bf16 autocast when a GPU supports it and neither `bf16` nor `fp16` is set.
         overwrite_output_dir: allow writing into an `output_dir` that already holds files (otherwise refused).
+        pad_to_buckets: increasing lengths (e.g. `[16, 32, 64, 128]`): every training and evaluation batch is padded
+            to the smallest that holds its longest row, so a compiled model sees a few shapes; `None` (default) pads
+            to the longest row. `goemox train` drops sizes above `--max_length` and ends the list with it.
 
     Example:
 
@@ -63,6 +66,14 @@ class GoEmoXTrainingArguments(TrainingArguments):
     overwrite_output_dir: bool = field(
         default=False,
         metadata={"help": "Allow writing into an output_dir that already holds files.", "aliases": ["--overwrite"]},
+    )
+    pad_to_buckets: list[int] | None = field(
+        default=None,
+        metadata={
+            "help": "Pad every training and evaluation batch to the smallest of these increasing lengths that holds "
+            "its longest row (e.g. 16 32 64 128), so shapes repeat for --torch_compile / CUDA graphs; sizes above "
+            "--max_length are dropped and --max_length ends the list. Default: pad to the batch's longest row."
+        },
     )
 
     # Defaults that differ from TrainingArguments.
@@ -130,6 +141,11 @@ class GoEmoXTrainingArguments(TrainingArguments):
             raise GoEmoXUsageError(
                 f"--num_train_epochs must be above 0 (or set --max_steps), got {self.num_train_epochs}"
             )
+        buckets = self.pad_to_buckets or []
+        if any(size < 1 for size in buckets):
+            raise GoEmoXUsageError(f"--pad_to_buckets must all be at least 1, got {buckets}")
+        if any(later <= earlier for earlier, later in zip(buckets, buckets[1:])):
+            raise GoEmoXUsageError(f"--pad_to_buckets must be strictly increasing, got {buckets}")
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size"):
             if getattr(self, name) < 1:
                 raise GoEmoXUsageError(f"--{name} must be at least 1, got {getattr(self, name)}")

@@ -21,6 +21,7 @@ import pytest
         (["--source", "{name: a, dataset: x, annotate: [joy]}"], "source 'a': unknown field(s) ['annotate']"),
         (["--source", "a=x", "--select_on", "b"], "--select_on b: expected 'pooled' or a source name (a)"),
         (["--source_temperature", "0"], "--source_temperature must be above 0, got 0.0"),
+        (["--pad_to_buckets", "64", "32"], "--pad_to_buckets must be strictly increasing, got [64, 32]"),
     ],
 )
 def test_bad_options_stop_with_one_line_and_save_nothing(options, message, goemox_here, tmp_path):

@@ -147,13 +147,22 @@ def test_refuses_to_overwrite_a_previous_run(tmp_path, tiny_encoder_factory):
     assert (out / "notes.txt").read_text() == "mine"
 
 
-def test_report_to_and_subsets_pass_through(tmp_path, tiny_encoder_factory, monkeypatch):
+def test_report_to_subsets_and_buckets_pass_through(tmp_path, tiny_encoder_factory, monkeypatch):
     monkeypatch.setenv("TENSORBOARD_LOGGING_DIR", str(tmp_path / "tb"))
     data = DataArguments(dataset="demo", max_length=32, max_train_samples=64, max_eval_samples=20)
     out = tmp_path / "run"
-    metrics = run(tiny_encoder_factory("bert"), out, data=data, num_train_epochs=1, report_to=["tensorboard"])
+    metrics = run(
+        tiny_encoder_factory("bert"),
+        out,
+        data=data,
+        num_train_epochs=1,
+        report_to=["tensorboard"],
+        pad_to_buckets=[16, 64],
+    )
     assert metrics["rows"] == {"train": 64, "validation": 20, "test": 20}
-    assert json.loads((out / "run_config.json").read_text())["training"]["report_to"] == ["tensorboard"]
+    recorded = json.loads((out / "run_config.json").read_text())["training"]
+    assert recorded["report_to"] == ["tensorboard"]
+    assert recorded["pad_to_buckets"] == [16, 32]  # 64 is above --max_length 32, which ends the list
     assert list((tmp_path / "tb").rglob("events.out.tfevents.*")), "TensorBoard wrote no event file"
 
 

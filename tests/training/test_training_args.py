@@ -15,6 +15,7 @@ def test_defaults_for_multilabel_training(tmp_path):
     assert args.pos_weight_strategy == "frequency"
     assert args.train_sampling_strategy == "group_by_length"
     assert args.warmup_steps == pytest.approx(0.1)
+    assert args.pad_to_buckets is None
 
 
 def test_parsed_from_command_line_flags(tmp_path):
@@ -27,11 +28,16 @@ def test_parsed_from_command_line_flags(tmp_path):
             "--pos_weight_values",
             "1",
             "2.5",
+            "--pad_to_buckets",
+            "16",
+            "32",
+            "64",
             "--report_to",
             "none",
         ]
     )
     assert args.pos_weight_values == [1.0, 2.5]
+    assert args.pad_to_buckets == [16, 32, 64]
 
 
 @pytest.mark.parametrize(
@@ -49,6 +55,9 @@ def test_parsed_from_command_line_flags(tmp_path):
         ({"num_train_epochs": 0}, "--num_train_epochs must be above 0"),
         ({"per_device_train_batch_size": 0}, "--per_device_train_batch_size must be at least 1"),
         ({"per_device_eval_batch_size": 0}, "--per_device_eval_batch_size must be at least 1"),
+        ({"pad_to_buckets": [0, 16]}, r"--pad_to_buckets must all be at least 1, got \[0, 16\]"),
+        ({"pad_to_buckets": [32, 16]}, r"--pad_to_buckets must be strictly increasing, got \[32, 16\]"),
+        ({"pad_to_buckets": [16, 16]}, "--pad_to_buckets must be strictly increasing"),
     ],
 )
 def test_invalid_options_are_one_line_usage_errors_naming_the_option(tmp_path, kwargs, message):

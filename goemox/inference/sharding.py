@@ -239,7 +239,7 @@ def predict_shards(
     Args:
         rows: the input rows, in order (a stream: see :func:`goemox.data.text_files.iter_inputs`).
         classifier: the model.
-        folder: where the shards go (see :func:`shard_folder`); created if missing.
+        folder: where the shards go (see :func:`shard_folder`); created with the first shard.
         run: the run's fingerprint (:func:`run_fingerprint`).
         chunk_rows: rows per chunk (every process must use the same).
         rank: this process's number, from 0.
@@ -256,8 +256,6 @@ def predict_shards(
     Raises:
         GoEmoXUsageError: a bad input line, or an input column a prediction column would replace.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     keys: list[ShardKey] = []
     predicted = reused = 0
     for number, chunk in iter_chunks(rows, chunk_rows):
@@ -342,5 +340,6 @@ def merge_shards(
                 writer = csv_writer(out, columns + added)
                 for cells in csv.reader(shard):
                     writer.writerow(dict(zip(record.columns + record.added, cells)))
-    shutil.rmtree(folder)
+    if folder.is_dir():  # an empty input has no shards, hence no folder
+        shutil.rmtree(folder)
     return keys[-1].stop if keys else 0

@@ -108,11 +108,12 @@ def test_merge_names_a_missing_shard_and_writes_nothing(tmp_path):
 
 
 def test_a_bad_row_stops_every_process_also_outside_its_own_chunks(tmp_path):
-    rows = [{"text": "fine"}, {"text": "mine", "labels": "gold"}]
+    rows = [{"text": "mine", "labels": "gold"}, {"text": "fine"}]  # chunk 0 is process 0's, not process 1's
     with pytest.raises(GoEmoXUsageError, match=r"in\.jsonl: the input column 'labels' would be replaced"):
         predict_shards(
-            rows, FakeClassifier(), tmp_path / "s", "run", chunk_rows=1, rank=0, world_size=2, name="in.jsonl"
+            rows, FakeClassifier(), tmp_path / "s", "run", chunk_rows=1, rank=1, world_size=2, name="in.jsonl"
         )
+    assert not (tmp_path / "s").exists()  # nothing was written, not even an empty shard folder
     with pytest.raises(GoEmoXUsageError, match="--chunk_rows must be at least 1, got 0"):
         list(iter_chunks(rows, 0))
 
@@ -123,6 +124,7 @@ def test_an_empty_input_is_an_empty_output(tmp_path, fmt):
     keys = predict_shards([], FakeClassifier(), folder, "run", fmt=fmt)
     assert keys == [] and merge_shards(folder, keys, tmp_path / "out", fmt) == 0
     assert (tmp_path / "out").read_bytes() == expected(tmp_path, [], fmt)
+    assert not folder.exists()
 
 
 def test_only_a_whole_shard_file_has_a_record(tmp_path):

@@ -40,11 +40,12 @@ class SavedModelArguments:
         check_at_least("max_length", self.max_length, 1)
         check_at_least("batch_size", self.batch_size, 1)
 
-    def load(self, backend: BackendArguments | None = None):
+    def load(self, backend: BackendArguments | None = None, device: str | None = None):
         """The classifier (see :func:`goemox.inference.loading.load_classifier`).
 
         Args:
             backend: the backend options; `None` for PyTorch.
+            device: where a torch model runs (default: CUDA when available).
         """
         from goemox.inference.loading import load_classifier
 
@@ -56,6 +57,7 @@ class SavedModelArguments:
             backend.backend,
             backend.precision,
             allow_pickle_weights=self.allow_pickle_weights,
+            device=device,
         )
 
 

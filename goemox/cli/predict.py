@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 
-from goemox.cli.options import BackendArguments, SavedModelArguments, overwrite_field
+from goemox.cli.options import BackendArguments, SavedModelArguments, check_at_least, overwrite_field
 from goemox.cli.parsing import Command
 from goemox.data.text_files import INPUT_FORMATS
+from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.inference.io import OUTPUT_FORMATS
+from goemox.inference.sharding import DEFAULT_CHUNK_ROWS
 
 
 @dataclass
@@ -27,6 +30,10 @@ class PredictArguments:
             `score_<label>`); an input column of one of those names is refused unless a prefix such as `pred_`
             keeps the two apart.
         overwrite: allow replacing an existing output file.
+        chunk_rows: predict the input in chunks of this many rows, each kept in `OUTPUT.shards/` once done, so that
+            a killed run resumes where it stopped and several processes (`accelerate launch scripts/predict.py`)
+            share the work; the input is streamed, never held whole. Default: the whole input at once, or
+            `DEFAULT_CHUNK_ROWS` (10,000) rows per chunk when several processes run.
     """
 
     input: str = field(default="-", metadata={"help": "TXT (one text per line), CSV/TSV or JSONL file; - for stdin."})
@@ -48,6 +55,18 @@ class PredictArguments:
         },
     )
     overwrite: bool = overwrite_field("--output")
+    chunk_rows: int | None = field(
+        default=None,
+        metadata={
+            "help": "Predict in chunks of this many rows, each kept in OUTPUT.shards/ once done: a killed run resumes "
+            "where it stopped, several processes (accelerate launch scripts/predict.py) share the chunks, and the "
+            f"input is streamed. Default: all at once, or {DEFAULT_CHUNK_ROWS} rows per chunk under several processes."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.chunk_rows is not None:
+            check_at_least("chunk_rows", self.chunk_rows, 1)
 
     def resolved_output_format(self) -> str:
         """The output format: given, or `csv` for a `.csv` output, else `jsonl`."""
@@ -63,6 +82,8 @@ def run_predict(model: SavedModelArguments, backend: BackendArguments, options: 
     for name in ("goemox.inference", "goemox.data"):
         logging.getLogger(name).setLevel(logging.INFO)
     check_output_file(options.output, options.overwrite, inputs=[options.input, model.model])
+    if options.chunk_rows is not None or several_processes():
+        return predict_in_chunks(model, backend, options)
     rows = read_inputs(options.input, options.text_column, options.input_format)
     classifier = model.load(backend)
     name = "<stdin>" if options.input == "-" else options.input
@@ -75,6 +96,97 @@ def run_predict(model: SavedModelArguments, backend: BackendArguments, options: 
     )
     if options.output != "-":
         print(f"Wrote {len(rows)} predictions to {options.output}", file=sys.stderr)
+    return 0
+
+
+PROCESS_COUNT_VARIABLES = ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
+"""Where a launcher (torchrun, as `accelerate launch` runs it, or MPI) puts the number of processes."""
+
+BARRIER_TIMEOUT = timedelta(days=7)
+"""How long a process that has done its chunks waits for the others (torch.distributed's default, 30 minutes, is too
+short for a resumed run in which one process finds its chunks done and another has all of its own still to do)."""
+
+
+def several_processes() -> bool:
+    """Whether a launcher started this process as one of several."""
+    from accelerate.utils import get_int_from_env
+
+    return get_int_from_env(PROCESS_COUNT_VARIABLES, 1) > 1
+
+
+def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, options: PredictArguments) -> int:
+    """`goemox predict` in chunks (see :mod:`goemox.inference.sharding`): this process predicts its share of the
+    chunks into `OUTPUT.shards/`, then the main process, once every process is done, joins them into the output.
+
+    Args:
+        model: the saved model options.
+        backend: the backend options.
+        options: what predict reads and writes (`--output` checked already).
+
+    Example:
+
+    ```python
+    >>> predict_in_chunks(SavedModelArguments("runs/demo"), BackendArguments(), PredictArguments(  # doctest: +SKIP
+    ...     input="texts.jsonl", output="preds.jsonl", chunk_rows=1000))
+    0
+    ```"""
+    import torch
+    from accelerate import PartialState
+    from accelerate.utils import parse_flag_from_env
+
+    from goemox.data.text_files import input_format, iter_inputs
+    from goemox.inference.classifier import first_line
+    from goemox.inference.sharding import merge_shards, predict_shards, run_fingerprint, shard_folder
+    from goemox.reporting.files import check_output_folder
+
+    for option, path in (("--input", options.input), ("--output", options.output)):
+        if path == "-":
+            raise GoEmoXUsageError(
+                f"{option} -: predicting in chunks (--chunk_rows, or several processes) needs files, not standard "
+                "input or output: every process reads the input, and the chunks are kept beside the output"
+            )
+    inputs = [options.input, model.model]
+    folder = check_output_folder(shard_folder(options.output), overwrite=True, inputs=inputs, option="--output")
+    rows = iter_inputs(options.input, options.text_column, options.input_format)
+    # The processes share no tensors, they only wait for each other: gloo over the CPU does that on every machine,
+    # and fails at once, rather than at the timeout, when another process dies.
+    state = PartialState(cpu=True, timeout=BARRIER_TIMEOUT)
+    on_gpu = torch.cuda.is_available() and not parse_flag_from_env("ACCELERATE_USE_CPU")
+    # Plain "cpu", not "cpu:0": on "cpu:0" torch computes the scores with other float rounding.
+    device = f"cuda:{state.local_process_index % torch.cuda.device_count()}" if on_gpu else "cpu"
+    classifier = model.load(backend, device=device)
+    chunk_rows = options.chunk_rows or DEFAULT_CHUNK_ROWS
+    fmt = options.resolved_output_format()
+    settings = {**asdict(model), **asdict(backend), **asdict(options)}
+    for name in ("model", "allow_pickle_weights", "input", "output", "overwrite"):
+        del settings[name]  # the model is fingerprinted by its files, the input by each chunk's rows
+    settings.update(
+        input_format=input_format(options.input, options.input_format), output_format=fmt, chunk_rows=chunk_rows
+    )
+    keys = predict_shards(
+        rows,
+        classifier,
+        folder,
+        run_fingerprint(model.model, settings),
+        chunk_rows=chunk_rows,
+        rank=state.process_index,
+        world_size=state.num_processes,
+        text_column=options.text_column,
+        fmt=fmt,
+        prefix=options.prediction_prefix,
+        ensure_top_label=options.ensure_top_label,
+        name=options.input,
+    )
+    try:
+        state.wait_for_everyone()
+    except RuntimeError as err:  # gloo: another process died
+        raise GoEmoXError(
+            f"another process stopped before it finished its chunks ({first_line(err)}); the chunks done are kept in "
+            f"{folder}: run the same command again to predict the rest"
+        ) from None
+    if state.is_main_process:
+        count = merge_shards(folder, keys, options.output, fmt, options.prediction_prefix)
+        print(f"Wrote {count} predictions to {options.output}", file=sys.stderr)
     return 0
 
 

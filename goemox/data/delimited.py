@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 FIELD_SIZE_LIMIT = 2**31 - 1
@@ -40,8 +40,11 @@ class DelimitedRow:
     line: int | None = None
 
 
-def delimited_rows(lines: Sequence[str], delimiter: str) -> Iterator[DelimitedRow]:
+def delimited_rows(lines: Iterable[str], delimiter: str) -> Iterator[DelimitedRow]:
     """The rows of CSV/TSV text, with the lines each spans; a row that cannot be read says why.
+
+    The lines are read as the rows need them (a file's lines are streamed, not held), keeping only those of the
+    row being read.
 
     Args:
         lines: the file's lines with their endings (split at `\\n`, `\\r\\n` or `\\r` only).
@@ -54,18 +57,29 @@ def delimited_rows(lines: Sequence[str], delimiter: str) -> Iterator[DelimitedRo
     'a quoted field starting on this line is never closed'
     ```"""
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_SIZE_LIMIT))
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    current: list[str] = []  # the lines of the row being read
+    ended = False
+
+    def recorded() -> Iterator[str]:
+        nonlocal ended
+        for line in lines:
+            current.append(line)
+            yield line
+        ended = True
+
+    reader = csv.reader(recorded(), delimiter=delimiter, strict=True)
     last = 0
     while True:
         first = last + 1
+        current.clear()
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as err:
             last = reader.line_num
-            if last >= len(lines) and str(err) == "unexpected end of data":
-                opened = _open_quote_line(lines[first - 1 : last], first, delimiter)
+            if ended and str(err) == "unexpected end of data":
+                opened = _open_quote_line(current, first, delimiter)
                 problem, expected = "a quoted field starting on this line is never closed", 'a closing quote (")'
                 yield DelimitedRow(first, last, [], problem, expected, opened)
                 return

@@ -7,8 +7,10 @@ import io
 import json
 import logging
 import sys
+from collections.abc import Iterable, Iterator
 from itertools import zip_longest
 from pathlib import Path
+from typing import BinaryIO
 
 from goemox.data.delimited import delimited_rows
 from goemox.errors import GoEmoXUsageError
@@ -53,11 +55,50 @@ def read_inputs(path: str, text_column: str = "text", fmt: str | None = None) ->
         text_column: the column with the text (CSV/TSV/JSONL).
         fmt: `txt`, `csv`, `tsv` or `jsonl`; guessed from the extension if `None`.
     """
+    return list(iter_inputs(path, text_column, fmt))
+
+
+def iter_inputs(path: str, text_column: str = "text", fmt: str | None = None) -> Iterator[dict]:
+    """The rows of :func:`read_inputs` one at a time, read from the file as they are taken (a file larger than
+    memory is never held whole); a bad line stops the iteration at that line with the same error.
+
+    Args:
+        path: a file, or `-` for standard input.
+        text_column: the column with the text (CSV/TSV/JSONL).
+        fmt: `txt`, `csv`, `tsv` or `jsonl`; guessed from the extension if `None`.
+
+    Raises:
+        GoEmoXUsageError: a missing file (at once), or the first bad line (when the iteration reaches it).
+
+    Example:
+
+    ```python
+    >>> for row in iter_inputs("big.jsonl"):  # doctest: +SKIP
+    ...     print(row["text"])
+    ```"""
     name = "<stdin>" if path == "-" else path
     if path != "-" and not Path(path).is_file():
         raise GoEmoXUsageError(f"{name}: no such file")
-    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
-    return parse_inputs(decode_utf8(raw, name), name, text_column, input_format(path, fmt))
+    return _stream_rows(path, name, text_column, input_format(path, fmt))
+
+
+def _stream_rows(path: str, name: str, text_column: str, fmt: str) -> Iterator[dict]:
+    """The rows of a file or standard input, read line by line."""
+    if path == "-":
+        yield from _rows(_decoded_lines(sys.stdin.buffer, name), name, text_column, fmt)
+        return
+    with open(path, "rb") as stream:
+        yield from _rows(_decoded_lines(stream, name), name, text_column, fmt)
+
+
+def _decoded_lines(stream: BinaryIO, name: str) -> Iterator[str]:
+    """The lines of a UTF-8 byte stream, split at `\\n` only and keeping their endings (a leading byte-order mark is
+    dropped); an error names the first line that is not UTF-8."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise GoEmoXUsageError(f"{name}:{number}: bytes that are not UTF-8; expected UTF-8 text") from None
 
 
 def parse_inputs(content: str, name: str, text_column: str = "text", fmt: str = "txt") -> list[dict]:
@@ -77,31 +118,38 @@ def parse_inputs(content: str, name: str, text_column: str = "text", fmt: str = 
     >>> parse_inputs("id,text\\n7,hello\\n", "in.csv", fmt="csv")
     [{'id': '7', 'text': 'hello'}]
     ```"""
+    return list(_rows(io.StringIO(content, newline="\n"), name, text_column, fmt))
+
+
+def _rows(lines: Iterable[str], name: str, text_column: str, fmt: str) -> Iterator[dict]:
+    """The checked rows of a file's lines (split at `\\n` only, with their endings)."""
     if fmt == "txt":
-        return _parse_txt(content, name, text_column)
-    rows = _parse_jsonl(content, name) if fmt == "jsonl" else _parse_delimited(content, name, text_column, fmt)
+        yield from _parse_txt(lines, name, text_column)
+        return
+    rows = _parse_jsonl(lines, name) if fmt == "jsonl" else _parse_delimited(lines, name, text_column, fmt)
     for number, row in rows:
         text = row.get(text_column)
         if not isinstance(text, str) or not text.strip():
             raise GoEmoXUsageError(f"{name}:{number}: empty or missing {text_column!r}; expected a non-empty text")
-    return [row for _, row in rows]
+        yield row
 
 
-def _parse_txt(content: str, name: str, text_column: str) -> list[dict]:
-    """One row per non-blank line; the blank lines skipped are counted in a log message."""
-    lines = [line.strip() for line in content.split("\n")]
-    if lines and not lines[-1]:
-        lines.pop()  # the file's last newline ends a line rather than starting a blank one
-    rows = [{text_column: line} for line in lines if line]
-    if len(rows) < len(lines):
-        logger.info("%s: skipped %d blank line(s)", name, len(lines) - len(rows))
-    return rows
+def _parse_txt(lines: Iterable[str], name: str, text_column: str) -> Iterator[dict]:
+    """One row per non-blank line; the blank lines skipped are counted in a log message at the end."""
+    blank = 0
+    for line in lines:
+        text = line.strip()
+        if text:
+            yield {text_column: text}
+        else:
+            blank += 1
+    if blank:
+        logger.info("%s: skipped %d blank line(s)", name, blank)
 
 
-def _parse_jsonl(content: str, name: str) -> list[tuple[int, dict]]:
+def _parse_jsonl(lines: Iterable[str], name: str) -> Iterator[tuple[int, dict]]:
     """(line number, object) per non-blank line."""
-    rows = []
-    for number, line in enumerate(content.split("\n"), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -110,15 +158,22 @@ def _parse_jsonl(content: str, name: str) -> list[tuple[int, dict]]:
             raise GoEmoXUsageError(f"{name}:{number}: invalid JSON ({err.msg}); expected one object per line") from None
         if not isinstance(row, dict):
             raise GoEmoXUsageError(f"{name}:{number}: expected a JSON object, got {type(row).__name__}")
-        rows.append((number, row))
-    return rows
+        yield number, row
 
 
-def _parse_delimited(content: str, name: str, text_column: str, fmt: str) -> list[tuple[int, dict]]:
+def _universal_lines(lines: Iterable[str]) -> Iterator[str]:
+    """Lines split at `\\n` further split at a lone `\\r`, as the `csv` module reads a file opened with `newline=""`."""
+    for line in lines:
+        if "\r" in line:
+            yield from io.StringIO(line, newline="").readlines()
+        else:
+            yield line
+
+
+def _parse_delimited(lines: Iterable[str], name: str, text_column: str, fmt: str) -> Iterator[tuple[int, dict]]:
     """(first line, row) per CSV/TSV row under the header (see :func:`goemox.data.delimited.delimited_rows`)."""
     header: list[str] | None = None
-    rows = []
-    for row in delimited_rows(io.StringIO(content, newline="").readlines(), "\t" if fmt == "tsv" else ","):
+    for row in delimited_rows(_universal_lines(lines), "\t" if fmt == "tsv" else ","):
         if row.problem is not None:
             raise GoEmoXUsageError(f"{name}:{row.line}: {row.problem}; expected {row.expected}")
         if not row.cells:
@@ -133,9 +188,8 @@ def _parse_delimited(content: str, name: str, text_column: str, fmt: str) -> lis
             continue
         if len(row.cells) > len(header):
             raise GoEmoXUsageError(f"{name}:{row.first}: more cells than the header's {len(header)} columns")
-        rows.append((row.first, {column: value for column, value in zip_longest(header, row.cells)}))
+        yield row.first, {column: value for column, value in zip_longest(header, row.cells)}
     if header is None:
         raise GoEmoXUsageError(
             f"{name}:1: no column {text_column!r}; the header has [] (choose one with --text_column)"
         )
-    return rows

@@ -7,7 +7,8 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TextIO
 
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.predictor import EmotionPrediction
@@ -66,12 +67,8 @@ def write_predictions(
     label_separator: str = ";",
     prefix: str = "",
 ) -> None:
-    """Write each input row with its predictions added, atomically (temp file + rename).
-
-    JSONL rows get `labels` (a list) and `scores` (label -> probability); CSV rows get `labels` joined by
-    `label_separator` and one `score_<label>` column per label. When the model stores an `ood_cutoff`, both
-    also get `unfamiliar` (true when the text's highest probability falls below the cutoff). Every added column
-    name starts with `prefix`; an input column of the same name is refused (see :func:`check_prediction_columns`).
+    """Write each input row with its predictions added (see :func:`format_predictions`), atomically (temp file +
+    rename). An input column named like an added column is refused (see :func:`check_prediction_columns`).
 
     Args:
         rows: the input rows, in order.
@@ -86,10 +83,47 @@ def write_predictions(
     ```python
     >>> write_predictions(rows, classifier.predict(texts), "out.csv", "csv", prefix="pred_")  # doctest: +SKIP
     ```"""
-    if fmt not in OUTPUT_FORMATS:
-        raise GoEmoXUsageError(f"output format must be one of {OUTPUT_FORMATS}, got {fmt!r}")
     label_names = list(predictions[0].scores) if predictions else []
     check_prediction_columns(rows, label_names, prefix, "the input rows")
+    content = format_predictions(rows, predictions, fmt, label_separator, prefix)
+    if path == "-":
+        sys.stdout.write(content)
+        return
+    write_text_atomically(path, content)
+
+
+def format_predictions(
+    rows: Sequence[dict],
+    predictions: Sequence[EmotionPrediction],
+    fmt: str = "jsonl",
+    label_separator: str = ";",
+    prefix: str = "",
+    header: bool = True,
+) -> str:
+    """The text of each input row with its predictions added.
+
+    JSONL rows get `labels` (a list) and `scores` (label -> probability); CSV rows get `labels` joined by
+    `label_separator` and one `score_<label>` column per label, under a header of :func:`input_columns` then
+    :func:`csv_prediction_fields`. When the model stores an `ood_cutoff`, both also get `unfamiliar` (true when the
+    text's highest probability falls below the cutoff). Every added column name starts with `prefix`.
+
+    Args:
+        rows: the input rows, in order.
+        predictions: one per row.
+        fmt: `jsonl` or `csv`.
+        label_separator: between the labels of a CSV cell.
+        prefix: put before the name of every column added.
+        header: start CSV text with its header row.
+
+    Example:
+
+    ```python
+    >>> pred = EmotionPrediction(labels=["joy"], scores={"joy": 0.9})
+    >>> format_predictions([{"text": "yay"}], [pred], "csv")
+    'text,labels,score_joy\\r\\nyay,joy,0.900000\\r\\n'
+    ```"""
+    if fmt not in OUTPUT_FORMATS:
+        raise GoEmoXUsageError(f"output format must be one of {OUTPUT_FORMATS}, got {fmt!r}")
     labels, scores, unfamiliar = (prefix + column for column in PREDICTION_COLUMNS)
     buffer = io.StringIO()
     if fmt == "jsonl":
@@ -98,20 +132,64 @@ def write_predictions(
             if pred.unfamiliar is not None:
                 out[unfamiliar] = pred.unfamiliar
             buffer.write(json.dumps(out, ensure_ascii=False) + "\n")
-    else:
-        extra = list(dict.fromkeys(column for row in rows for column in row))
-        flagged = [unfamiliar] if predictions and predictions[0].unfamiliar is not None else []
-        fields = extra + [labels] + flagged + [f"{prefix}score_{n}" for n in label_names]
-        writer = csv.DictWriter(buffer, fieldnames=fields)
+        return buffer.getvalue()
+    extra, added = input_columns(rows), csv_prediction_fields(predictions, prefix)
+    writer = csv_writer(buffer, extra + added)
+    if header:
         writer.writeheader()
-        for row, pred in zip(rows, predictions):
-            out = {key: row.get(key) for key in extra}
-            out[labels] = label_separator.join(pred.labels)
-            if flagged:
-                out[unfamiliar] = str(pred.unfamiliar).lower()
-            out.update({f"{prefix}score_{n}": f"{s:.6f}" for n, s in pred.scores.items()})
-            writer.writerow(out)
-    if path == "-":
-        sys.stdout.write(buffer.getvalue())
-        return
-    write_text_atomically(path, buffer.getvalue())
+    for row, pred in zip(rows, predictions):
+        out = {key: row.get(key) for key in extra}
+        out[labels] = label_separator.join(pred.labels)
+        if unfamiliar in added:
+            out[unfamiliar] = str(pred.unfamiliar).lower()
+        out.update({f"{prefix}score_{n}": f"{s:.6f}" for n, s in pred.scores.items()})
+        writer.writerow(out)
+    return buffer.getvalue()
+
+
+def input_columns(rows: Iterable[dict]) -> list[str]:
+    """Every column of the rows, in the order they first appear (the input columns of CSV output).
+
+    Example:
+
+    ```python
+    >>> input_columns([{"text": "a"}, {"id": 2, "text": "b"}])
+    ['text', 'id']
+    ```"""
+    return list(dict.fromkeys(column for row in rows for column in row))
+
+
+def csv_prediction_fields(predictions: Sequence[EmotionPrediction], prefix: str = "") -> list[str]:
+    """The columns CSV output adds after the input columns: `labels`, `unfamiliar` (when the model stores an OOD
+    cutoff) and one `score_<label>` per label, each behind `prefix`.
+
+    Args:
+        predictions: the predictions written (the first one tells the labels and whether `unfamiliar` is set).
+        prefix: put before every column name.
+
+    Example:
+
+    ```python
+    >>> csv_prediction_fields([EmotionPrediction(labels=[], scores={"joy": 0.1})], "pred_")
+    ['pred_labels', 'pred_score_joy']
+    ```"""
+    labels, _, unfamiliar = (prefix + column for column in PREDICTION_COLUMNS)
+    if not predictions:
+        return [labels]
+    flagged = [unfamiliar] if predictions[0].unfamiliar is not None else []
+    return [labels, *flagged, *(f"{prefix}score_{name}" for name in predictions[0].scores)]
+
+
+def csv_writer(stream: TextIO, fields: Sequence[str]) -> csv.DictWriter:
+    """The writer of predict's CSV output (the `csv` module's default dialect), one row per dict.
+
+    Args:
+        stream: where the text goes.
+        fields: the header, in order; a column a row lacks is left empty.
+
+    Example:
+
+    ```python
+    >>> csv_writer(sys.stdout, ["text", "labels"]).writeheader()  # doctest: +SKIP
+    ```"""
+    return csv.DictWriter(stream, fieldnames=list(fields))

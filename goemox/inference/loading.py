@@ -16,6 +16,7 @@ def load_classifier(
     backend: str = "torch",
     precision: str = "fp32",
     allow_pickle_weights: bool = False,
+    device: str | None = None,
 ) -> EmotionPredictor:
     """Load a model for prediction, turning a missing or invalid folder into a plain message. The onnx backend
     imports neither torch nor transformers.
@@ -27,6 +28,7 @@ def load_classifier(
         backend: `"torch"` or `"onnx"`.
         precision: the ONNX model to run, `"fp32"` or `"int8"` (onnx only).
         allow_pickle_weights: also read `pytorch_model.bin` weights (torch only; pickles can run code).
+        device: where the torch model runs, e.g. `"cuda:1"` (default: CUDA when available); onnx runs on the CPU.
 
     Example:
 
@@ -44,5 +46,9 @@ def load_classifier(
     from goemox.inference.classifier import EmotionClassifier
 
     return EmotionClassifier.from_pretrained(
-        model, max_length=max_length, batch_size=batch_size, allow_pickle_weights=allow_pickle_weights
+        model,
+        device=device,
+        max_length=max_length,
+        batch_size=batch_size,
+        allow_pickle_weights=allow_pickle_weights,
     )

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -48,18 +48,30 @@ def read_mapping_file(path: str | Path, expected: str = "a mapping of option nam
     return content
 
 
-def write_text_atomically(path: str | Path, content: str) -> Path:
-    """Write `content` (UTF-8) to a temporary file in the same folder, then rename it over `path`.
+@contextmanager
+def open_atomically(path: str | Path) -> Iterator[TextIO]:
+    """A UTF-8 text stream (no newline translation) to a temporary file in the same folder as `path`, renamed over
+    `path` when the block ends without an error, so that a reader never sees half a file; the content may be written
+    piece by piece (a file larger than memory).
 
     A file that already exists keeps its permissions; a new one is readable by everyone (0644). On any failure
     the temporary file is removed and `path` is left as it was.
-    """
+
+    Args:
+        path: the file to write (its folder is created).
+
+    Example:
+
+    ```python
+    >>> with open_atomically("predictions.jsonl") as stream:  # doctest: +SKIP
+    ...     stream.write('{"text": "hi"}\\n')
+    ```"""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(content)
+            yield stream
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
@@ -67,7 +79,14 @@ def write_text_atomically(path: str | Path, content: str) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
+
+
+def write_text_atomically(path: str | Path, content: str) -> Path:
+    """Write `content` (UTF-8) to a temporary file in the same folder, then rename it over `path`
+    (see :func:`open_atomically`)."""
+    with open_atomically(path) as stream:
+        stream.write(content)
+    return Path(path)
 
 
 def write_json_atomically(path: str | Path, content: Any, sort_keys: bool = False) -> Path:

@@ -1,16 +1,27 @@
-"""`goemox predict`: what it refuses before any work, how it names its columns, and what an interrupt leaves."""
+"""`goemox predict`: what it refuses before any work, how it names its columns, what an interrupt leaves, and runs in
+chunks (resumable, shared by the processes of `accelerate launch scripts/predict.py`)."""
 
 import csv
 import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import CLI_ENV
 
 from goemox import GoEmoXForSequenceClassification
 from goemox.cli import main
+from goemox.cli.predict import PROCESS_COUNT_VARIABLES, several_processes
 from goemox.inference.classifier import EmotionClassifier
 from goemox.labels import get_label_scheme
+from goemox.resources import demo_texts
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +107,119 @@ def test_txt_lines_end_at_newline_and_blank_lines_are_noted(goemox_cli, model, t
     rows = [json.loads(line) for line in result.stdout.split("\n") if line]
     assert [row["text"] for row in rows] == ["one\u2028a", "two\x0cb", "three\x85c"]
     assert "skipped 2 blank line(s)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--chunk_rows", "0"], "--chunk_rows must be at least 1, got 0"),
+        (["--output", "-"], "--output -: predicting in chunks (--chunk_rows, or several processes) needs files"),
+        (["--input", "-"], "--input -: predicting in chunks (--chunk_rows, or several processes) needs files"),
+        (["--output", "{tmp}/data.jsonl"], "--output {tmp}/data.jsonl is the input {tmp}/data.jsonl"),
+        (["--output", "{tmp}/taken.jsonl"], "--output {tmp}/taken.jsonl.shards exists and is not a folder"),
+        (["--input", "{tmp}/in.shards/data.jsonl", "--output", "{tmp}/in"], "--output {tmp}/in.shards holds the input"),
+    ],
+)
+def test_chunked_runs_check_their_paths_before_the_model_is_loaded(goemox_here, tmp_path, no_loading, args, message):
+    (tmp_path / "data.jsonl").write_text('{"text": "hello"}\n', encoding="utf-8")
+    (tmp_path / "taken.jsonl.shards").write_text("not a folder", encoding="utf-8")
+    (tmp_path / "in.shards").mkdir()
+    (tmp_path / "in.shards" / "data.jsonl").write_text('{"text": "hello"}\n', encoding="utf-8")
+    base = ["--model", str(tmp_path / "model"), "--input", str(tmp_path / "data.jsonl")]
+    base += ["--output", str(tmp_path / "out.jsonl")]
+    result = goemox_here("predict", *base, "--chunk_rows", "2", *(arg.format(tmp=tmp_path) for arg in args))
+    assert result.returncode == 2
+    assert f"goemox: error: {message.format(tmp=tmp_path)}" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_chunked_csv_run_writes_what_one_pass_writes(model, tmp_path, goemox_here):
+    texts = ['id,text\n1,"I love it,\nreally"\n2,so sad\n3,what?\n', "4,no way\n5,thanks a lot\n"]
+    (tmp_path / "in.csv").write_text("".join(texts), encoding="utf-8")
+    args = ["predict", "--model", str(model), "--input", str(tmp_path / "in.csv"), "--batch_size", "1"]
+    assert goemox_here(*args, "--output", str(tmp_path / "whole.csv")).returncode == 0
+    result = goemox_here(*args, "--output", str(tmp_path / "chunked.csv"), "--chunk_rows", "2")
+    assert result.returncode == 0, result.stderr
+    assert f"Wrote 5 predictions to {tmp_path / 'chunked.csv'}" in result.stderr
+    assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["chunked.csv", "in.csv", "whole.csv"]
+
+
+def test_a_process_that_dies_stops_the_others_with_one_line_and_keeps_the_chunks(
+    model, tmp_path, goemox_here, monkeypatch
+):
+    def peer_died(self):
+        raise RuntimeError("[pair.cc:553] Connection closed by peer [127.0.0.1]:35564.\nCheck the logs")
+
+    monkeypatch.setattr("accelerate.PartialState.wait_for_everyone", peer_died)
+    (tmp_path / "in.txt").write_text("one\ntwo\nthree\n", encoding="utf-8")
+    args = ["--model", str(model), "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "out.jsonl")]
+    result = goemox_here("predict", *args, "--chunk_rows", "2")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "goemox: error: another process stopped before it finished its chunks ([pair.cc:553] Connection closed by "
+        f"peer [127.0.0.1]:35564.); the chunks done are kept in {tmp_path / 'out.jsonl.shards'}: run the same "
+        "command again to predict the rest"
+    )
+    assert not (tmp_path / "out.jsonl").exists()
+    assert sorted(path.name for path in (tmp_path / "out.jsonl.shards").iterdir()) == [
+        "chunk-000000.shard",
+        "chunk-000001.shard",
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.skipif(
+    shutil.which("accelerate", path=str(Path(sys.executable).parent)) is None,
+    reason="accelerate's launcher is not installed",
+)
+def test_two_processes_under_accelerate_launch_finish_a_killed_run(model, tmp_path, caplog, monkeypatch):
+    """A run killed after its first chunk is finished by two gloo processes (`--multi_gpu` without GPUs: see
+    tests/training/test_multiprocess.py); the output is byte for byte that of one plain `goemox predict`."""
+    rows = [{"id": i, "text": text} for i, text in enumerate(demo_texts()[:11])]  # 4 chunks of 3, 3, 3 and 2 rows
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    # --batch_size 1: no padding, so that the scores do not depend on which texts share a batch.
+    args = ["--model", str(model), "--input", str(tmp_path / "in.jsonl"), "--batch_size", "1"]
+    assert main(["predict", *args, "--output", str(tmp_path / "whole.jsonl")]) == 0
+
+    chunked = [*args, "--output", str(tmp_path / "out.jsonl"), "--chunk_rows", "3"]
+    predict, calls = EmotionClassifier.predict, []
+
+    def killed_in_the_second_chunk(self, texts, **kwargs):
+        calls.append(texts)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return predict(self, texts, **kwargs)
+
+    monkeypatch.setattr(EmotionClassifier, "predict", killed_in_the_second_chunk)
+    assert main(["predict", *chunked]) == 130
+    shards = tmp_path / "out.jsonl.shards"
+    assert sorted(path.name for path in shards.iterdir()) == ["chunk-000000.shard"]
+    (shards / ".chunk-000001.shard.k1ll3d.tmp").write_text('{"goemox_shard": 1, "ke', encoding="utf-8")
+
+    launch = [str(Path(sys.executable).parent / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2"]
+    launch += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    launch += ["--main_process_port", str(free_port()), str(REPO / "scripts" / "predict.py"), *chunked]
+    env = {**os.environ, **CLI_ENV, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "chunk 0 (rows 1-3): already predicted" in result.stderr
+    assert "process 1 of 2: predicted 1 chunk(s), 1 already done, of 4 in all" in result.stderr
+    assert "process 2 of 2: predicted 2 chunk(s), 0 already done, of 4 in all" in result.stderr
+    assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl", "whole.jsonl"]
+
+
+def test_a_launcher_of_several_processes_is_recognised(monkeypatch):
+    for name in PROCESS_COUNT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert not several_processes()
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert not several_processes()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert several_processes()

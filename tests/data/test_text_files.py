@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from goemox.data.text_files import read_inputs
+from goemox.data.text_files import iter_inputs, read_inputs
 from goemox.errors import GoEmoXUsageError
 
 
@@ -72,3 +72,21 @@ def test_csv_field_longer_than_the_csv_module_default_limit(tmp_path):
     long_text = "word " * 40_000
     (tmp_path / "a.csv").write_text(f'id,text\n1,"{long_text}"\n', encoding="utf-8")
     assert read_inputs(str(tmp_path / "a.csv")) == [{"id": "1", "text": long_text}]
+
+
+def test_rows_are_streamed_and_a_bad_line_stops_the_stream_where_it_is(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(b'\xef\xbb\xbf{"text": "one"}\r\n\n{"text": "two"}\n{"text": \n')
+    rows = iter_inputs(str(tmp_path / "a.jsonl"))
+    assert [next(rows), next(rows)] == [{"text": "one"}, {"text": "two"}]
+    with pytest.raises(GoEmoXUsageError, match=r"a\.jsonl:4: invalid JSON"):
+        next(rows)
+    (tmp_path / "b.csv").write_bytes(b'id,text\r1,"a\r\nb"\n2,caf\xe9\n')
+    rows = iter_inputs(str(tmp_path / "b.csv"))
+    assert next(rows) == {"id": "1", "text": "a\r\nb"}
+    with pytest.raises(GoEmoXUsageError, match=r"b\.csv:3: bytes that are not UTF-8"):
+        next(rows)
+
+
+def test_a_missing_file_is_refused_before_the_first_row_is_asked_for(tmp_path):
+    with pytest.raises(GoEmoXUsageError, match="nope.csv: no such file"):
+        iter_inputs(str(tmp_path / "nope.csv"))

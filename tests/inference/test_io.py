@@ -5,7 +5,7 @@ import pytest
 
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.classifier import EmotionPrediction
-from goemox.inference.io import write_predictions
+from goemox.inference.io import csv_prediction_fields, format_predictions, input_columns, write_predictions
 
 PREDS = [
     EmotionPrediction(labels=["joy"], scores={"joy": 0.9, "anger": 0.1}),
@@ -42,3 +42,16 @@ def test_prediction_prefix_keeps_input_columns(tmp_path):
     table = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert list(table[0]) == ["text", "labels", "pred_labels", "pred_score_joy", "pred_score_anger"]
     assert table[0]["labels"] == "gold" and table[0]["pred_labels"] == "joy"
+
+
+def test_csv_text_without_its_header_and_the_columns_it_is_laid_out_in():
+    rows = [{"text": "a"}, {"id": 8, "text": "b"}]
+    flagged = [EmotionPrediction(p.labels, p.scores, unfamiliar=i == 1) for i, p in enumerate(PREDS)]
+    assert input_columns(rows) == ["text", "id"]
+    assert csv_prediction_fields(flagged, "p_") == ["p_labels", "p_unfamiliar", "p_score_joy", "p_score_anger"]
+    assert csv_prediction_fields([], "p_") == ["p_labels"]
+    whole = format_predictions(rows, flagged, "csv", prefix="p_")
+    body = format_predictions(rows, flagged, "csv", prefix="p_", header=False)
+    assert whole == "text,id,p_labels,p_unfamiliar,p_score_joy,p_score_anger\r\n" + body
+    assert body == "a,,joy,false,0.900000,0.100000\r\nb,8,,true,0.200000,0.300000\r\n"
+    assert format_predictions(rows, PREDS, "jsonl", header=False) == format_predictions(rows, PREDS, "jsonl")

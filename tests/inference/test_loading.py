@@ -87,8 +87,9 @@ def test_pickle_weights_are_refused_unless_allowed(saved, tmp_path):
     torch.save(model.state_dict(), folder / "pytorch_model.bin")
     with pytest.raises(GoEmoXUsageError, match=r"only pickle weights \(pytorch_model\.bin\).*--allow_pickle_weights"):
         SavedModelArguments(model=str(folder)).load()
-    classifier = SavedModelArguments(model=str(folder), allow_pickle_weights=True).load()
+    classifier = SavedModelArguments(model=str(folder), allow_pickle_weights=True).load(device="cpu")
     assert classifier.label_names == list(get_label_scheme("ten").labels)
+    assert classifier.model.device.type == "cpu"
 
 
 def test_onnx_folder_missing_or_with_bad_thresholds(saved, tmp_path):

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from goemox.reporting.files import write_text_atomically
+from goemox.reporting.files import open_atomically, write_text_atomically
 
 
 def test_new_file_is_world_readable_and_an_existing_one_keeps_its_mode(tmp_path):
@@ -25,4 +25,19 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
     with pytest.raises(OSError, match="disk full"):
         write_text_atomically(path, "new")
     assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_a_stream_written_piece_by_piece_appears_only_when_the_block_ends(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("old")
+    with open_atomically(path) as stream:
+        stream.write("new\r\n")
+        assert path.read_text() == "old"
+        stream.write("more")
+    assert path.read_bytes() == b"new\r\nmore"
+    with pytest.raises(RuntimeError), open_atomically(path) as stream:
+        stream.write("half")
+        raise RuntimeError
+    assert path.read_bytes() == b"new\r\nmore"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]

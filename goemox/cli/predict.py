@@ -135,7 +135,7 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
     from accelerate.utils import parse_flag_from_env
 
     from goemox.data.text_files import input_format, iter_inputs
-    from goemox.inference.classifier import first_line
+    from goemox.errors import first_line
     from goemox.inference.sharding import merge_shards, predict_shards, run_fingerprint, shard_folder
     from goemox.reporting.files import check_output_folder
 

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from goemox.errors import GoEmoXUsageError
-from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.io import (
     check_prediction_columns,
     csv_prediction_fields,
@@ -45,6 +44,7 @@ from goemox.inference.io import (
     format_predictions,
     input_columns,
 )
+from goemox.inference.predictor import EmotionPredictor
 from goemox.reporting.files import open_atomically, write_text_atomically
 
 DEFAULT_CHUNK_ROWS = 10_000
@@ -218,7 +218,7 @@ def read_shard_record(path: str | Path) -> ShardRecord | None:
 
 def predict_shards(
     rows: Iterable[dict],
-    classifier: EmotionClassifier,
+    classifier: EmotionPredictor,
     folder: str | Path,
     run: str,
     *,

@@ -1,11 +1,10 @@
-"""Helpers shared by the benchmark scripts: machine facts, data subsets, the plain recipe, bootstrap intervals."""
+"""Helpers shared by the benchmark scripts: machine facts, data subsets, the plain recipe, bootstrap intervals
+(paths, peak memory and JSON output come from `bench.lightweight`, which imports no torch)."""
 
 from __future__ import annotations
 
-import json
 import os
 import platform
-import resource
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,14 +13,25 @@ import numpy as np
 import torch
 from transformers import TrainerCallback
 
+from bench.lightweight import DEFAULT_DATA, DEFAULT_ENCODER, REPO, RESULTS, SHARED, peak_rss_mib, write_json
 from goemox.evaluation.metrics import multilabel_metrics
 from goemox.training.train import library_versions
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "results"
-SHARED = Path(os.environ.get("GOEMOX_SHARED", REPO.parent / "shared"))
-DEFAULT_DATA = SHARED / "data" / "goemotions"
-DEFAULT_ENCODER = SHARED / "models" / "all-MiniLM-L6-v2"
+__all__ = [
+    "DEFAULT_DATA",
+    "DEFAULT_ENCODER",
+    "REPO",
+    "RESULTS",
+    "SHARED",
+    "WallClock",
+    "bootstrap_macro_f1",
+    "machine",
+    "peak_rss_mib",
+    "plain_trainer",
+    "summarise",
+    "test_report",
+    "write_json",
+]
 
 
 def machine() -> dict:
@@ -36,21 +46,6 @@ def machine() -> dict:
         "versions": library_versions(),
     }
     return info
-
-
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, in MiB.
-
-    Read from `VmHWM` in /proc/self/status: Linux's `getrusage` carries the parent's peak into a child started
-    with fork + exec, so a worker process would report its launcher's peak when that is higher. Elsewhere,
-    `getrusage` (KiB on Linux).
-    """
-    status = Path("/proc/self/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bootstrap_macro_f1(
@@ -138,10 +133,3 @@ def plain_trainer(encoder: str, labels: list[str], problem_type: str, train, out
         use_cpu=not torch.cuda.is_available(),
     )
     return Trainer(model=model, args=arguments, train_dataset=train, processing_class=tokenizer)
-
-
-def write_json(path: Path, payload: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2))
-    print(f"wrote {path}")
-    return path

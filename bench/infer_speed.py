@@ -9,9 +9,13 @@ machine's load average (`os.getloadavg()`) before and after, since the machine m
 - `pipeline_bs1`, `pipeline_bs32`: `pipeline(..., top_k=None, batch_size=B)` in input order.
 - `goemox`: `EmotionClassifier.predict` (batch 64, texts sorted by length, `torch.inference_mode`): the PyTorch
   baseline the ONNX rows are compared with (`speedup_vs_goemox`, `label_agreement_with_goemox`).
+- `goemox_bf16`: the same under `torch.autocast("cpu", dtype=torch.bfloat16)`.
 - `onnx_fp32`, `onnx_int8`: `OnnxEmotionClassifier.predict` (the same batching) on the model exported with
-  `goemox export onnx --quantize int8` (done once by this script, its time recorded), onnxruntime with as many
-  threads as torch uses.
+  `goemox export onnx --quantize int8` (done once by this script, its time recorded). Their worker process imports
+  neither torch nor transformers (recorded as `torch_imported`), as `goemox predict --backend onnx` does.
+
+Every variant uses `--threads` intra-op threads (torch and onnxruntime alike). `startup_seconds` is the time from
+launching the worker process to its first prediction (one sentence): interpreter start, imports, model load.
 
 Without `--model`, a model is first trained on CPU (mean pooling, a seeded 3,000-row subset of train,
 1 epoch, thresholds tuned on the full validation split): its quality is modest, which does not matter for
@@ -34,11 +38,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
-from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, RESULTS, machine, peak_rss_mib, write_json  # noqa: E402
+from bench.lightweight import DEFAULT_DATA, DEFAULT_ENCODER, RESULTS, peak_rss_mib, write_json  # noqa: E402
 
-VARIANTS = ("pipeline_bs1", "pipeline_bs32", "goemox", "onnx_fp32", "onnx_int8")
+VARIANTS = ("pipeline_bs1", "pipeline_bs32", "goemox", "goemox_bf16", "onnx_fp32", "onnx_int8")
 REFERENCES = ("pipeline_bs1", "pipeline_bs32", "goemox")
 
 
@@ -82,45 +85,63 @@ def train_model(args, out: Path) -> Path:
     return out
 
 
-def run_variant(variant: str, model: str, onnx_dir: Path, texts: list[str]) -> dict:
-    """Time one variant in this process; returns speed, peak RSS and the predicted label sets."""
+def load_variant(variant: str, model: str, onnx_dir: Path, threads: int):
+    """The variant's predictor: a callable from texts to label sets (PyTorch ones set torch's thread count)."""
+    if variant.startswith("onnx_"):
+        from goemox.inference.onnx import OnnxEmotionClassifier
+
+        precision = variant.removeprefix("onnx_")
+        classifier = OnnxEmotionClassifier.from_pretrained(
+            onnx_dir, precision=precision, num_threads=threads, batch_size=64
+        )
+        return lambda texts: [p.labels for p in classifier.predict(texts)]
+    import contextlib
+
+    import torch
+
+    torch.set_num_threads(threads)
+    if variant in ("goemox", "goemox_bf16"):
+        from goemox.inference.classifier import EmotionClassifier
+
+        classifier = EmotionClassifier.from_pretrained(model, device="cpu", batch_size=64)
+
+        def predict(texts):
+            bf16 = torch.autocast("cpu", dtype=torch.bfloat16) if variant == "goemox_bf16" else contextlib.nullcontext()
+            with bf16:
+                return [p.labels for p in classifier.predict(texts)]
+
+        return predict
     from transformers import pipeline
 
     import goemox  # noqa: F401  (registers the architecture for pipeline())
-    from goemox.inference.classifier import EmotionClassifier
-    from goemox.inference.onnx import OnnxEmotionClassifier
 
+    batch = 1 if variant == "pipeline_bs1" else 32
+    pipe = pipeline("text-classification", model=model, top_k=None, batch_size=batch, device="cpu")
+    config = pipe.model.config
+    thresholds = dict(zip([config.id2label[i] for i in range(config.num_labels)], config.thresholds))
+    return lambda texts: [[s["label"] for s in row if s["score"] >= thresholds[s["label"]]] for row in pipe(texts)]
+
+
+def run_variant(variant: str, model: str, onnx_dir: Path, texts: list[str], threads: int, launched: float) -> dict:
+    """Time one variant in this process; returns start-up time, speed, peak RSS and the predicted label sets."""
     load_before = os.getloadavg()
-    if variant in ("goemox", "onnx_fp32", "onnx_int8"):
-        if variant == "goemox":
-            classifier = EmotionClassifier.from_pretrained(model, device="cpu", batch_size=64)
-        else:
-            precision = variant.removeprefix("onnx_")
-            threads = torch.get_num_threads()
-            classifier = OnnxEmotionClassifier.from_pretrained(
-                onnx_dir, precision=precision, num_threads=threads, batch_size=64
-            )
-        classifier.predict(texts[:32])
-        start = time.perf_counter()
-        labels = [p.labels for p in classifier.predict(texts)]
-    else:
-        batch = 1 if variant == "pipeline_bs1" else 32
-        pipe = pipeline("text-classification", model=model, top_k=None, batch_size=batch, device="cpu")
-        config = pipe.model.config
-        thresholds = dict(zip([config.id2label[i] for i in range(config.num_labels)], config.thresholds))
-        pipe(texts[:32])
-        start = time.perf_counter()
-        scores = pipe(texts)
-        labels = [[s["label"] for s in row if s["score"] >= thresholds[s["label"]]] for row in scores]
+    predict = load_variant(variant, model, onnx_dir, threads)
+    predict(texts[:1])
+    startup = time.time() - launched
+    predict(texts[:32])
+    start = time.perf_counter()
+    labels = predict(texts)
     seconds = time.perf_counter() - start
     return {
         "variant": variant,
         "sentences": len(texts),
+        "startup_seconds": startup,
         "seconds": seconds,
         "sentences_per_second": len(texts) / seconds,
         "peak_rss_mib": peak_rss_mib(),
+        "torch_imported": "torch" in sys.modules,
         "labels": labels,
-        "torch_threads": torch.get_num_threads(),
+        "threads": threads,
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
     }
@@ -141,14 +162,17 @@ def main() -> None:
         default=list(VARIANTS),
         help="Variants to run (default: all); ratios and agreement are given against those of the references run.",
     )
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="Intra-op threads of every variant.")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--launched", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = Path(args.work)
     texts_file = work / "texts.json"
     onnx_dir = work / "onnx"
     if args.worker:  # reads plain text, so its peak RSS is the model's and the variant's, not the data loader's
         texts = json.loads(texts_file.read_text(encoding="utf-8"))
-        write_json(work / f"{args.worker}.json", run_variant(args.worker, args.model, onnx_dir, texts))
+        result = run_variant(args.worker, args.model, onnx_dir, texts, args.threads, args.launched)
+        write_json(work / f"{args.worker}.json", result)
         return
     texts, y_true = read_test(Path(args.data), args.rows)
     work.mkdir(parents=True, exist_ok=True)
@@ -171,10 +195,15 @@ def main() -> None:
             model,
             "--worker",
             variant,
+            "--threads",
+            str(args.threads),
+            "--launched",
         ]
+        command.append(repr(time.time()))
         subprocess.run(command, check=True)
         runs[variant] = json.loads((work / f"{variant}.json").read_text())
 
+    from bench.common import machine
     from goemox.evaluation.metrics import multilabel_metrics
 
     label_names = list(json.loads((Path(model) / "config.json").read_text())["id2label"].values())
@@ -186,6 +215,8 @@ def main() -> None:
                 same = [set(a) == set(b) for a, b in zip(labels[name], labels[reference])]
                 run[f"label_agreement_with_{reference}"] = float(np.mean(same))
                 run[f"speedup_vs_{reference}"] = run["sentences_per_second"] / runs[reference]["sentences_per_second"]
+        if "goemox" in runs:
+            run["startup_vs_goemox"] = run["startup_seconds"] / runs["goemox"]["startup_seconds"]
         run["share_with_a_label"] = float(np.mean([bool(row) for row in labels[name]]))
         run["macro_f1"] = multilabel_metrics(y_true, predicted.astype(float), label_names, 0.5)["macro_f1"]
     result = {
@@ -203,7 +234,8 @@ def main() -> None:
             f"same labels as {r} {run[f'label_agreement_with_{r}']:.4f}" for r in REFERENCES if r in runs
         )
         print(
-            f"{name:<14} {run['sentences_per_second']:8.1f} sentences/s  {ratios}  RSS {run['peak_rss_mib']:.0f} MiB  "
+            f"{name:<14} start-up {run['startup_seconds']:5.1f} s  {run['sentences_per_second']:8.1f} sentences/s  "
+            f"{ratios}  RSS {run['peak_rss_mib']:.0f} MiB  "
             f"{agreement}  macro-F1 {run['macro_f1']:.4f}"
         )
 

@@ -130,6 +130,8 @@ def test_infer_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         str(tiny_encoder_factory("bert")),
         "--rows",
         "20",
+        "--threads",
+        "1",
         "--work",
         str(tmp_path / "work"),
         "--out",
@@ -138,7 +140,10 @@ def test_infer_speed_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     )
     result = json.loads(out.read_text())
     runs = result["runs"]
-    assert set(runs) == {"pipeline_bs1", "pipeline_bs32", "goemox", "onnx_fp32", "onnx_int8"}
+    assert set(runs) == {"pipeline_bs1", "pipeline_bs32", "goemox", "goemox_bf16", "onnx_fp32", "onnx_int8"}
+    assert not runs["onnx_fp32"]["torch_imported"] and not runs["onnx_int8"]["torch_imported"]
+    assert runs["goemox"]["torch_imported"] and runs["goemox"]["startup_vs_goemox"] == 1.0
+    assert all(run["startup_seconds"] > 0 for run in runs.values())
     assert runs["pipeline_bs1"]["label_agreement_with_pipeline_bs1"] == 1.0
     assert runs["goemox"]["label_agreement_with_goemox"] == runs["goemox"]["speedup_vs_goemox"] == 1.0
     # The same model and thresholds: goemox's and the fp32 ONNX label sets match (up to float rounding).

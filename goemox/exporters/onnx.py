@@ -182,7 +182,15 @@ def quantize_int8(fp32_path: Path, int8_path: Path, choice: dict) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     large = fp32_path.stat().st_size > PROTOBUF_LIMIT_BYTES
-    quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8, use_external_data_format=large, **choice)
+    # onnxruntime logs a pre-processing hint on the root logger for every call (it targets static quantization of
+    # image models); with several settings tried it would fill the export's output.
+    hint = logging.Filter()
+    hint.filter = lambda record: not record.getMessage().startswith("Please consider to run pre-processing")
+    logging.getLogger().addFilter(hint)
+    try:
+        quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8, use_external_data_format=large, **choice)
+    finally:
+        logging.getLogger().removeFilter(hint)
 
 
 def choose_quantization(fp32_path: Path, int8_path: Path, score) -> dict:

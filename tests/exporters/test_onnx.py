@@ -2,13 +2,14 @@
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import TORCH_FREE
+from conftest import TORCH_FREE, blocking_prelude
 from transformers import AutoConfig, AutoModel, BertConfig, BertForSequenceClassification
 
 from goemox import GoEmoXForSequenceClassification
@@ -179,6 +180,20 @@ def test_int8_agreement_is_reported_and_sane(goemox_bert):
     assert 0.0 < reported["max_abs_probability_difference"] < 1.0
     same = (p32 >= fp32.thresholds) == (p8 >= int8.thresholds)
     assert reported["label_agreement"] == pytest.approx(same.all(axis=1).mean(), abs=0.05)
+
+
+def test_the_python_api_runs_where_neither_torch_nor_transformers_is_installed(goemox_bert):
+    model_dir, onnx_dir = goemox_bert
+    script = blocking_prelude("torch", "transformers") + (
+        "from goemox.inference.onnx import OnnxEmotionClassifier\n"
+        "clf = OnnxEmotionClassifier.from_pretrained(sys.argv[1], max_length=int(sys.argv[3]))\n"
+        "print(json.dumps([p.labels for p in clf.predict(json.loads(sys.argv[2]))]))\n"
+    )
+    command = [sys.executable, "-c", script, str(onnx_dir), json.dumps(TEXTS), str(MAX_LENGTH)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    torch_clf = EmotionClassifier.from_pretrained(str(model_dir), max_length=MAX_LENGTH)
+    assert json.loads(result.stdout) == [p.labels for p in torch_clf.predict(TEXTS)]
 
 
 def test_graph_fusions_and_the_int8_setting_are_chosen_and_recorded(goemox_bert):

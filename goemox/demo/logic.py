@@ -91,7 +91,7 @@ def model_facts(classifier: EmotionClassifier, model: str) -> dict[str, str]:
         classifier: the loaded classifier.
         model: the folder or Hub id it was loaded from.
     """
-    config = classifier.model.config
+    config = classifier.config
     scheme = getattr(config, "label_scheme", None)
     stored = getattr(config, "thresholds", None)
     facts = {

@@ -18,6 +18,7 @@ Example:
 >>> clf = goemox.EmotionClassifier.from_pretrained("runs/demo")  # doctest: +SKIP
 ```"""
 
+from goemox.lazy_names import lazy_names
 from goemox.registration import register_with_auto_classes
 
 register_with_auto_classes()
@@ -44,10 +45,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    """The public names above, imported on first use (so `import goemox` stays light)."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -10,6 +10,7 @@ Example:
 ```"""
 
 from goemox.errors import DataError
+from goemox.lazy_names import lazy_names
 
 __all__ = [
     "SPLITS",
@@ -31,10 +32,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    """The names above, imported on first use: reading a text file for `goemox predict` does not load `datasets`."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

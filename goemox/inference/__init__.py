@@ -11,6 +11,8 @@ Example:
 ['praise', 'joy']
 ```"""
 
+from goemox.lazy_names import lazy_names
+
 __all__ = ["EmotionClassifier", "EmotionPrediction", "EmotionPredictor", "OnnxEmotionClassifier", "load_classifier"]
 
 _LAZY = {
@@ -22,10 +24,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    """The names above on first use: the PyTorch classifier loads torch, the ONNX one only onnxruntime."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

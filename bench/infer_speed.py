@@ -7,7 +7,7 @@ process); the model is loaded and warmed up on 32 sentences before the clock sta
 machine's load average (`os.getloadavg()`) before and after, since the machine may be shared.
 
 - `pipeline_bs1`, `pipeline_bs32`: `pipeline(..., top_k=None, batch_size=B)` in input order.
-- `goemox`: `EmotionClassifier.predict` (batch 64, texts sorted by length, `torch.inference_mode`): the PyTorch
+- `goemox`: `EmotionClassifier.predict` (`--batch_size`, default 64, texts sorted by length, inference mode): the PyTorch
   baseline the ONNX rows are compared with (`speedup_vs_goemox`, `label_agreement_with_goemox`).
 - `goemox_bf16`: the same under `torch.autocast("cpu", dtype=torch.bfloat16)`.
 - `onnx_fp32`, `onnx_int8`: `OnnxEmotionClassifier.predict` (the same batching) on the model exported with
@@ -85,14 +85,14 @@ def train_model(args, out: Path) -> Path:
     return out
 
 
-def load_variant(variant: str, model: str, onnx_dir: Path, threads: int):
+def load_variant(variant: str, model: str, onnx_dir: Path, threads: int, batch_size: int):
     """The variant's predictor: a callable from texts to label sets (PyTorch ones set torch's thread count)."""
     if variant.startswith("onnx_"):
         from goemox.inference.onnx import OnnxEmotionClassifier
 
         precision = variant.removeprefix("onnx_")
         classifier = OnnxEmotionClassifier.from_pretrained(
-            onnx_dir, precision=precision, num_threads=threads, batch_size=64
+            onnx_dir, precision=precision, num_threads=threads, batch_size=batch_size
         )
         return lambda texts: [p.labels for p in classifier.predict(texts)]
     import contextlib
@@ -103,7 +103,7 @@ def load_variant(variant: str, model: str, onnx_dir: Path, threads: int):
     if variant in ("goemox", "goemox_bf16"):
         from goemox.inference.classifier import EmotionClassifier
 
-        classifier = EmotionClassifier.from_pretrained(model, device="cpu", batch_size=64)
+        classifier = EmotionClassifier.from_pretrained(model, device="cpu", batch_size=batch_size)
 
         def predict(texts):
             bf16 = torch.autocast("cpu", dtype=torch.bfloat16) if variant == "goemox_bf16" else contextlib.nullcontext()
@@ -122,12 +122,12 @@ def load_variant(variant: str, model: str, onnx_dir: Path, threads: int):
     return lambda texts: [[s["label"] for s in row if s["score"] >= thresholds[s["label"]]] for row in pipe(texts)]
 
 
-def run_variant(variant: str, model: str, onnx_dir: Path, texts: list[str], threads: int, launched: float) -> dict:
+def run_variant(variant: str, model: str, onnx_dir: Path, texts: list[str], args) -> dict:
     """Time one variant in this process; returns start-up time, speed, peak RSS and the predicted label sets."""
     load_before = os.getloadavg()
-    predict = load_variant(variant, model, onnx_dir, threads)
+    predict = load_variant(variant, model, onnx_dir, args.threads, args.batch_size)
     predict(texts[:1])
-    startup = time.time() - launched
+    startup = time.time() - args.launched
     predict(texts[:32])
     start = time.perf_counter()
     labels = predict(texts)
@@ -141,7 +141,8 @@ def run_variant(variant: str, model: str, onnx_dir: Path, texts: list[str], thre
         "peak_rss_mib": peak_rss_mib(),
         "torch_imported": "torch" in sys.modules,
         "labels": labels,
-        "threads": threads,
+        "threads": args.threads,
+        "batch_size": args.batch_size,
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
     }
@@ -163,6 +164,7 @@ def main() -> None:
         help="Variants to run (default: all); ratios and agreement are given against those of the references run.",
     )
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="Intra-op threads of every variant.")
+    parser.add_argument("--batch_size", type=int, default=64, help="Texts per batch of the goemox and ONNX variants.")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--launched", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -171,7 +173,7 @@ def main() -> None:
     onnx_dir = work / "onnx"
     if args.worker:  # reads plain text, so its peak RSS is the model's and the variant's, not the data loader's
         texts = json.loads(texts_file.read_text(encoding="utf-8"))
-        result = run_variant(args.worker, args.model, onnx_dir, texts, args.threads, args.launched)
+        result = run_variant(args.worker, args.model, onnx_dir, texts, args)
         write_json(work / f"{args.worker}.json", result)
         return
     texts, y_true = read_test(Path(args.data), args.rows)
@@ -197,6 +199,8 @@ def main() -> None:
             variant,
             "--threads",
             str(args.threads),
+            "--batch_size",
+            str(args.batch_size),
             "--launched",
         ]
         command.append(repr(time.time()))
@@ -206,7 +210,8 @@ def main() -> None:
     from bench.common import machine
     from goemox.evaluation.metrics import multilabel_metrics
 
-    label_names = list(json.loads((Path(model) / "config.json").read_text())["id2label"].values())
+    id2label = json.loads((Path(model) / "config.json").read_text())["id2label"]
+    label_names = [id2label[str(i)] for i in range(len(id2label))]  # the JSON keys are strings, sorted as text
     labels = {name: run.pop("labels") for name, run in runs.items()}
     for name, run in runs.items():
         predicted = np.array([[label in row for label in label_names] for row in labels[name]], dtype=int)

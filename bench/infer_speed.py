@@ -7,7 +7,7 @@ process); the model is loaded and warmed up on 32 sentences before the clock sta
 machine's load average (`os.getloadavg()`) before and after, since the machine may be shared.
 
 - `pipeline_bs1`, `pipeline_bs32`: `pipeline(..., top_k=None, batch_size=B)` in input order.
-- `goemox`: `EmotionClassifier.predict` (`--batch_size`, default 64, texts sorted by length, inference mode): the PyTorch
+- `goemox`: `EmotionClassifier.predict` (`--batch_size`, default 64, length-sorted texts, inference mode): the PyTorch
   baseline the ONNX rows are compared with (`speedup_vs_goemox`, `label_agreement_with_goemox`).
 - `goemox_bf16`: the same under `torch.autocast("cpu", dtype=torch.bfloat16)`.
 - `onnx_fp32`, `onnx_int8`: `OnnxEmotionClassifier.predict` (the same batching) on the model exported with

@@ -170,6 +170,8 @@ def test_search_quality_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         "2",
         "--workers",
         "2",
+        "--pruners",
+        "hyperband+defaults",  # one search keeps the test as cheap as before; several entries run in a loop
         "--work",
         str(tmp_path / "work"),
         "--out",
@@ -177,10 +179,14 @@ def test_search_quality_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         cwd=tmp_path,
     )
     result = json.loads(out.read_text())
-    finished = result["trial_states"].get("COMPLETE", 0) + result["trial_states"].get("PRUNED", 0)
+    assert list(result["searches"]) == ["hyperband+defaults"]
+    search = result["searches"]["hyperband+defaults"]
+    assert search["pruner"] == "hyperband" and search["enqueue_defaults"] is True
+    finished = search["trial_states"].get("COMPLETE", 0) + search["trial_states"].get("PRUNED", 0)
     assert 2 <= finished <= 3
-    assert result["search_wall_in_full_runs"] > 0
-    assert set(result["searched_params"]["test"]) == {
+    assert search["search_wall_in_full_runs"] > 0 and search["trial_epochs"] >= finished
+    assert search["default_trial"]["validation_macro_f1"] >= 0
+    assert set(search["searched_params"]["test"]) == {
         "macro_f1",
         "micro_f1",
         "roc_auc_macro",

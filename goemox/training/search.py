@@ -20,8 +20,16 @@ labels instead of one weight per label. A YAML/JSON file (`--space_file`) overri
 {type: categorical, choices: [32]}`, or removes one with `null`.
 
 Each trial reports validation macro-F1 after every epoch (step = epoch, so trials with different batch sizes
-compare); its objective is the best epoch's value. A median pruner stops trials below the median of earlier
-trials at the same epoch, and early stopping ends a trial whose macro-F1 stops improving.
+compare); its objective is the best epoch's value. The pruner (`--pruner`) stops weak trials at an epoch:
+`median` below the median of earlier trials there, `successive_halving` outside the best 1 in
+`--pruner_reduction_factor` at epochs 1, 3, 9, ..., `hyperband` several successive-halving brackets up to the
+space's largest epoch count; early stopping ends a trial whose macro-F1 stops improving.
+
+The first trial of a new study is the default recipe (`--enqueue_defaults`): the searched parameters at the
+values the same options give `goemox train`, so the search measures the recipe it is meant to improve on.
+Only the worker that creates the study enqueues it (the database refuses a second study of the same name), so
+a resumed or shared study never gets it twice. A default outside the space (`--num_train_epochs 5` with epochs
+2 to 4) is not enqueued; a warning says which.
 
 Persistence and several workers: the study lives in an Optuna RDB storage (`sqlite:///OUTPUT_DIR/search.db`
 by default, or any database URL such as `postgresql://user@host/db`), with a heartbeat: a trial whose worker
@@ -37,6 +45,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 import time
@@ -48,7 +57,7 @@ from goemox.data import tokenize_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.labels import get_label_scheme
 from goemox.reporting.files import read_mapping_file, write_json_atomically
-from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
+from goemox.training.arguments import DataArguments, ModelArguments, check_max_length, read_model_config
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
 
@@ -71,6 +80,7 @@ POS_WEIGHT_SPACE: dict[str, dict] = {
 }
 SPACES = {"standard": STANDARD_SPACE, "pos-weight": POS_WEIGHT_SPACE}
 FINISHED_OR_TAKEN = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")
+PRUNERS = ("median", "successive_halving", "hyperband", "none")
 
 
 @dataclass
@@ -84,10 +94,32 @@ class SearchArguments:
     storage: str | None = field(default=None, metadata={"help": "Database URL (default sqlite in output_dir)."})
     study_name: str = field(default="goemox-search", metadata={"help": "Study to create or resume."})
     sampler_seed: int | None = field(default=None, metadata={"help": "Seed of the TPE sampler."})
-    pruning: bool = field(default=True, metadata={"help": "Stop trials below the median at the same epoch."})
-    pruner_startup_trials: int = field(default=4, metadata={"help": "Completed trials before pruning starts."})
+    pruner: str = field(
+        default="median",
+        metadata={"help": f"{' | '.join(PRUNERS)}: how weak trials are stopped, compared per epoch."},
+    )
+    pruning: bool = field(default=True, metadata={"help": "false is --pruner none (kept for older configs)."})
+    pruner_startup_trials: int = field(
+        default=4, metadata={"help": "Median pruner: completed trials before pruning starts."}
+    )
+    pruner_reduction_factor: int = field(
+        default=3, metadata={"help": "Successive halving / Hyperband: 1 in this many trials goes on at each rung."}
+    )
+    enqueue_defaults: bool = field(
+        default=True, metadata={"help": "A new study's first trial is the default recipe (these options' values)."}
+    )
     heartbeat_interval: int = field(default=30, metadata={"help": "Seconds between a running trial's heartbeats."})
     grace_period: int = field(default=120, metadata={"help": "Seconds without heartbeat before a trial is failed."})
+
+    def __post_init__(self):
+        if self.pruner not in PRUNERS:
+            raise GoEmoXUsageError(f"--pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}")
+        if self.pruner_startup_trials < 0:
+            raise GoEmoXUsageError(f"--pruner_startup_trials must be at least 0, got {self.pruner_startup_trials}")
+        if self.pruner_reduction_factor < 2:
+            raise GoEmoXUsageError(f"--pruner_reduction_factor must be at least 2, got {self.pruner_reduction_factor}")
+        if self.n_trials < 1:
+            raise GoEmoXUsageError(f"--n_trials must be at least 1, got {self.n_trials}")
 
 
 def search_space(name: str, space_file: str | None = None) -> dict[str, dict]:
@@ -117,6 +149,149 @@ def suggest(trial, space: dict[str, dict]) -> dict:
         else:
             params[name] = trial.suggest_float(name, spec["low"], spec["high"], log=spec.get("log", False))
     return params
+
+
+def largest_epoch_count(space: dict[str, dict], training_args: GoEmoXTrainingArguments) -> int:
+    """The most epochs a trial can run: the top of the space's `num_train_epochs`, else the fixed option.
+
+    Example:
+
+    ```python
+    >>> largest_epoch_count({"num_train_epochs": {"type": "int", "low": 2, "high": 4}}, args)  # doctest: +SKIP
+    4
+    ```"""
+    spec = space.get("num_train_epochs")
+    if spec is None:
+        top = training_args.num_train_epochs
+    elif spec["type"] == "categorical":
+        top = max(spec["choices"])
+    else:
+        top = spec["high"]
+    return max(1, math.ceil(top))
+
+
+def make_pruner(search_args: SearchArguments, max_epochs: int):
+    """The Optuna pruner `--pruner` names; its steps are epochs (1, 2, ...), as `GoEmoXTrainer` reports them.
+
+    Args:
+        search_args: `pruner` (`pruning=False` means `"none"`), `pruner_startup_trials` (median) and
+            `pruner_reduction_factor` (successive halving, Hyperband).
+        max_epochs: Hyperband's largest resource, the most epochs a trial runs (see `largest_epoch_count`).
+
+    Example:
+
+    ```python
+    >>> make_pruner(SearchArguments(pruner="hyperband"), max_epochs=4)  # doctest: +ELLIPSIS
+    <optuna.pruners._hyperband.HyperbandPruner object at ...>
+    ```"""
+    import optuna
+
+    name = search_args.pruner if search_args.pruning else "none"
+    factor = search_args.pruner_reduction_factor
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=search_args.pruner_startup_trials, n_warmup_steps=0)
+    if name == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=factor)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs, reduction_factor=factor)
+    return optuna.pruners.NopPruner()
+
+
+def encoder_default_dropouts(model_name_or_path: str) -> dict[str, float]:
+    """The hidden and attention dropout of an encoder's (or a trained goemox model's encoder's) config."""
+    from goemox.modeling_goemox import ATTENTION_DROPOUT_NAMES, HIDDEN_DROPOUT_NAMES
+
+    config = read_model_config(model_name_or_path)
+    config = getattr(config, "encoder", None) or config
+    found = {}
+    for param, names in (
+        ("encoder_hidden_dropout", HIDDEN_DROPOUT_NAMES),
+        ("encoder_attention_dropout", ATTENTION_DROPOUT_NAMES),
+    ):
+        name = next((n for n in names if hasattr(config, n)), None)
+        if name is not None:
+            found[param] = float(getattr(config, name))
+    return found
+
+
+def in_space(value, spec: dict) -> bool:
+    """Whether `value` is one Optuna can draw from `spec` (a categorical choice, or inside the bounds)."""
+    if spec["type"] == "categorical":
+        return value in spec["choices"]
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    if spec["type"] == "int" and value != int(value):
+        return False
+    return spec["low"] <= value <= spec["high"]
+
+
+def default_params(
+    space: dict[str, dict], model_args: ModelArguments, training_args: GoEmoXTrainingArguments
+) -> tuple[dict, list[str]]:
+    """The default recipe as trial parameters: each searched parameter at the value these options train with.
+
+    Returns the parameters and, for each one that has no value or one outside `space`, a reason; the recipe can
+    be enqueued only when there is no reason.
+
+    Args:
+        space: the search space (parameter names are option names).
+        model_args: the encoder dropouts (unset: the encoder's own).
+        training_args: every other parameter.
+
+    Example:
+
+    ```python
+    >>> space = {"learning_rate": {"type": "float", "low": 1e-5, "high": 3e-4, "log": True}}
+    >>> default_params(space, ModelArguments("enc"), GoEmoXTrainingArguments("runs/x"))  # doctest: +SKIP
+    ({'learning_rate': 5e-05}, [])
+    ```"""
+    values = {name: getattr(training_args, name) for name in space if hasattr(training_args, name)}
+    dropouts = [name for name in ("encoder_hidden_dropout", "encoder_attention_dropout") if name in space]
+    unset = [name for name in dropouts if getattr(model_args, name) is None]
+    own = encoder_default_dropouts(model_args.model_name_or_path) if unset else {}
+    for name in dropouts:
+        value = getattr(model_args, name)
+        if value is None:
+            value = own.get(name)
+        if value is not None:
+            values[name] = value
+    params, reasons = {}, []
+    for name, spec in space.items():
+        if name not in values:
+            reasons.append(f"{name} has no default")
+            continue
+        value = values[name]
+        if not in_space(value, spec):
+            bounds = spec["choices"] if spec["type"] == "categorical" else f"{spec['low']} to {spec['high']}"
+            reasons.append(f"{name}={value} is outside the space ({bounds})")
+            continue
+        if spec["type"] == "categorical":
+            params[name] = next(choice for choice in spec["choices"] if choice == value)
+        else:
+            params[name] = int(value) if spec["type"] == "int" else float(value)
+    return params, reasons
+
+
+def open_study(optuna, storage, study_name: str) -> tuple[object, bool]:
+    """The study named `study_name` in `storage`, and whether this call created it.
+
+    Creation is one insert under the database's unique study name, so of several workers starting together
+    exactly one learns that it created the study.
+    """
+    try:
+        return optuna.create_study(storage=storage, study_name=study_name, direction="maximize"), True
+    except optuna.exceptions.DuplicatedStudyError:
+        return optuna.load_study(storage=storage, study_name=study_name), False
+
+
+def enqueue_default_recipe(study, params: dict, reasons: list[str], progress: Callable[[str], None]) -> bool:
+    """Enqueue `params` as the study's next trial, or warn why not (`reasons` non-empty); return whether it was."""
+    if reasons:
+        logger.warning("the default recipe is not enqueued as the first trial: %s", "; ".join(reasons))
+        return False
+    study.enqueue_trial(params, user_attrs={"goemox_default_recipe": True})
+    progress(f"enqueued the default recipe as the first trial: {json.dumps(params)}")
+    return True
 
 
 def make_storage(search_args: SearchArguments, output_dir: str):
@@ -171,7 +346,7 @@ def run_search(
         model_args: the encoder to search on.
         data_args: the data (validation split for the objective).
         training_args: fixed options; searched ones are overwritten per trial.
-        search_args: trials, space, storage and pruning.
+        search_args: trials, space, storage, pruner and whether a new study starts with the default recipe.
         progress: where one line per finished trial goes (default: this module's logger).
     """
     from transformers import AutoTokenizer, set_seed
@@ -196,9 +371,9 @@ def run_search(
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize_dataset(raw, tokenizer, max_length=data_args.max_length)
     storage, optuna = make_storage(search_args, str(out))
-    study = optuna.create_study(
-        storage=storage, study_name=search_args.study_name, direction="maximize", load_if_exists=True
-    )
+    study, created = open_study(optuna, storage, search_args.study_name)
+    if created and search_args.enqueue_defaults:
+        enqueue_default_recipe(study, *default_params(space, model_args, training_args), progress)
 
     current: dict = {}
 
@@ -224,11 +399,7 @@ def run_search(
         compute_metrics=sources_compute_metrics(sources, scheme),
     )
     sampler = optuna.samplers.TPESampler(seed=search_args.sampler_seed)
-    pruner = (
-        optuna.pruners.MedianPruner(n_startup_trials=search_args.pruner_startup_trials, n_warmup_steps=0)
-        if search_args.pruning
-        else optuna.pruners.NopPruner()
-    )
+    pruner = make_pruner(search_args, largest_epoch_count(space, training_args))
     started = time.monotonic()
     while (finished := next_trial(study, search_args, started, progress)) is not None:
         trainer.hyperparameter_search(

@@ -16,7 +16,17 @@ from goemox.cli.parsing import parse_command
 from goemox.cli.train import COMMANDS
 from goemox.errors import GoEmoXUsageError
 from goemox.training.arguments import DataArguments, ModelArguments
-from goemox.training.search import POS_WEIGHT_SPACE, STANDARD_SPACE, SearchArguments, run_search, search_space
+from goemox.training.search import (
+    POS_WEIGHT_SPACE,
+    STANDARD_SPACE,
+    SearchArguments,
+    default_params,
+    enqueue_default_recipe,
+    make_pruner,
+    open_study,
+    run_search,
+    search_space,
+)
 from goemox.training.training_args import GoEmoXTrainingArguments
 
 SMALL_SPACE = """\
@@ -27,16 +37,30 @@ encoder_attention_dropout: null
 """
 
 
-def search(tmp_path, encoder, n_trials, study="s", **kwargs):
-    (tmp_path / "space.yaml").write_text(SMALL_SPACE)
+# Holds the default recipe of `--learning_rate 2e-3 --num_train_epochs 1` (batch 32, the encoder's own dropout).
+DEFAULTS_INSIDE = """\
+learning_rate: {type: float, low: 1.0e-3, high: 5.0e-3, log: true}
+per_device_train_batch_size: {type: categorical, choices: [32, 64]}
+num_train_epochs: {type: int, low: 1, high: 2}
+weight_decay: null
+label_smoothing_factor: null
+warmup_steps: null
+encoder_attention_dropout: null
+"""
+
+
+def search(tmp_path, encoder, n_trials, study="s", space=SMALL_SPACE, training=None, progress=None, **kwargs):
+    (tmp_path / "space.yaml").write_text(space)
     return run_search(
         ModelArguments(model_name_or_path=str(encoder), pooling="mean"),
         DataArguments(dataset="demo", max_length=32),
-        GoEmoXTrainingArguments(output_dir=str(tmp_path / "out"), use_cpu=True, disable_tqdm=True, report_to="none"),
+        GoEmoXTrainingArguments(
+            output_dir=str(tmp_path / "out"), use_cpu=True, disable_tqdm=True, report_to="none", **(training or {})
+        ),
         SearchArguments(
             n_trials=n_trials, space_file=str(tmp_path / "space.yaml"), study_name=study, sampler_seed=0, **kwargs
         ),
-        progress=lambda line: None,
+        progress=progress or (lambda line: None),
     )
 
 
@@ -59,6 +83,108 @@ def test_spaces_and_overrides(tmp_path):
     (tmp_path / "bad.yaml").write_text("learning_rate: {low: 1}\n")
     with pytest.raises(GoEmoXUsageError, match=r"bad.yaml: learning_rate: expected a mapping with type"):
         search_space("standard", str(tmp_path / "bad.yaml"))
+
+
+def test_pruner_option_maps_to_the_optuna_pruner(tmp_path):
+    def search_args(*argv):
+        return parse_command(COMMANDS["search"], ["--output_dir", str(tmp_path), *argv])[-1]
+
+    assert search_args().pruner == "median" and search_args().enqueue_defaults is True
+    assert search_args("--enqueue_defaults", "false").enqueue_defaults is False
+    expected = {
+        "median": optuna.pruners.MedianPruner,
+        "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
+        "hyperband": optuna.pruners.HyperbandPruner,
+        "none": optuna.pruners.NopPruner,
+    }
+    for name, kind in expected.items():
+        assert type(make_pruner(search_args("--pruner", name), max_epochs=4)) is kind, name
+    hyperband = make_pruner(search_args("--pruner", "hyperband", "--pruner_reduction_factor", "2"), max_epochs=4)
+    assert (hyperband._min_resource, hyperband._max_resource, hyperband._reduction_factor) == (1, 4, 2)
+    halving = make_pruner(search_args("--pruner", "successive_halving"), max_epochs=4)
+    assert (halving._min_resource, halving._reduction_factor) == (1, 3)
+    assert type(make_pruner(search_args("--pruner", "hyperband", "--pruning", "false"), 4)) is optuna.pruners.NopPruner
+    for argv, message in (
+        (["--pruner", "asha"], r"^--pruner must be one of median, successive_halving, hyperband, none, got 'asha'$"),
+        (["--pruner_reduction_factor", "1"], r"^--pruner_reduction_factor must be at least 2, got 1$"),
+        (["--pruner_startup_trials", "-1"], r"^--pruner_startup_trials must be at least 0, got -1$"),
+        (["--n_trials", "0"], r"^--n_trials must be at least 1, got 0$"),
+    ):
+        with pytest.raises(GoEmoXUsageError, match=message):
+            search_args(*argv)
+
+
+def test_default_recipe_as_trial_parameters(tmp_path, tiny_encoder_factory):
+    encoder = ModelArguments(model_name_or_path=str(tiny_encoder_factory("distilbert")))
+    args = GoEmoXTrainingArguments(output_dir=str(tmp_path), use_cpu=True, num_train_epochs=3)
+    params, reasons = default_params(POS_WEIGHT_SPACE, encoder, args)
+    assert reasons == []
+    assert params == {
+        "learning_rate": 5e-5,
+        "per_device_train_batch_size": 32,
+        "weight_decay": 0.01,
+        "encoder_hidden_dropout": 0.1,  # DistilBertConfig's own `dropout` and `attention_dropout`
+        "encoder_attention_dropout": 0.1,
+        "label_smoothing_factor": 0.05,
+        "warmup_steps": 0.1,
+        "num_train_epochs": 3,
+        "pos_weight_power": 0.5,
+        "pos_weight_cap": 10.0,
+    }
+    assert type(params["num_train_epochs"]) is int  # an int parameter, though the option is a float
+    narrow = {
+        **STANDARD_SPACE,
+        "num_train_epochs": {"type": "int", "low": 2, "high": 2},
+        "per_device_train_batch_size": {"type": "categorical", "choices": [64]},
+        "custom": {"type": "float", "low": 0.0, "high": 1.0},
+    }
+    given = ModelArguments(model_name_or_path=encoder.model_name_or_path, encoder_hidden_dropout=0.15)
+    params, reasons = default_params(narrow, given, args)
+    assert params["encoder_hidden_dropout"] == 0.15
+    assert reasons == [
+        "per_device_train_batch_size=32 is outside the space ([64])",
+        "num_train_epochs=3 is outside the space (2 to 2)",
+        "custom has no default",
+    ]
+
+
+def test_only_the_worker_that_creates_a_study_is_told_so(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    first, created = open_study(optuna, storage, "shared")
+    second, created_again = open_study(optuna, storage, "shared")
+    assert (created, created_again) == (True, False)
+    assert first._study_id == second._study_id
+
+
+def test_default_recipe_is_enqueued_once_and_not_on_resume(tmp_path, tiny_encoder_factory):
+    encoder = tiny_encoder_factory("distilbert")
+    lines = []
+    recipe = {"learning_rate": 2e-3, "num_train_epochs": 1}
+    search(tmp_path, encoder, 1, space=DEFAULTS_INSIDE, training=recipe, progress=lines.append, pruner="hyperband")
+    search(tmp_path, encoder, 2, space=DEFAULTS_INSIDE, training=recipe, progress=lines.append, pruner="hyperband")
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'out' / 'search.db'}")
+    assert [t.state.name for t in study.trials] in (["COMPLETE", "COMPLETE"], ["COMPLETE", "PRUNED"])
+    first, second = study.trials
+    assert first.user_attrs == {"goemox_default_recipe": True} and second.user_attrs == {}
+    assert first.params == {
+        "learning_rate": 2e-3,
+        "per_device_train_batch_size": 32,
+        "num_train_epochs": 1,
+        "encoder_hidden_dropout": 0.1,
+    }
+    assert sum(line.startswith("enqueued the default recipe") for line in lines) == 1
+
+
+def test_a_default_outside_the_space_is_not_enqueued(tmp_path, caplog):
+    study = optuna.create_study(direction="maximize")
+    lines = []
+    reasons = ["num_train_epochs=5.0 is outside the space (1 to 2)"]
+    with caplog.at_level("WARNING", logger="goemox.training.search"):
+        assert enqueue_default_recipe(study, {"learning_rate": 2e-3}, reasons, lines.append) is False
+    assert study.trials == [] and lines == []
+    assert "the default recipe is not enqueued as the first trial: num_train_epochs=5.0 is outside" in caplog.text
+    assert enqueue_default_recipe(study, {"learning_rate": 2e-3}, [], lines.append) is True
+    assert [t.state.name for t in study.trials] == ["WAITING"] and len(lines) == 1
 
 
 def test_search_writes_reports_and_resumes_without_repeating(tmp_path, tiny_encoder_factory):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -108,10 +109,13 @@ short for a resumed run in which one process finds its chunks done and another h
 
 
 def several_processes() -> bool:
-    """Whether a launcher started this process as one of several."""
-    from accelerate.utils import get_int_from_env
-
-    return get_int_from_env(PROCESS_COUNT_VARIABLES, 1) > 1
+    """Whether a launcher started this process as one of several (read from the environment, as accelerate's
+    `get_int_from_env` does, without importing accelerate: it imports torch, which the ONNX path does without)."""
+    for name in PROCESS_COUNT_VARIABLES:
+        value = os.environ.get(name, "")
+        if value.strip().lstrip("-").isdigit():
+            return int(value) > 1
+    return False
 
 
 def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, options: PredictArguments) -> int:

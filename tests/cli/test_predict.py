@@ -185,7 +185,18 @@ def test_two_processes_under_accelerate_launch_finish_a_killed_run(model, tmp_pa
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     # --batch_size 1: no padding, so that the scores do not depend on which texts share a batch.
     args = ["--model", str(model), "--input", str(tmp_path / "in.jsonl"), "--batch_size", "1"]
-    assert main(["predict", *args, "--output", str(tmp_path / "whole.jsonl")]) == 0
+    # One thread here as in the launched processes (OMP_NUM_THREADS=1 below): with another thread count torch sums
+    # in another order and the last digits of a score can differ.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["predict", *args, "--output", str(tmp_path / "whole.jsonl")]) == 0
+        run_killed_then_launched(args, model, tmp_path, monkeypatch)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def run_killed_then_launched(args: list[str], model, tmp_path, monkeypatch) -> None:
 
     chunked = [*args, "--output", str(tmp_path / "out.jsonl"), "--chunk_rows", "3"]
     predict, calls = EmotionClassifier.predict, []

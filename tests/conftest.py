@@ -226,3 +226,55 @@ def goemox_here(capsys):
         return subprocess.CompletedProcess(["goemox", *args], code, captured.out, captured.err)
 
     return run
+
+
+KEYWORDS = {"anger": "furious", "joy": "delighted"}
+"""The keyword model's labels and the one word that decides each."""
+
+
+def keyword_sentence(rng, words: list[str], labels: set[str], length: int) -> str:
+    """`length` filler words with the keyword of each of `labels` put at a random place."""
+    sentence = [words[i] for i in rng.integers(len(words), size=length)]
+    for label in labels:
+        sentence.insert(int(rng.integers(len(sentence) + 1)), KEYWORDS[label])
+    return " ".join(sentence)
+
+
+@pytest.fixture(scope="session")
+def keyword_model(tmp_path_factory, tiny_tokenizer) -> Path:
+    """Folder of a tiny goemox model trained here, in seconds, on sentences of 2-30 filler words where `furious`
+    alone decides `anger` and `delighted` alone decides `joy` (`KEYWORDS`): a model whose right answer is known, for
+    attributions and long texts (it finds the keywords in texts of 120 words too). Mean pooling, as the reference models
+    use."""
+    import numpy as np
+    import torch
+
+    from goemox.configuration_goemox import GoEmoXConfig
+    from goemox.modeling_goemox import GoEmoXForSequenceClassification
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    vocab = tiny_tokenizer.get_vocab()
+    words = sorted(w for w in vocab if w.isalpha() and w not in KEYWORDS.values() and len(w) > 2)
+    labels = list(KEYWORDS)
+    config = GoEmoXConfig(
+        encoder=tiny_encoder_config("bert", len(tiny_tokenizer)),
+        pooling="mean",
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+    )
+    model = GoEmoXForSequenceClassification(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    for _ in range(300):
+        chosen = [{label for label in labels if rng.random() < 0.5} for _ in range(32)]
+        texts = [keyword_sentence(rng, words, c, int(rng.integers(2, 30))) for c in chosen]
+        batch = tiny_tokenizer(texts, truncation=True, max_length=128, padding=True, return_tensors="pt")
+        targets = torch.tensor([[float(label in c) for label in labels] for c in chosen])
+        loss = model(**batch, labels=targets).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    folder = tmp_path_factory.mktemp("keyword-model")
+    model.eval().save_pretrained(folder)
+    tiny_tokenizer.save_pretrained(folder)
+    return folder

@@ -101,6 +101,13 @@ class GoEmoXForSequenceClassification(GoEmoXPreTrainedModel):
         self.classifier = GoEmoXClassificationHead(config)
         self.post_init()
 
+    def get_input_embeddings(self) -> nn.Module:
+        """The encoder's token embeddings (what attributions and `resize_token_embeddings` work on)."""
+        return self.encoder.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.encoder.set_input_embeddings(value)
+
     @classmethod
     def from_encoder(
         cls,

@@ -12,6 +12,7 @@ from goemox.cli.options import BackendArguments, SavedModelArguments, check_at_l
 from goemox.cli.parsing import Command
 from goemox.data.text_files import INPUT_FORMATS
 from goemox.errors import GoEmoXError, GoEmoXUsageError
+from goemox.inference.attribution import DEFAULT_STEPS
 from goemox.inference.io import OUTPUT_FORMATS
 from goemox.inference.sharding import DEFAULT_CHUNK_ROWS
 
@@ -35,6 +36,11 @@ class PredictArguments:
             a killed run resumes where it stopped and several processes (`accelerate launch scripts/predict.py`)
             share the work; the input is streamed, never held whole. Default: the whole input at once, or
             `DEFAULT_CHUNK_ROWS` (10,000) rows per chunk when several processes run.
+        explain: add an `explanation` column: for each predicted label, the words that pushed it most (integrated
+            gradients; the torch backend only, and each text costs `explain_steps` forward and backward passes per
+            label).
+        explain_top: words kept per label.
+        explain_steps: points of the integrated-gradients integral.
     """
 
     input: str = field(default="-", metadata={"help": "TXT (one text per line), CSV/TSV or JSONL file; - for stdin."})
@@ -65,9 +71,23 @@ class PredictArguments:
         },
     )
 
+    explain: bool = field(
+        default=False,
+        metadata={
+            "help": "Add an explanation column: the words that pushed each predicted label most (integrated "
+            "gradients; torch backend; about explain_steps forward+backward passes per text and label)."
+        },
+    )
+    explain_top: int = field(default=5, metadata={"help": "With --explain: words kept per label."})
+    explain_steps: int = field(
+        default=DEFAULT_STEPS, metadata={"help": "With --explain: points of the integrated-gradients integral."}
+    )
+
     def __post_init__(self) -> None:
         if self.chunk_rows is not None:
             check_at_least("chunk_rows", self.chunk_rows, 1)
+        check_at_least("explain_top", self.explain_top, 1)
+        check_at_least("explain_steps", self.explain_steps, 1)
 
     def resolved_output_format(self) -> str:
         """The output format: given, or `csv` for a `.csv` output, else `jsonl`."""
@@ -83,15 +103,23 @@ def run_predict(model: SavedModelArguments, backend: BackendArguments, options: 
     for name in ("goemox.inference", "goemox.data"):
         logging.getLogger(name).setLevel(logging.INFO)
     check_output_file(options.output, options.overwrite, inputs=[options.input, model.model])
+    if options.explain and backend.backend != "torch":
+        raise GoEmoXUsageError(
+            f"--explain needs --backend torch: integrated gradients need the network's gradients, which the "
+            f"{backend.backend} backend does not give; explain with the PyTorch model folder the export was made from"
+        )
     if options.chunk_rows is not None or several_processes():
         return predict_in_chunks(model, backend, options)
     rows = read_inputs(options.input, options.text_column, options.input_format)
     classifier = model.load(backend)
     name = "<stdin>" if options.input == "-" else options.input
     check_prediction_columns(rows, classifier.label_names, options.prediction_prefix, name)
-    predictions = classifier.predict(
-        [row[options.text_column] for row in rows], ensure_top_label=options.ensure_top_label, show_progress=True
-    )
+    texts = [row[options.text_column] for row in rows]
+    predictions = classifier.predict(texts, ensure_top_label=options.ensure_top_label, show_progress=True)
+    if options.explain:
+        classifier.add_explanations(
+            texts, predictions, options.explain_top, n_steps=options.explain_steps, show_progress=True
+        )
     write_predictions(
         rows, predictions, options.output, options.resolved_output_format(), prefix=options.prediction_prefix
     )
@@ -179,6 +207,8 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
         fmt=fmt,
         prefix=options.prediction_prefix,
         ensure_top_label=options.ensure_top_label,
+        explain_top=options.explain_top if options.explain else None,
+        explain_steps=options.explain_steps,
         name=options.input,
     )
     try:

@@ -18,6 +18,7 @@ import streamlit as st
 from goemox.data.text_files import decode_utf8
 from goemox.demo.logic import (
     DemoSettings,
+    attribution_html,
     check_text,
     count_tokens,
     csv_columns,
@@ -33,6 +34,7 @@ from goemox.demo.logic import (
     upload_format,
 )
 from goemox.errors import GoEmoXError
+from goemox.inference.attribution import DEFAULT_STEPS, LabelExplanation
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.loading import load_classifier
 
@@ -48,6 +50,13 @@ EXAMPLE_TEXT = "Thank you so much for the help, I was really worried but now I'm
 def cached_classifier(model: str, max_length: int) -> EmotionClassifier:
     """The classifier, loaded once per server process for each (model, max_length)."""
     return load_classifier(model, max_length=max_length, batch_size=64)
+
+
+@st.cache_data(show_spinner="Finding the words behind the label…", max_entries=512)
+def cached_explanation(model: str, max_length: int, text: str, label: str) -> LabelExplanation:
+    """One text's attributions for one label, computed once per (model, max_length, text, label)."""
+    classifier = cached_classifier(model, max_length)
+    return classifier.explain([text], labels=[label], n_steps=DEFAULT_STEPS)[0][label]
 
 
 def threshold_key(label: str) -> str:
@@ -116,8 +125,9 @@ def scores_chart(frame: pd.DataFrame) -> alt.LayerChart:
     return (bars + ticks).properties(height=alt.Step(24))
 
 
-def single_text_tab(classifier: EmotionClassifier, thresholds: list[float]) -> None:
-    """A text box and, once submitted, the predicted labels and the per-label probability chart."""
+def single_text_tab(classifier: EmotionClassifier, thresholds: list[float], settings: DemoSettings) -> None:
+    """A text box and, once submitted, the predicted labels, the per-label probability chart and the text shaded by
+    each word's attribution for a predicted label picked from a list."""
     with st.form("single_text"):
         text = st.text_area("Text", max_chars=MAX_TEXT_CHARS, placeholder=EXAMPLE_TEXT)
         if st.form_submit_button("Classify", type="primary"):
@@ -139,6 +149,11 @@ def single_text_tab(classifier: EmotionClassifier, thresholds: list[float]) -> N
     st.html(labels_html(prediction.labels))
     st.altair_chart(scores_chart(scores_frame(prediction, thresholds)), width="stretch")
     st.caption("Bars: each label's probability. Black ticks: its threshold (set them in the sidebar).")
+    if prediction.labels:
+        st.subheader("Why this label")
+        label = st.selectbox("Label to explain", prediction.labels)
+        explanation = cached_explanation(settings.model, classifier.max_length, text, label)
+        st.html(attribution_html(text, explanation))
 
 
 def file_tab(classifier: EmotionClassifier, thresholds: list[float], settings: DemoSettings) -> None:
@@ -203,7 +218,7 @@ def main(argv: list[str]) -> None:
     thresholds = sidebar(classifier, settings)
     single, batch = st.tabs(["Single text", "File"])
     with single:
-        single_text_tab(classifier, thresholds)
+        single_text_tab(classifier, thresholds, settings)
     with batch:
         file_tab(classifier, thresholds, settings)
 

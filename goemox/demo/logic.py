@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import html
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import pandas as pd
 from goemox.calibration.logit_map import LogitMap
 from goemox.data.text_files import decode_utf8, parse_inputs
 from goemox.errors import GoEmoXUsageError
+from goemox.inference.attribution import LabelExplanation
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.predictor import EmotionPrediction
 from goemox.scores import apply_thresholds, stored_ood_score
@@ -323,3 +325,59 @@ def results_frame(
 def results_csv(frame: pd.DataFrame) -> bytes:
     """The results table as UTF-8 CSV bytes for the download button (scores with 6 decimals)."""
     return frame.to_csv(index=False, float_format="%.6f").encode("utf-8")
+
+
+ATTRIBUTION_ELEMENT_ID = "goemox-attributions"
+TOWARDS_RGB = (214, 39, 40)
+"""Shading of a word that pushed towards the label (the red of the predicted-label badges)."""
+AGAINST_RGB = (31, 119, 180)
+"""Shading of a word that pushed against it."""
+
+
+def attribution_html(text: str, explanation: LabelExplanation) -> str:
+    """The text with each word's background shaded by its attribution for one label, and a legend.
+
+    Red words pushed towards the label, blue ones against it; the opacity is the word's share of the strongest push
+    in the text. Whitespace stays as typed; words the model did not read (past `max_length`) are left unshaded. Each
+    word is a `span` whose `data-attribution` holds its value, inside an element with id `goemox-attributions` whose
+    `data-label` names the label.
+
+    Args:
+        text: the text explained.
+        explanation: its explanation for the label (`EmotionClassifier.explain`).
+
+    Example:
+
+    ```python
+    >>> html = attribution_html("so furious", clf.explain(["so furious"], ["anger"])[0]["anger"])  # doctest: +SKIP
+    ```"""
+    strongest = max((abs(w.attribution) for w in explanation.words), default=0.0) or 1.0
+    parts, position = [], 0
+    for word in explanation.words:
+        rgb = TOWARDS_RGB if word.attribution >= 0 else AGAINST_RGB
+        alpha = 0.85 * abs(word.attribution) / strongest
+        parts.append(html.escape(text[position : word.start]))
+        parts.append(
+            f'<span class="goemox-word" data-attribution="{word.attribution:.6g}" title="{word.attribution:+.3f}" '
+            f'style="background:rgba({rgb[0]},{rgb[1]},{rgb[2]},{alpha:.3f});border-radius:0.25rem;padding:0 0.1rem">'
+            f"{html.escape(word.word)}</span>"
+        )
+        position = word.end
+    parts.append(html.escape(text[position:]))
+    label = html.escape(explanation.label)
+    swatch = 'style="background:rgba({},{},{},0.85);border-radius:0.25rem;padding:0 0.3rem;color:white"'
+    legend = (
+        f"Shading: how much each word moved the score of <b>{label}</b>. "
+        f"<span {swatch.format(*TOWARDS_RGB)}>red</span> pushed towards it, "
+        f"<span {swatch.format(*AGAINST_RGB)}>blue</span> against it; the stronger the colour, the stronger the push "
+        "(relative to the strongest word of this text). Hover a word for its value: together they add up to the "
+        f"change of the label's logit from the text without its words ({explanation.baseline_logit:.2f}) to the text "
+        f"({explanation.logit:.2f})."
+    )
+    if explanation.cut:
+        legend += " The words past the model's length limit were not read, so they are not shaded."
+    return (
+        f'<div id="{ATTRIBUTION_ELEMENT_ID}" data-label="{html.escape(explanation.label, quote=True)}">'
+        f'<div style="white-space:pre-wrap;line-height:1.9;font-size:1.05rem">{"".join(parts)}</div>'
+        f'<div style="font-size:0.85rem;opacity:0.8;margin-top:0.4rem">{legend}</div></div>'
+    )

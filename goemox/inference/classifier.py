@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from safetensors import SafetensorError
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 
 from goemox.errors import GoEmoXUsageError, first_line
+from goemox.inference.attribution import DEFAULT_STEPS, LabelExplanation, integrated_gradients
 from goemox.inference.predictor import EmotionPrediction, EmotionPredictor
 
 __all__ = ["EmotionClassifier", "EmotionPrediction", "check_model_source", "looks_local"]
@@ -98,6 +100,106 @@ class EmotionClassifier(EmotionPredictor):
         device = self.model.device
         with torch.inference_mode():
             return self.model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+
+    def explain(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str] | None = None,
+        *,
+        n_steps: int = DEFAULT_STEPS,
+        show_progress: bool = False,
+    ) -> list[dict[str, LabelExplanation]]:
+        """Which words of each text pushed each label's logit, by integrated gradients over the input embeddings
+        (see :mod:`goemox.inference.attribution`).
+
+        Args:
+            texts: the texts.
+            labels: the labels to explain for every text; default: each text's predicted labels (at the stored
+                thresholds, most probable first; a text with none gets an empty dict).
+            n_steps: points of the integral (more: closer to exact, slower; each costs a forward and a backward
+                pass).
+            show_progress: show a progress bar over batches.
+
+        Returns:
+            Per text, label -> its explanation, in the order of `labels` (or of the prediction).
+
+        Raises:
+            GoEmoXUsageError: an unknown label, a tokenizer without character offsets, or `n_steps` below 1.
+
+        Example:
+
+        ```python
+        >>> clf = EmotionClassifier.from_pretrained("runs/demo")  # doctest: +SKIP
+        >>> clf.explain(["I am so furious right now"])[0]["anger"].top(1)  # doctest: +SKIP
+        [WordAttribution(word='furious', start=8, end=15, attribution=1.9)]
+        ```"""
+        texts = list(texts)
+        if labels is None:
+            wanted = [prediction.labels for prediction in self.predict(texts)]
+        else:
+            unknown = [label for label in labels if label not in self.label_names]
+            if unknown:
+                raise GoEmoXUsageError(f"unknown label(s) {unknown}; the model predicts {self.label_names}")
+            wanted = [list(dict.fromkeys(labels))] * len(texts)
+        return self._explain(texts, wanted, n_steps, show_progress)
+
+    def add_explanations(
+        self,
+        texts: Sequence[str],
+        predictions: Sequence[EmotionPrediction],
+        top_k: int = 5,
+        *,
+        n_steps: int = DEFAULT_STEPS,
+        show_progress: bool = False,
+    ) -> None:
+        """Set each prediction's `explanation`: for each of its labels, the `top_k` words that pushed it most.
+
+        Args:
+            texts: the texts the predictions were made for.
+            predictions: one per text (e.g. from `predict`, with any thresholds).
+            top_k: words kept per label.
+            n_steps: points of the integral (see `explain`).
+            show_progress: show a progress bar over batches.
+
+        Example:
+
+        ```python
+        >>> predictions = clf.predict(texts)  # doctest: +SKIP
+        >>> clf.add_explanations(texts, predictions, top_k=3)  # doctest: +SKIP
+        >>> predictions[0].explanation["anger"][0].word  # doctest: +SKIP
+        'furious'
+        ```"""
+        explained = self._explain(list(texts), [p.labels for p in predictions], n_steps, show_progress)
+        for prediction, row in zip(predictions, explained):
+            prediction.explanation = {label: explanation.top(top_k) for label, explanation in row.items()}
+
+    def _explain(
+        self, texts: list[str], wanted: list[list[str]], n_steps: int, show_progress: bool
+    ) -> list[dict[str, LabelExplanation]]:
+        """Explanations of `wanted[i]`'s labels for `texts[i]`, all pairs batched together."""
+        if n_steps < 1:
+            raise GoEmoXUsageError(f"n_steps must be at least 1, got {n_steps}")
+        if not getattr(self.tokenizer, "is_fast", False):
+            raise GoEmoXUsageError(
+                "explaining needs a fast tokenizer (its character offsets map tokens back to words); this model's "
+                f"tokenizer is {type(self.tokenizer).__name__}"
+            )
+        pairs = [(i, label) for i, chosen in enumerate(wanted) for label in chosen]
+        explanations = integrated_gradients(
+            self.model,
+            self.tokenizer,
+            [texts[i] for i, _ in pairs],
+            [label for _, label in pairs],
+            self.label_names,
+            max_length=self.max_length,
+            n_steps=n_steps,
+            batch_size=self.batch_size,
+            show_progress=show_progress,
+        )
+        results: list[dict[str, LabelExplanation]] = [{} for _ in texts]
+        for (i, label), explanation in zip(pairs, explanations):
+            results[i][label] = explanation
+        return results
 
 
 def looks_local(name: str) -> bool:

@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from typing import TextIO
 
 from goemox.errors import GoEmoXUsageError
@@ -15,15 +16,16 @@ from goemox.inference.predictor import EmotionPrediction
 from goemox.reporting.files import write_text_atomically
 
 OUTPUT_FORMATS = ("jsonl", "csv")
-PREDICTION_COLUMNS = ("labels", "scores", "unfamiliar")
+PREDICTION_COLUMNS = ("labels", "scores", "unfamiliar", "explanation")
 """The columns predict adds besides one `score_<label>` per label (before any `--prediction_prefix`)."""
 
 logger = logging.getLogger(__name__)
 
 
 def prediction_columns(label_names: Sequence[str], prefix: str = "") -> list[str]:
-    """The columns `goemox predict` adds to each row: `labels`, `scores`, `unfamiliar` and one `score_<label>` per
-    label, each behind `prefix` (JSONL output uses `scores`, CSV output the `score_<label>` columns).
+    """The columns `goemox predict` adds to each row: `labels`, `scores`, `unfamiliar`, `explanation` and one
+    `score_<label>` per label, each behind `prefix` (JSONL output uses `scores`, CSV output the `score_<label>`
+    columns).
 
     Args:
         label_names: the model's labels.
@@ -33,7 +35,7 @@ def prediction_columns(label_names: Sequence[str], prefix: str = "") -> list[str
 
     ```python
     >>> prediction_columns(["joy"], "pred_")
-    ['pred_labels', 'pred_scores', 'pred_unfamiliar', 'pred_score_joy']
+    ['pred_labels', 'pred_scores', 'pred_unfamiliar', 'pred_explanation', 'pred_score_joy']
     ```"""
     return [prefix + column for column in PREDICTION_COLUMNS] + [f"{prefix}score_{label}" for label in label_names]
 
@@ -105,7 +107,9 @@ def format_predictions(
     JSONL rows get `labels` (a list) and `scores` (label -> probability); CSV rows get `labels` joined by
     `label_separator` and one `score_<label>` column per label, under a header of :func:`input_columns` then
     :func:`csv_prediction_fields`. When the model stores an `ood_cutoff`, both also get `unfamiliar` (true when the
-    text's highest probability falls below the cutoff). Every added column name starts with `prefix`.
+    text's highest probability falls below the cutoff). Predictions with an `explanation` (`--explain`) add it: in
+    JSONL label -> list of `{word, start, end, attribution}`, in CSV the same as JSON text in one column. Every added
+    column name starts with `prefix`.
 
     Args:
         rows: the input rows, in order.
@@ -124,13 +128,15 @@ def format_predictions(
     ```"""
     if fmt not in OUTPUT_FORMATS:
         raise GoEmoXUsageError(f"output format must be one of {OUTPUT_FORMATS}, got {fmt!r}")
-    labels, scores, unfamiliar = (prefix + column for column in PREDICTION_COLUMNS)
+    labels, scores, unfamiliar, explanation = (prefix + column for column in PREDICTION_COLUMNS)
     buffer = io.StringIO()
     if fmt == "jsonl":
         for row, pred in zip(rows, predictions):
             out = {**row, labels: pred.labels, scores: pred.scores}
             if pred.unfamiliar is not None:
                 out[unfamiliar] = pred.unfamiliar
+            if pred.explanation is not None:
+                out[explanation] = explanation_record(pred)
             buffer.write(json.dumps(out, ensure_ascii=False) + "\n")
         return buffer.getvalue()
     extra, added = input_columns(rows), csv_prediction_fields(predictions, prefix)
@@ -142,9 +148,25 @@ def format_predictions(
         out[labels] = label_separator.join(pred.labels)
         if unfamiliar in added:
             out[unfamiliar] = str(pred.unfamiliar).lower()
+        if explanation in added:
+            out[explanation] = json.dumps(explanation_record(pred), ensure_ascii=False)
         out.update({f"{prefix}score_{n}": f"{s:.6f}" for n, s in pred.scores.items()})
         writer.writerow(out)
     return buffer.getvalue()
+
+
+def explanation_record(prediction: EmotionPrediction) -> dict[str, list[dict]]:
+    """A prediction's `explanation` as JSON-ready data: label -> `{word, start, end, attribution}` per word.
+
+    Example:
+
+    ```python
+    >>> from goemox.inference.attribution import WordAttribution
+    >>> pred = EmotionPrediction(["anger"], {"anger": 0.9}, explanation={"anger": [WordAttribution("mad", 0, 3, 1.5)]})
+    >>> explanation_record(pred)
+    {'anger': [{'word': 'mad', 'start': 0, 'end': 3, 'attribution': 1.5}]}
+    ```"""
+    return {label: [asdict(word) for word in words] for label, words in (prediction.explanation or {}).items()}
 
 
 def input_columns(rows: Iterable[dict]) -> list[str]:
@@ -161,7 +183,8 @@ def input_columns(rows: Iterable[dict]) -> list[str]:
 
 def csv_prediction_fields(predictions: Sequence[EmotionPrediction], prefix: str = "") -> list[str]:
     """The columns CSV output adds after the input columns: `labels`, `unfamiliar` (when the model stores an OOD
-    cutoff) and one `score_<label>` per label, each behind `prefix`.
+    cutoff), `explanation` (when the predictions carry one) and one `score_<label>` per label, each behind
+    `prefix`.
 
     Args:
         predictions: the predictions written (the first one tells the labels and whether `unfamiliar` is set).
@@ -173,11 +196,12 @@ def csv_prediction_fields(predictions: Sequence[EmotionPrediction], prefix: str 
     >>> csv_prediction_fields([EmotionPrediction(labels=[], scores={"joy": 0.1})], "pred_")
     ['pred_labels', 'pred_score_joy']
     ```"""
-    labels, _, unfamiliar = (prefix + column for column in PREDICTION_COLUMNS)
+    labels, _, unfamiliar, explanation = (prefix + column for column in PREDICTION_COLUMNS)
     if not predictions:
         return [labels]
     flagged = [unfamiliar] if predictions[0].unfamiliar is not None else []
-    return [labels, *flagged, *(f"{prefix}score_{name}" for name in predictions[0].scores)]
+    explained = [explanation] if predictions[0].explanation is not None else []
+    return [labels, *flagged, *explained, *(f"{prefix}score_{name}" for name in predictions[0].scores)]
 
 
 def csv_writer(stream: TextIO, fields: Sequence[str]) -> csv.DictWriter:

@@ -12,6 +12,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from goemox.errors import GoEmoXUsageError
+from goemox.inference.attribution import WordAttribution
 from goemox.labels import LabelScheme, get_label_scheme
 from goemox.scores import (
     apply_thresholds,
@@ -33,11 +34,14 @@ class EmotionPrediction:
         scores: every label's sigmoid probability, in the model's label order.
         unfamiliar: whether the text looks unlike the training domain (its OOD score, by default its highest
             probability, falls below the model's stored `ood_cutoff`); `None` when the model stores no cutoff.
+        explanation: label -> the words that pushed it most, strongest first, for each of `labels` (set by
+            `EmotionClassifier.add_explanations`, as `goemox predict --explain` does); `None` when not asked.
     """
 
     labels: list[str]
     scores: dict[str, float]
     unfamiliar: bool | None = None
+    explanation: dict[str, list[WordAttribution]] | None = None
 
 
 class EmotionPredictor:
@@ -107,6 +111,21 @@ class EmotionPredictor:
     def _forward(self, batch) -> np.ndarray:
         """Logits of one padded batch, shape (rows, num_labels)."""
         raise NotImplementedError
+
+    def explain(self, *args, **kwargs):
+        """Word attributions need the network's gradients, which only the PyTorch `EmotionClassifier` has (see its
+        `explain` and `add_explanations`).
+
+        Raises:
+            GoEmoXUsageError: always, here; `EmotionClassifier` overrides it.
+        """
+        raise GoEmoXUsageError(
+            f"{type(self).__name__} cannot explain predictions: integrated gradients need the network's gradients, "
+            "which an ONNX graph run by onnxruntime does not give; explain with the PyTorch model folder the export "
+            "was made from (the torch backend)"
+        )
+
+    add_explanations = explain
 
     def predict_logits(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Raw logits, shape (len(texts), num_labels), rows in input order."""

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from goemox.errors import GoEmoXUsageError
+from goemox.inference.attribution import DEFAULT_STEPS
 from goemox.inference.io import (
     check_prediction_columns,
     csv_prediction_fields,
@@ -229,6 +230,8 @@ def predict_shards(
     fmt: str = "jsonl",
     prefix: str = "",
     ensure_top_label: bool = False,
+    explain_top: int | None = None,
+    explain_steps: int = DEFAULT_STEPS,
     name: str = "the input",
 ) -> list[ShardKey]:
     """Predict this process's chunks of the input into shard files, skipping those already complete.
@@ -248,6 +251,8 @@ def predict_shards(
         fmt: the output format, `jsonl` or `csv`.
         prefix: put before the name of every column predict adds.
         ensure_top_label: give every text at least its most probable label.
+        explain_top: add each prediction's explanation with this many words per label (`None`: no explanation).
+        explain_steps: points of the integrated-gradients integral, with `explain_top`.
         name: what to call the input in messages.
 
     Returns:
@@ -276,7 +281,10 @@ def predict_shards(
                 key.describe(),
                 path,
             )
-        predictions = classifier.predict([row[text_column] for row in chunk], ensure_top_label=ensure_top_label)
+        texts = [row[text_column] for row in chunk]
+        predictions = classifier.predict(texts, ensure_top_label=ensure_top_label)
+        if explain_top is not None:
+            classifier.add_explanations(texts, predictions, explain_top, n_steps=explain_steps)
         body = format_predictions(chunk, predictions, fmt, prefix=prefix, header=False)
         record = ShardRecord(key, input_columns(chunk), csv_prediction_fields(predictions, prefix), len(body.encode()))
         write_shard(path, record, body)

@@ -234,3 +234,60 @@ def test_a_launcher_of_several_processes_is_recognised(monkeypatch):
     assert not several_processes()
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert several_processes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--explain", "--backend", "onnx"], "--explain needs --backend torch: integrated gradients need the network"),
+        (["--explain", "--explain_top", "0"], "--explain_top must be at least 1, got 0"),
+        (["--explain", "--explain_steps", "0"], "--explain_steps must be at least 1, got 0"),
+    ],
+)
+def test_explain_options_are_checked_before_the_model_is_loaded(goemox_here, tmp_path, no_loading, args, message):
+    (tmp_path / "data.jsonl").write_text('{"text": "hello"}\n', encoding="utf-8")
+    base = ["--model", str(tmp_path / "model"), "--input", str(tmp_path / "data.jsonl")]
+    base += ["--output", str(tmp_path / "o.jsonl")]
+    result = goemox_here("predict", *base, *args)
+    assert result.returncode == 2
+    assert f"goemox: error: {message}" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o.jsonl").exists()
+
+
+def test_explain_adds_the_words_behind_each_predicted_label(keyword_model, tmp_path, goemox_here):
+    texts = ["the cat was furious again", "we were delighted and furious", "nothing much here"]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts), encoding="utf-8")
+    args = ["predict", "--model", str(keyword_model), "--input", str(tmp_path / "in.jsonl"), "--explain"]
+    args += ["--explain_top", "2", "--explain_steps", "16"]
+    result = goemox_here(*args, "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [sorted(row["explanation"]) for row in rows] == [["anger"], ["anger", "joy"], []]
+    assert [sorted(row["labels"]) for row in rows] == [["anger"], ["anger", "joy"], []]
+    first = rows[0]["explanation"]["anger"]
+    assert first[0] == {
+        "word": "furious",
+        "start": 12,
+        "end": 19,
+        "attribution": pytest.approx(first[0]["attribution"]),
+    }
+    assert len(first) <= 2 and first[0]["attribution"] > 0
+    assert rows[1]["explanation"]["joy"][0]["word"] == "delighted"
+
+    result = goemox_here(*args, "--output", str(tmp_path / "o.csv"), "--prediction_prefix", "p_")
+    assert result.returncode == 0, result.stderr
+    table = list(csv.DictReader((tmp_path / "o.csv").open(encoding="utf-8")))
+    assert [json.loads(row["p_explanation"]) for row in table] == [row["explanation"] for row in rows]
+
+
+def test_explained_chunks_write_what_one_pass_writes(keyword_model, tmp_path, goemox_here):
+    (tmp_path / "in.txt").write_text(
+        "so furious\ndelighted now\nplain words\nfurious and delighted\n", encoding="utf-8"
+    )
+    args = ["predict", "--model", str(keyword_model), "--input", str(tmp_path / "in.txt"), "--batch_size", "1"]
+    args += ["--explain", "--explain_steps", "8"]
+    assert goemox_here(*args, "--output", str(tmp_path / "whole.jsonl")).returncode == 0
+    result = goemox_here(*args, "--output", str(tmp_path / "chunked.jsonl"), "--chunk_rows", "3")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "chunked.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+    assert '"explanation"' in (tmp_path / "whole.jsonl").read_text(encoding="utf-8")

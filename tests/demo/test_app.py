@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -165,6 +166,32 @@ def test_single_text_shows_the_apis_labels_and_follows_the_sliders(start_app, ke
     restored = reset.click().run()
     assert [slider.value for slider in restored.slider] == classifier.thresholds
     assert shown_labels(restored) == expected
+
+
+def shaded_words(app: AppTest) -> tuple[str, list[tuple[str, float]]]:
+    """The label the page explains and each shaded word with its attribution, read from the attribution element."""
+    [element] = [e for e in app.get("html") if 'id="goemox-attributions"' in e.proto.body]
+    body = element.proto.body
+    label = re.search(r'data-label="([^"]*)"', body).group(1)
+    words = re.findall(r'data-attribution="([^"]+)"[^>]*>([^<]*)</span>', body)
+    return label, [(word, float(value)) for value, word in words]
+
+
+def test_the_text_is_shaded_by_the_apis_attributions_for_a_picked_label(start_app, keyword_model, classifier):
+    app = classify(start_app("--model", str(keyword_model)), BROWSER_TEXT)
+    assert not app.exception
+    expected = classifier.predict([BROWSER_TEXT])[0].labels
+    [picker] = app.selectbox
+    assert picker.label == "Label to explain" and list(picker.options) == expected
+    label, words = shaded_words(app)
+    assert label == expected[0]
+    api = classifier.explain([BROWSER_TEXT], labels=[label])[0][label]
+    assert [w for w, _ in words] == BROWSER_TEXT.split()
+    assert [v for _, v in words] == pytest.approx([w.attribution for w in api.words], rel=1e-4, abs=1e-5)
+    assert max(words, key=lambda item: item[1])[0] in KEYWORDS[label]
+
+    other = picker.select(expected[-1]).run()
+    assert shaded_words(other)[0] == expected[-1]
 
 
 def test_empty_text_gets_a_message(start_app, keyword_model):
@@ -364,6 +391,20 @@ def classify_in_browser(driver, url: str, text: str, timeout: float = 120) -> li
     return labels
 
 
+def shading_in_browser(driver, timeout: float = 120) -> tuple[str, list[tuple[str, float, str]]]:
+    """The label the page explains, and each shaded word with its attribution and its computed background colour."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    element = WebDriverWait(driver, timeout).until(ready.visibility_of_element_located((By.ID, "goemox-attributions")))
+    words = [
+        (span.text, float(span.get_attribute("data-attribution")), span.value_of_css_property("background-color"))
+        for span in element.find_elements(By.CSS_SELECTOR, "span.goemox-word")
+    ]
+    return element.get_attribute("data-label"), words
+
+
 def test_real_browser_highlights_the_apis_labels(tmp_path, request):
     chromium_paths()  # skip before training the model when there is no browser
     classifier = request.getfixturevalue("classifier")
@@ -373,6 +414,10 @@ def test_real_browser_highlights_the_apis_labels(tmp_path, request):
     assert expected and len(expected) < len(LABELS) and expected != at_one_half  # the model says something non-trivial
     with headless_chromium(tmp_path / "profile") as driver, demo_server(keyword_model, tmp_path / "server.log") as url:
         assert classify_in_browser(driver, url, BROWSER_TEXT) == expected
+        label, shading = shading_in_browser(driver)
+        assert label == expected[0]
+        strongest = max(shading, key=lambda item: item[1])
+        assert strongest[0] in KEYWORDS[label] and strongest[2] != "rgba(0, 0, 0, 0)"  # coloured, as people see it
         screenshot = tmp_path / "demo.png"
         assert driver.save_screenshot(str(screenshot))
     assert screenshot.stat().st_size > 10_000

@@ -1,4 +1,6 @@
+import html
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -7,7 +9,9 @@ import torch
 
 from goemox import GoEmoXForSequenceClassification
 from goemox.demo.logic import (
+    ATTRIBUTION_ELEMENT_ID,
     DemoSettings,
+    attribution_html,
     check_text,
     count_tokens,
     csv_columns,
@@ -23,6 +27,7 @@ from goemox.demo.logic import (
     unfamiliar_note,
 )
 from goemox.errors import GoEmoXUsageError
+from goemox.inference.attribution import LabelExplanation, WordAttribution
 from goemox.inference.classifier import EmotionClassifier, EmotionPrediction
 from goemox.labels import get_label_scheme
 
@@ -185,3 +190,29 @@ def test_results_frame_and_csv(classifier):
     back = pd.read_csv(io.BytesIO(results_csv(frame)), keep_default_na=False)
     assert list(back["labels"]) == list(frame["labels"])
     assert back["score_fear"].tolist() == pytest.approx(frame["score_fear"].tolist(), abs=1e-6)
+
+
+def test_attribution_html_shades_each_word_and_keeps_the_text_as_typed():
+    text = "so <b>furious</b>\n  not calm"
+    words = [
+        WordAttribution("so", 0, 2, 0.5),
+        WordAttribution("<b>furious</b>", 3, 17, 2.0),
+        WordAttribution("not", 20, 23, -1.0),
+        WordAttribution("calm", 24, 28, 0.0),
+    ]
+    explanation = LabelExplanation("anger", 1.5, -2.0, words, completeness_error=0.0)
+    page = attribution_html(text, explanation)
+    assert page.startswith(f'<div id="{ATTRIBUTION_ELEMENT_ID}" data-label="anger">')
+    assert "<b>furious" not in page and "&lt;b&gt;furious&lt;/b&gt;" in page  # the text is escaped, never markup
+    spans = re.findall(r'data-attribution="([^"]+)"[^>]*style="background:rgba\(([\d,]+),([\d.]+)\)', page)
+    assert [(float(value), rgb, float(alpha)) for value, rgb, alpha in spans] == [
+        (0.5, "214,39,40", pytest.approx(0.2125, abs=1e-3)),
+        (2.0, "214,39,40", 0.85),
+        (-1.0, "31,119,180", 0.425),
+        (0.0, "214,39,40", 0.0),
+    ]
+    body = re.search(r"pre-wrap[^>]*>(.*?)</div>", page, re.S).group(1)
+    assert html.unescape(re.sub(r"<[^>]+>", "", body)) == text
+    assert "red</span> pushed towards it" in page and "-2.00" in page and "not read" not in page
+    cut = attribution_html(text, LabelExplanation("anger", 1.5, -2.0, words[:1], 0.0, cut=True))
+    assert "past the model's length limit were not read" in cut

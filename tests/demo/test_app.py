@@ -77,7 +77,7 @@ def one_torch_thread():
 
 
 @pytest.fixture(scope="module")
-def keyword_model(tmp_path_factory, tiny_encoder_factory, tiny_tokenizer) -> Path:
+def four_label_model(tmp_path_factory, tiny_encoder_factory, tiny_tokenizer) -> Path:
     """A tiny goemox model trained here to tell joy / anger / fear / surprise keywords apart (a few seconds).
 
     Its thresholds are tuned on held-out synthetic rows, then anger's is made strict, so that the stored thresholds
@@ -109,8 +109,8 @@ def keyword_model(tmp_path_factory, tiny_encoder_factory, tiny_tokenizer) -> Pat
 
 
 @pytest.fixture(scope="module")
-def classifier(keyword_model) -> EmotionClassifier:
-    return EmotionClassifier.from_pretrained(str(keyword_model), device="cpu")
+def classifier(four_label_model) -> EmotionClassifier:
+    return EmotionClassifier.from_pretrained(str(four_label_model), device="cpu")
 
 
 @pytest.fixture
@@ -138,18 +138,18 @@ def classify(app: AppTest, text: str) -> AppTest:
     return submit.click().run()
 
 
-def test_sidebar_shows_model_facts_and_thresholds_start_at_the_models(start_app, keyword_model, classifier):
-    app = start_app("--model", str(keyword_model))
+def test_sidebar_shows_model_facts_and_thresholds_start_at_the_models(start_app, four_label_model, classifier):
+    app = start_app("--model", str(four_label_model))
     assert not app.exception and not app.error
     facts = app.sidebar.get("html")[0].proto.body
-    assert str(keyword_model) in facts and "keywords" in facts and "tuned per label" in facts
+    assert str(four_label_model) in facts and "keywords" in facts and "tuned per label" in facts
     assert "Out-of-domain" not in facts and "Calibration" not in facts
     assert [slider.label for slider in app.slider] == LABELS
     assert [slider.value for slider in app.slider] == classifier.thresholds
 
 
-def test_single_text_shows_the_apis_labels_and_follows_the_sliders(start_app, keyword_model, classifier):
-    app = classify(start_app("--model", str(keyword_model)), BROWSER_TEXT)
+def test_single_text_shows_the_apis_labels_and_follows_the_sliders(start_app, four_label_model, classifier):
+    app = classify(start_app("--model", str(four_label_model)), BROWSER_TEXT)
     assert not app.exception
     expected = classifier.predict([BROWSER_TEXT])[0].labels
     assert expected and len(expected) < len(LABELS)
@@ -177,8 +177,8 @@ def shaded_words(app: AppTest) -> tuple[str, list[tuple[str, float]]]:
     return label, [(word, float(value)) for value, word in words]
 
 
-def test_the_text_is_shaded_by_the_apis_attributions_for_a_picked_label(start_app, keyword_model, classifier):
-    app = classify(start_app("--model", str(keyword_model)), BROWSER_TEXT)
+def test_the_text_is_shaded_by_the_apis_attributions_for_a_picked_label(start_app, four_label_model, classifier):
+    app = classify(start_app("--model", str(four_label_model)), BROWSER_TEXT)
     assert not app.exception
     expected = classifier.predict([BROWSER_TEXT])[0].labels
     [picker] = app.selectbox
@@ -194,29 +194,29 @@ def test_the_text_is_shaded_by_the_apis_attributions_for_a_picked_label(start_ap
     assert shaded_words(other)[0] == expected[-1]
 
 
-def test_empty_text_gets_a_message(start_app, keyword_model):
-    app = classify(start_app("--model", str(keyword_model)), "   \n ")
+def test_empty_text_gets_a_message(start_app, four_label_model):
+    app = classify(start_app("--model", str(four_label_model)), "   \n ")
     assert not app.exception
     assert [warning.value for warning in app.warning] == ["Enter a text to classify."]
     assert not app.get("vega_lite_chart")
 
 
-def test_text_longer_than_max_length_is_classified_with_a_note(start_app, keyword_model):
+def test_text_longer_than_max_length_is_classified_with_a_note(start_app, four_label_model):
     text = " ".join(["happy after dinner"] * 10)
-    app = classify(start_app("--model", str(keyword_model), "--max_length", "8"), text)
+    app = classify(start_app("--model", str(four_label_model), "--max_length", "8"), text)
     assert not app.exception
     [note] = app.info
     assert "the model reads only the first 8" in note.value
-    short = EmotionClassifier.from_pretrained(str(keyword_model), device="cpu", max_length=8)
+    short = EmotionClassifier.from_pretrained(str(four_label_model), device="cpu", max_length=8)
     assert shown_labels(app) == short.predict([text])[0].labels
 
 
-def test_ood_cutoff_and_calibration_are_shown(start_app, keyword_model, tmp_path):
-    model = GoEmoXForSequenceClassification.from_pretrained(keyword_model)
+def test_ood_cutoff_and_calibration_are_shown(start_app, four_label_model, tmp_path):
+    model = GoEmoXForSequenceClassification.from_pretrained(four_label_model)
     model.config.ood_cutoff = {"score": "max_probability", "cutoff": 0.9, "source": "synthetic OOD texts"}
     model.config.calibration_temperature = 1.7
     model.save_pretrained(tmp_path)
-    AutoTokenizer.from_pretrained(keyword_model).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(four_label_model).save_pretrained(tmp_path)
     app = start_app("--model", str(tmp_path))
     facts = app.sidebar.get("html")[0].proto.body
     assert "Calibration" in facts and "temperature: T = 1.7000" in facts
@@ -246,10 +246,10 @@ def test_a_model_or_arguments_that_do_not_work_give_a_message(start_app, script_
     assert not app.text_area
 
 
-def test_csv_upload_gives_a_table_of_the_apis_predictions(start_app, keyword_model, classifier):
+def test_csv_upload_gives_a_table_of_the_apis_predictions(start_app, four_label_model, classifier):
     texts = ["happy today", "furious and scared", "the house", "wow so glad"]
     content = "id,body\n" + "".join(f"r{i},{text}\n" for i, text in enumerate(texts))
-    app = start_app("--model", str(keyword_model))
+    app = start_app("--model", str(four_label_model))
     app.file_uploader[0].upload("mine.csv", content.encode(), "text/csv")
     app = app.run()
     app = app.selectbox[0].select("body").run()
@@ -265,9 +265,9 @@ def test_csv_upload_gives_a_table_of_the_apis_predictions(start_app, keyword_mod
     assert app.get("progress")
 
 
-def test_txt_upload_and_slider_changes_need_no_second_run(start_app, keyword_model):
+def test_txt_upload_and_slider_changes_need_no_second_run(start_app, four_label_model):
     texts = ["happy today", "furious and scared", " ".join(["wow"] * 20)]
-    app = start_app("--model", str(keyword_model), "--max_length", "8")
+    app = start_app("--model", str(four_label_model), "--max_length", "8")
     app.file_uploader[0].upload("lines.txt", ("\n".join(texts) + "\n\n").encode(), "text/plain")
     app = app.run()
     assert not app.selectbox
@@ -291,8 +291,8 @@ def test_txt_upload_and_slider_changes_need_no_second_run(start_app, keyword_mod
         ("empty.csv", b"", "empty.csv:1: no header row"),
     ],
 )
-def test_bad_files_get_a_message(start_app, keyword_model, name, content, message):
-    app = start_app("--model", str(keyword_model), "--max_rows", "2")
+def test_bad_files_get_a_message(start_app, four_label_model, name, content, message):
+    app = start_app("--model", str(four_label_model), "--max_rows", "2")
     app.file_uploader[0].upload(name, content, "application/octet-stream")
     app = app.run()
     assert not app.exception
@@ -408,11 +408,14 @@ def shading_in_browser(driver, timeout: float = 120) -> tuple[str, list[tuple[st
 def test_real_browser_highlights_the_apis_labels(tmp_path, request):
     chromium_paths()  # skip before training the model when there is no browser
     classifier = request.getfixturevalue("classifier")
-    keyword_model = request.getfixturevalue("keyword_model")
+    four_label_model = request.getfixturevalue("four_label_model")
     expected = classifier.predict([BROWSER_TEXT])[0].labels
     at_one_half = classifier.predict([BROWSER_TEXT], thresholds=0.5)[0].labels
     assert expected and len(expected) < len(LABELS) and expected != at_one_half  # the model says something non-trivial
-    with headless_chromium(tmp_path / "profile") as driver, demo_server(keyword_model, tmp_path / "server.log") as url:
+    with (
+        headless_chromium(tmp_path / "profile") as driver,
+        demo_server(four_label_model, tmp_path / "server.log") as url,
+    ):
         assert classify_in_browser(driver, url, BROWSER_TEXT) == expected
         label, shading = shading_in_browser(driver)
         assert label == expected[0]

@@ -83,7 +83,7 @@ def run_evaluate(
     if options.single_label:
         return evaluate_single_label(classifier, model, data, options, report_folder)
     scored = score_split(classifier, split=options.split, scheme=data.scheme, **data.load_options())
-    result = split_metrics(classifier, scored)
+    result = {**split_metrics(classifier, scored), "long_text": classifier.long_text_report.to_dict()}
     print(f"{result['split']}: {result['rows']} rows, {classifier.thresholds_origin}\n")
     print(format_metrics_table(result["stored_thresholds"]))
     if options.output:
@@ -126,6 +126,7 @@ def evaluate_single_label(classifier, model: SavedModelArguments, data: DataSour
         "split": options.split,
         "label_map": label_map.to_dict(),
         "single_label": scores,
+        "long_text": classifier.long_text_report.to_dict(),
     }
     if options.output:
         write_json_atomically(options.output, result)

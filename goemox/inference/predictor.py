@@ -65,6 +65,18 @@ class LongText:
     stride: int | None = None
     aggregation: str | None = None
 
+    @classmethod
+    def of(cls, options: Any) -> LongText:
+        """The settings of a command's `long_text`, `long_text_stride` and `long_text_aggregation` options.
+
+        Example:
+
+        ```python
+        >>> LongText.of(SavedModelArguments("runs/demo", long_text="window"))  # doctest: +SKIP
+        LongText(mode='window', stride=None, aggregation=None)
+        ```"""
+        return cls(options.long_text, options.long_text_stride, options.long_text_aggregation)
+
     def stored_settings(self) -> dict[str, Any]:
         """The config keys of the fields that are set, to store them as a model's default."""
         return {LONG_TEXT_CONFIG_KEYS[name]: value for name, value in asdict(self).items() if value is not None}
@@ -98,9 +110,10 @@ class LongText:
             return LongText("truncate")
         stride = self.setting(config, "stride", None, min(DEFAULT_LONG_TEXT_STRIDE, text_tokens // 2))
         if stride >= text_tokens:
+            less = f" less {special_tokens} special tokens" if special_tokens else ""
             raise GoEmoXUsageError(
                 f"--long_text_stride {stride} must be below the {text_tokens} text tokens of a window (--max_length "
-                f"{max_length} less {special_tokens} special tokens), so that each window moves on"
+                f"{max_length}{less}), so that each window moves on"
             )
         return LongText("window", stride, self.setting(config, "aggregation", LONG_TEXT_AGGREGATIONS, "max"))
 
@@ -123,10 +136,12 @@ class LongText:
 
 @dataclass(frozen=True)
 class LongTextReport:
-    """What one prediction call did with long texts.
+    """What one prediction call did with long texts, and the `LongText` settings it ran with.
 
     Attributes:
         mode: `"truncate"` or `"window"`.
+        stride: tokens shared by consecutive windows (`None` under `truncate`).
+        aggregation: `"max"` or `"mean"` (`None` under `truncate`).
         texts: the texts predicted.
         long_texts: those longer than `max_length` tokens: cut to their beginning (`truncate`) or read in several
             windows (`window`).
@@ -134,6 +149,8 @@ class LongTextReport:
     """
 
     mode: str
+    stride: int | None
+    aggregation: str | None
     texts: int
     long_texts: int
     windows: int
@@ -309,7 +326,7 @@ class EmotionPredictor:
         texts = list(texts)
         mode = self.long_text.mode
         if not texts:
-            self.long_text_report = LongTextReport(mode, 0, 0, 0)
+            self.long_text_report = LongTextReport(**asdict(self.long_text), texts=0, long_texts=0, windows=0)
             return np.zeros((0, len(self.label_names)), dtype=np.float32)
         windows = self._encode(texts, self.long_text.stride if mode == "window" else None)
         encoded = windows.features
@@ -320,7 +337,9 @@ class EmotionPredictor:
             rows = order[start : start + self.batch_size]
             features = [{key: encoded[key][i] for key in encoded} for i in rows]
             logits[rows] = self._forward(self._pad(features))
-        self.long_text_report = LongTextReport(mode, len(texts), int(windows.cut.sum()), len(order))
+        self.long_text_report = LongTextReport(
+            **asdict(self.long_text), texts=len(texts), long_texts=int(windows.cut.sum()), windows=len(order)
+        )
         self.log_long_texts()
         if mode == "truncate":
             return logits

@@ -1,7 +1,8 @@
 """The goemox web demo (Streamlit): one text with a probability chart, or a whole file with a downloadable table.
 
 Start it with `goemox demo --model DIR_OR_HUB_ID`, or `streamlit run goemox/demo_app.py -- --model DIR_OR_HUB_ID`
-(optional `--max_rows N --max_length TOKENS`). The work apart from drawing lives in `goemox/demo_logic.py`.
+(optional `--max_rows N --max_length TOKENS --long_text window`). The work apart from drawing lives in
+`goemox/demo_logic.py`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from goemox.demo.logic import (
     check_text,
     count_tokens,
     csv_columns,
+    long_text_note,
+    long_texts_note,
     model_facts,
     parse_demo_args,
     probabilities_in_chunks,
@@ -28,13 +31,13 @@ from goemox.demo.logic import (
     results_csv,
     results_frame,
     scores_frame,
-    truncation_note,
     unfamiliar_note,
     upload_format,
 )
 from goemox.errors import GoEmoXError
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.loading import load_classifier
+from goemox.inference.predictor import LongText
 
 RESULT_ELEMENT_ID = "goemox-labels"
 PASSING_COLOR = "#d62728"
@@ -45,9 +48,9 @@ EXAMPLE_TEXT = "Thank you so much for the help, I was really worried but now I'm
 
 
 @st.cache_resource(show_spinner="Loading the model…")
-def cached_classifier(model: str, max_length: int) -> EmotionClassifier:
-    """The classifier, loaded once per server process for each (model, max_length)."""
-    return load_classifier(model, max_length=max_length, batch_size=64)
+def cached_classifier(model: str, max_length: int, long_text: LongText) -> EmotionClassifier:
+    """The classifier, loaded once per server process for each (model, max_length, long_text)."""
+    return load_classifier(model, max_length=max_length, batch_size=64, long_text=long_text)
 
 
 def threshold_key(label: str) -> str:
@@ -131,7 +134,7 @@ def single_text_tab(classifier: EmotionClassifier, thresholds: list[float]) -> N
         return
     prediction = classifier.predict([text], thresholds=thresholds)[0]
     for note in (
-        truncation_note(count_tokens(classifier, [text])[0], classifier.max_length),
+        long_text_note(count_tokens(classifier, [text])[0], classifier),
         unfamiliar_note(prediction, classifier.ood_cutoff),
     ):
         if note:
@@ -174,11 +177,9 @@ def file_tab(classifier: EmotionClassifier, thresholds: list[float], settings: D
     if result is None or result["key"] != key:
         return
     frame = results_frame(batch, result["probabilities"], classifier.label_names, thresholds, classifier.ood_cutoff)
-    if result["long_texts"]:
-        st.info(
-            f"Texts longer than {classifier.max_length} tokens: {result['long_texts']} of {len(frame)}; "
-            "the model read only their beginning."
-        )
+    note = long_texts_note(result["long_texts"], len(frame), classifier)
+    if note:
+        st.info(note)
     if "unfamiliar" in frame and frame["unfamiliar"].any():
         st.info(
             f"Texts that look unlike the training data: {int(frame['unfamiliar'].sum())} of {len(frame)} "
@@ -196,7 +197,7 @@ def main(argv: list[str]) -> None:
     st.title("goemox: emotions in short English texts")
     try:
         settings = parse_demo_args(argv)
-        classifier = cached_classifier(settings.model, settings.max_length)
+        classifier = cached_classifier(settings.model, settings.max_length, LongText.of(settings))
     except (GoEmoXError, OSError, ValueError) as err:
         st.error(f"Could not start the demo: {err}")
         return

@@ -136,12 +136,13 @@ class LongText:
 
 @dataclass(frozen=True)
 class LongTextReport:
-    """What one prediction call did with long texts, and the `LongText` settings it ran with.
+    """What one prediction call did with long texts, and the settings it ran with.
 
     Attributes:
         mode: `"truncate"` or `"window"`.
         stride: tokens shared by consecutive windows (`None` under `truncate`).
         aggregation: `"max"` or `"mean"` (`None` under `truncate`).
+        max_length: the longest input in tokens (of each window).
         texts: the texts predicted.
         long_texts: those longer than `max_length` tokens: cut to their beginning (`truncate`) or read in several
             windows (`window`).
@@ -151,12 +152,29 @@ class LongTextReport:
     mode: str
     stride: int | None
     aggregation: str | None
+    max_length: int
     texts: int
     long_texts: int
     windows: int
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def describe(self) -> str:
+        """One line on the long texts, for logs and command output.
+
+        Example:
+
+        ```python
+        >>> LongTextReport("truncate", None, None, 128, texts=5, long_texts=2, windows=5).describe()
+        '2 of 5 texts are longer than 128 tokens and were cut to their beginning (--long_text window reads them whole)'
+        ```"""
+        start = f"{self.long_texts} of {self.texts} texts are longer than {self.max_length} tokens and were"
+        if self.mode == "truncate":
+            return f"{start} cut to their beginning (--long_text window reads them whole)"
+        return (
+            f"{start} read in overlapping windows ({self.windows} windows, {self.aggregation} of each label's logits)"
+        )
 
 
 class Windows(NamedTuple):
@@ -326,7 +344,7 @@ class EmotionPredictor:
         texts = list(texts)
         mode = self.long_text.mode
         if not texts:
-            self.long_text_report = LongTextReport(**asdict(self.long_text), texts=0, long_texts=0, windows=0)
+            self.report_long_texts(0, 0, 0)
             return np.zeros((0, len(self.label_names)), dtype=np.float32)
         windows = self._encode(texts, self.long_text.stride if mode == "window" else None)
         encoded = windows.features
@@ -337,37 +355,19 @@ class EmotionPredictor:
             rows = order[start : start + self.batch_size]
             features = [{key: encoded[key][i] for key in encoded} for i in rows]
             logits[rows] = self._forward(self._pad(features))
-        self.long_text_report = LongTextReport(
-            **asdict(self.long_text), texts=len(texts), long_texts=int(windows.cut.sum()), windows=len(order)
-        )
-        self.log_long_texts()
+        self.report_long_texts(len(texts), int(windows.cut.sum()), len(order))
         if mode == "truncate":
             return logits
         return aggregate_windows(logits, windows.text_of_window, self.long_text.aggregation)
 
-    def log_long_texts(self) -> None:
-        """Log what the last call did with texts longer than `max_length` tokens, if there were any."""
-        report = self.long_text_report
-        if report is None or not report.long_texts:
-            return
-        if report.mode == "truncate":
-            logger.info(
-                "%d of %d texts are longer than %d tokens and were cut to their beginning (--long_text window reads "
-                "them whole)",
-                report.long_texts,
-                report.texts,
-                self.max_length,
-            )
-        else:
-            logger.info(
-                "%d of %d texts are longer than %d tokens and were read in overlapping windows (%d windows, %s of "
-                "each label's logits)",
-                report.long_texts,
-                report.texts,
-                self.max_length,
-                report.windows,
-                self.long_text.aggregation,
-            )
+    def report_long_texts(self, texts: int, long_texts: int, windows: int) -> LongTextReport:
+        """Keep (as `long_text_report`) and log what a call with these counts did with long texts."""
+        self.long_text_report = LongTextReport(
+            **asdict(self.long_text), max_length=self.max_length, texts=texts, long_texts=long_texts, windows=windows
+        )
+        if long_texts:
+            logger.info("%s", self.long_text_report.describe())
+        return self.long_text_report
 
     def predict_proba(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Sigmoid probabilities, shape (len(texts), num_labels), rows in input order."""

@@ -94,7 +94,7 @@ def test_windows_are_batched_together_and_aggregated_by_max_or_mean(keyword_mode
         got = clf.predict_logits(texts)
         expected = np.stack([reduce(per_window[mapping == i], axis=0) for i in range(len(texts))])
         np.testing.assert_allclose(got, expected, atol=1e-5)
-        assert clf.long_text_report == LongTextReport("window", 16, aggregation, texts=4, long_texts=2, windows=7)
+        assert clf.long_text_report == LongTextReport("window", 16, aggregation, 128, texts=4, long_texts=2, windows=7)
     assert aggregate_windows(per_window, mapping, "max")[3, 1] > aggregate_windows(per_window, mapping, "mean")[3, 1]
 
 
@@ -163,8 +163,8 @@ def test_truncate_counts_and_logs_the_texts_it_cuts(keyword_model, filler, caplo
     clf = classifier(keyword_model)
     with caplog.at_level(logging.INFO, logger="goemox.inference"):
         clf.predict(texts)
-    expected = {"mode": "truncate", "stride": None, "aggregation": None, "texts": 5, "long_texts": 3, "windows": 5}
-    assert clf.long_text_report.to_dict() == expected
+    expected = {"mode": "truncate", "stride": None, "aggregation": None, "max_length": 128, "texts": 5}
+    assert clf.long_text_report.to_dict() == {**expected, "long_texts": 3, "windows": 5}
     assert "3 of 5 texts are longer than 128 tokens and were cut" in caplog.text
     assert "--long_text window" in caplog.text
     caplog.clear()
@@ -173,7 +173,7 @@ def test_truncate_counts_and_logs_the_texts_it_cuts(keyword_model, filler, caplo
     assert caplog.text == ""  # nothing long, nothing said
     assert clf.long_text_report.long_texts == 0
     clf.predict([])
-    assert clf.long_text_report == LongTextReport("truncate", None, None, 0, 0, 0)
+    assert clf.long_text_report == LongTextReport("truncate", None, None, 128, 0, 0, 0)
 
 
 def test_a_slow_tokenizer_truncates_and_counts_but_refuses_windows(keyword_model, tmp_path):

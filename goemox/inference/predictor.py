@@ -191,6 +191,18 @@ class Windows(NamedTuple):
     cut: np.ndarray
 
 
+def first_windows(text_of_window: np.ndarray) -> np.ndarray:
+    """The index of each text's first window (a text's windows being consecutive).
+
+    Example:
+
+    ```python
+    >>> first_windows(np.array([0, 0, 1, 2, 2, 2])).tolist()
+    [0, 2, 3]
+    ```"""
+    return np.flatnonzero(np.r_[True, text_of_window[1:] != text_of_window[:-1]])
+
+
 def overflow_windows(encoded: Mapping[str, list], every_window: bool) -> Windows:
     """`Windows` from a tokenizer's output with overflowing tokens (`overflow_to_sample_mapping` beside the inputs,
     as transformers' fast tokenizers give it).
@@ -201,7 +213,7 @@ def overflow_windows(encoded: Mapping[str, list], every_window: bool) -> Windows
     """
     text_of_window = np.asarray(encoded["overflow_to_sample_mapping"], dtype=np.int64)
     features = {name: rows for name, rows in encoded.items() if name != "overflow_to_sample_mapping"}
-    firsts = np.flatnonzero(np.r_[True, text_of_window[1:] != text_of_window[:-1]])
+    firsts = first_windows(text_of_window)
     cut = np.diff(np.r_[firsts, len(text_of_window)]) > 1
     if not every_window:
         features = {name: [rows[i] for i in firsts] for name, rows in features.items()}
@@ -212,9 +224,9 @@ def overflow_windows(encoded: Mapping[str, list], every_window: bool) -> Windows
 def aggregate_windows(logits: np.ndarray, text_of_window: np.ndarray, aggregation: str) -> np.ndarray:
     """Each text's logits from its windows' logits: per label, the `max` or the `mean` over its windows.
 
-    Logits, not probabilities, are aggregated: the max is the same either way (the sigmoid is increasing), and the
-    mean of logits commutes with the per-label affine calibration folded into the model, so the out-of-domain score
-    and the stored cutoff, read from the logits before calibration, stay coherent.
+    Logits, not probabilities, are aggregated: the max is the same either way (the sigmoid is increasing), and both
+    the max and the mean of logits commute with the per-label increasing affine calibration folded into the model,
+    so the out-of-domain score and the stored cutoff, read from the logits before calibration, stay coherent.
 
     Args:
         logits: shape (windows, labels).
@@ -228,7 +240,7 @@ def aggregate_windows(logits: np.ndarray, text_of_window: np.ndarray, aggregatio
     array([[2. ],
            [0.5]])
     ```"""
-    starts = np.flatnonzero(np.r_[True, text_of_window[1:] != text_of_window[:-1]])
+    starts = first_windows(text_of_window)
     if len(starts) == len(logits):
         return logits
     if aggregation == "max":

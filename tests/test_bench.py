@@ -239,3 +239,24 @@ def test_calibration_methods_script(tiny_goemotions, tiny_encoder_factory, tiny_
         assert repeated["results"][name]["test"]["nll"] == pytest.approx(
             result["results"][name]["test"]["nll"], abs=1e-5
         )
+
+
+def test_long_text_script(tiny_goemotions, keyword_model, tmp_path):
+    (tmp_path / "ood").mkdir()
+    for name, lines in (
+        ("hackernews_titles.txt", ["Show HN: a parser", "Why tabs"]),
+        ("github_flask_text.txt", ["fix docs"]),
+    ):
+        (tmp_path / "ood" / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "long.json"
+    run_script("long_text.py", "--model", str(keyword_model), "--data", str(tiny_goemotions), "--ood",
+               str(tmp_path / "ood"), "--texts", "12", "--median_words", "40", "--max_length", "32", "--out", str(out),
+               cwd=tmp_path)  # fmt: skip
+    result = json.loads(out.read_text())
+    runs = result["runs"]
+    assert set(runs) == {"truncate", "window_max", "window_mean"}
+    assert runs["truncate"]["speed_vs_truncate"] == 1.0 and runs["truncate"]["label_change_rate_vs_truncate"] == 0.0
+    assert 0.0 < result["texts"]["share_over_max_length"] <= 1.0 and result["texts"]["count"] == 12
+    assert runs["window_max"]["long_text"]["windows"] > runs["truncate"]["long_text"]["windows"] == 12
+    assert sum(result["texts"]["inserted_sentence_placement"].values()) == 12
+    assert result["model"] == keyword_model.name  # the folder's name, no path of this machine

@@ -240,7 +240,7 @@ def analyze_domains(
     label_names = list(classifier.label_names)
     thresholds = list(classifier.thresholds)
 
-    scored = []
+    scored, long_texts = [], {}
     for domain in domains:
         texts = loader.texts(domain.source)
         if not texts:
@@ -248,6 +248,7 @@ def analyze_domains(
         sample = sample_texts(texts, max_texts, seed)
         logger.info("%s: %d texts from %s", domain.name, len(sample), domain.source.spec)
         logits = classifier.predict_logits(sample, show_progress=show_progress)
+        long_texts[domain.name] = classifier.long_text_report.to_dict()
         raw = uncalibrated_logits(logits, classifier.config)
         scored.append(DomainScores(domain.name, domain.source.spec, logits, len(texts), raw))
     reference = scored[names.index(in_domain)]
@@ -264,6 +265,7 @@ def analyze_domains(
             score: float((scores.ood_score(score) < cutoff["cutoff"]).mean()) for score, cutoff in cutoffs.items()
         }
         summary["flagged_share"] = summary["flagged_shares"].get(ood_score)
+        summary["long_text"] = long_texts[scores.name]
         summaries[scores.name] = summary
 
     config = classifier.config  # the ONNX classifier has no torch model, only its config

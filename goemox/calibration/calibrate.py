@@ -35,6 +35,7 @@ from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import DEFAULT_GRID, THRESHOLD_STRATEGIES, multilabel_metrics, tune_thresholds
 from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.predictor import LongText
 from goemox.reporting.files import check_output_folder, write_json_atomically
 from goemox.scores import sigmoid
 from goemox.training.run_folder import METRICS_FILE, RUN_CONFIG_FILE, library_versions
@@ -75,6 +76,7 @@ class CalibrationRequest:
         scheme: label scheme of the data (default: the one stored with the model).
         max_length: longest input in tokens.
         batch_size: texts per forward pass.
+        long_text: how texts longer than `max_length` are read (see `LongText`); `None`: the model's setting.
         device: e.g. `"cpu"`; default CUDA when available.
         data: keyword arguments of `load_emotion_dataset` (`source`, files, columns, separator, seed...).
     """
@@ -92,6 +94,7 @@ class CalibrationRequest:
     scheme: str | None = None
     max_length: int = 128
     batch_size: int = 64
+    long_text: LongText | None = None
     device: str | None = None
     data: dict = field(default_factory=dict)
 
@@ -297,7 +300,11 @@ def load_calibratable(model_dir: Path, request: CalibrationRequest) -> EmotionCl
     """Load the model, refusing (before any data is read) one whose temperature cannot be folded in."""
     try:
         classifier = EmotionClassifier.from_pretrained(
-            str(model_dir), device=request.device, max_length=request.max_length, batch_size=request.batch_size
+            str(model_dir),
+            device=request.device,
+            max_length=request.max_length,
+            batch_size=request.batch_size,
+            long_text=request.long_text,
         )
     except OSError as err:
         raise GoEmoXUsageError(f"could not load the model {str(model_dir)!r}: {err}") from None

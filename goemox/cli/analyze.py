@@ -301,12 +301,17 @@ def run_analyze(
 
 
 def print_domain_summary(analysis: dict) -> None:
+    from goemox.inference.predictor import LongTextReport
+
     print(f"\n{'domain':<16}{'texts':>7}{'collapse':>10}{'neutral':>9}{'max prob':>10}{'AUROC mp':>10}{'AUROC E':>9}")
     for name, d in analysis["domains"].items():
         values = [d["collapse_rate"], d["neutral_share"], d["mean_max_probability"]]
         values += [d["ood_auroc_max_probability"], d["ood_auroc_energy"]]
         cells = "".join(f"{v:>{w}.3f}" if v is not None else f"{'-':>{w}}" for v, w in zip(values, (10, 9, 10, 10, 9)))
         print(f"{name:<16}{d['n_texts']:>7}{cells}")
+    for name, d in analysis["domains"].items():
+        if d["long_text"]["long_texts"]:
+            print(f"Note: {name}: {LongTextReport(**d['long_text']).describe()}")
     cutoff = analysis["ood_cutoff"]
     if cutoff:
         print(f"OOD cutoff ({cutoff['score']}): {cutoff['cutoff']:.4f} from {cutoff['validation_source']}")

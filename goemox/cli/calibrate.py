@@ -10,6 +10,7 @@ from goemox.cli.options import SavedModelArguments, check_at_least, overwrite_fi
 from goemox.cli.parsing import Command
 from goemox.data.arguments import DataSourceArguments
 from goemox.evaluation.metrics import THRESHOLD_STRATEGIES
+from goemox.inference.predictor import LongText
 
 CALIBRATE_HELP = """Fit a calibration on validation data (a temperature, one per label, or per-label Platt scaling
 sigmoid(a * logit + b), each minimising the binary cross-entropy), fold it into the model's output layer, re-tune the
@@ -79,6 +80,7 @@ def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options
         scheme=data.scheme,
         max_length=model.max_length,
         batch_size=model.batch_size,
+        long_text=LongText.of(model),
         data=data.load_options(),
     )
     result = calibrate(request)

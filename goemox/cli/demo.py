@@ -13,6 +13,7 @@ from goemox.cli.options import check_at_least
 from goemox.cli.parsing import Command
 from goemox.demo.logic import DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, DemoSettings
 from goemox.errors import GoEmoXUsageError
+from goemox.inference.loading import long_text_field
 
 APP = Path(__file__).resolve().parents[1] / "demo" / "app.py"
 
@@ -27,6 +28,9 @@ class DemoArguments:
         port: the port to serve on.
         max_rows: the most rows an uploaded file may have.
         max_length: the longest input in tokens.
+        long_text: `truncate` or `window` (`None`: the model's stored setting, else truncate).
+        long_text_stride: tokens shared by consecutive windows (`None`: the model's, else 32).
+        long_text_aggregation: `max` or `mean` over a text's windows (`None`: the model's, else max).
     """
 
     model: str = field(metadata={"help": "Saved model folder or Hub id."})
@@ -34,6 +38,9 @@ class DemoArguments:
     port: int = field(default=8501, metadata={"help": "Port to serve on (default: 8501)."})
     max_rows: int = field(default=DEFAULT_MAX_ROWS, metadata={"help": "Most rows an uploaded file may have."})
     max_length: int = field(default=DEFAULT_MAX_LENGTH, metadata={"help": "Longest input in tokens."})
+    long_text: str | None = long_text_field("long_text")
+    long_text_stride: int | None = long_text_field("long_text_stride")
+    long_text_aggregation: str | None = long_text_field("long_text_aggregation")
 
     def __post_init__(self) -> None:
         for name in ("port", "max_rows", "max_length"):
@@ -44,7 +51,14 @@ class DemoArguments:
 
 def demo_command(options: DemoArguments) -> list[str]:
     """The `streamlit run` command line that serves `goemox/demo/app.py` with the options of `goemox demo`."""
-    settings = DemoSettings(model=options.model, max_rows=options.max_rows, max_length=options.max_length)
+    settings = DemoSettings(
+        model=options.model,
+        max_rows=options.max_rows,
+        max_length=options.max_length,
+        long_text=options.long_text,
+        long_text_stride=options.long_text_stride,
+        long_text_aggregation=options.long_text_aggregation,
+    )
     streamlit = ["--server.address", options.host, "--server.port", str(options.port), "--server.headless", "true"]
     streamlit += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
     streamlit += ["--client.toolbarMode", "viewer"]

@@ -83,9 +83,10 @@ def run_evaluate(
     if options.single_label:
         return evaluate_single_label(classifier, model, data, options, report_folder)
     scored = score_split(classifier, split=options.split, scheme=data.scheme, **data.load_options())
-    result = split_metrics(classifier, scored)
+    result = {**split_metrics(classifier, scored), "long_text": classifier.long_text_report.to_dict()}
     print(f"{result['split']}: {result['rows']} rows, {classifier.thresholds_origin}\n")
     print(format_metrics_table(result["stored_thresholds"]))
+    print_long_texts(classifier)
     if options.output:
         write_json_atomically(options.output, result)
         print(f"\nWrote {options.output}")
@@ -104,6 +105,12 @@ def run_evaluate(
     return 0
 
 
+def print_long_texts(classifier) -> None:
+    """Say, after the scores, how many texts were longer than `--max_length` and what was done with them."""
+    if classifier.long_text_report.long_texts:
+        print(f"Note: {classifier.long_text_report.describe()}")
+
+
 def evaluate_single_label(classifier, model: SavedModelArguments, data: DataSourceArguments, options, folder) -> int:
     """`goemox evaluate --single_label`: score in the data's labels, print, and write `--output` / `--report_dir`."""
     from goemox.evaluation.label_bridge import format_single_label_table, score_in_data_labels, single_label_scores
@@ -120,12 +127,14 @@ def evaluate_single_label(classifier, model: SavedModelArguments, data: DataSour
         f"{len(label_map.groups)} data labels ({label_map.source})\n"
     )
     print(format_single_label_table(scores, label_map))
+    print_long_texts(classifier)
     result = {
         "model": model.model,
         "data": data.source_name(),
         "split": options.split,
         "label_map": label_map.to_dict(),
         "single_label": scores,
+        "long_text": classifier.long_text_report.to_dict(),
     }
     if options.output:
         write_json_atomically(options.output, result)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from goemox.errors import GoEmoXUsageError
-from goemox.inference.loading import BACKENDS
+from goemox.inference.loading import BACKENDS, long_text_field
 from goemox.inference.onnx import PRECISIONS
+from goemox.inference.predictor import LongText
 
 
 @dataclass
@@ -19,15 +20,18 @@ class SavedModelArguments:
 
     Args:
         model: a saved model folder or Hub id (or, with `--backend onnx`, a `goemox export onnx` folder).
-        max_length: longest input in tokens; longer texts are truncated.
-        batch_size: texts per forward pass.
+        max_length: longest input in tokens; longer texts are truncated or read in windows (`long_text`).
+        batch_size: texts (windows, with `long_text` window) per forward pass.
         allow_pickle_weights: also read a model whose only weights are `pytorch_model.bin` (a pickle, which can
             run code while it loads); without it only safetensors weights are read.
+        long_text: `truncate` or `window` (`None`: the model's stored setting, else truncate).
+        long_text_stride: tokens shared by consecutive windows (`None`: the model's, else 32).
+        long_text_aggregation: `max` or `mean` over a text's windows (`None`: the model's, else max).
     """
 
     model: str = field(metadata={"help": "Saved model folder or Hub id (with --backend onnx: an export folder)."})
-    max_length: int = field(default=128, metadata={"help": "Longest input in tokens (longer texts are truncated)."})
-    batch_size: int = field(default=64, metadata={"help": "Texts per forward pass."})
+    max_length: int = field(default=128, metadata={"help": "Longest input in tokens (longer texts: see --long_text)."})
+    batch_size: int = field(default=64, metadata={"help": "Texts (windows) per forward pass."})
     allow_pickle_weights: bool = field(
         default=False,
         metadata={
@@ -35,6 +39,9 @@ class SavedModelArguments:
             "trust); by default only safetensors weights are read."
         },
     )
+    long_text: str | None = long_text_field("long_text")
+    long_text_stride: int | None = long_text_field("long_text_stride")
+    long_text_aggregation: str | None = long_text_field("long_text_aggregation")
 
     def __post_init__(self) -> None:
         check_at_least("max_length", self.max_length, 1)
@@ -58,6 +65,7 @@ class SavedModelArguments:
             backend.precision,
             allow_pickle_weights=self.allow_pickle_weights,
             device=device,
+            long_text=LongText.of(self),
         )
 
 

@@ -1,7 +1,8 @@
 """The goemox web demo (Streamlit): one text with a probability chart, or a whole file with a downloadable table.
 
 Start it with `goemox demo --model DIR_OR_HUB_ID`, or `streamlit run goemox/demo_app.py -- --model DIR_OR_HUB_ID`
-(optional `--max_rows N --max_length TOKENS`). The work apart from drawing lives in `goemox/demo_logic.py`.
+(optional `--max_rows N --max_length TOKENS --long_text window`). The work apart from drawing lives in
+`goemox/demo_logic.py`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from goemox.demo.logic import (
     check_text,
     count_tokens,
     csv_columns,
+    long_text_note,
+    long_texts_note,
     model_facts,
     parse_demo_args,
     probabilities_in_chunks,
@@ -29,7 +32,6 @@ from goemox.demo.logic import (
     results_csv,
     results_frame,
     scores_frame,
-    truncation_note,
     unfamiliar_note,
     upload_format,
 )
@@ -37,6 +39,7 @@ from goemox.errors import GoEmoXError
 from goemox.inference.attribution import DEFAULT_STEPS, LabelExplanation
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.loading import load_classifier
+from goemox.inference.predictor import LongText
 
 RESULT_ELEMENT_ID = "goemox-labels"
 PASSING_COLOR = "#d62728"
@@ -47,15 +50,15 @@ EXAMPLE_TEXT = "Thank you so much for the help, I was really worried but now I'm
 
 
 @st.cache_resource(show_spinner="Loading the model…")
-def cached_classifier(model: str, max_length: int) -> EmotionClassifier:
-    """The classifier, loaded once per server process for each (model, max_length)."""
-    return load_classifier(model, max_length=max_length, batch_size=64)
+def cached_classifier(model: str, max_length: int, long_text: LongText) -> EmotionClassifier:
+    """The classifier, loaded once per server process for each (model, max_length, long_text)."""
+    return load_classifier(model, max_length=max_length, batch_size=64, long_text=long_text)
 
 
 @st.cache_data(show_spinner="Finding the words behind the label…", max_entries=512)
-def cached_explanation(model: str, max_length: int, text: str, label: str) -> LabelExplanation:
-    """One text's attributions for one label, computed once per (model, max_length, text, label)."""
-    classifier = cached_classifier(model, max_length)
+def cached_explanation(settings: DemoSettings, text: str, label: str) -> LabelExplanation:
+    """One text's attributions for one label, computed once per (demo settings, text, label)."""
+    classifier = cached_classifier(settings.model, settings.max_length, LongText.of(settings))
     return classifier.explain([text], labels=[label], n_steps=DEFAULT_STEPS)[0][label]
 
 
@@ -141,7 +144,7 @@ def single_text_tab(classifier: EmotionClassifier, thresholds: list[float], sett
         return
     prediction = classifier.predict([text], thresholds=thresholds)[0]
     for note in (
-        truncation_note(count_tokens(classifier, [text])[0], classifier.max_length),
+        long_text_note(count_tokens(classifier, [text])[0], classifier),
         unfamiliar_note(prediction, classifier.ood_cutoff),
     ):
         if note:
@@ -152,7 +155,7 @@ def single_text_tab(classifier: EmotionClassifier, thresholds: list[float], sett
     if prediction.labels:
         st.subheader("Why this label")
         label = st.selectbox("Label to explain", prediction.labels)
-        explanation = cached_explanation(settings.model, classifier.max_length, text, label)
+        explanation = cached_explanation(settings, text, label)
         st.html(attribution_html(text, explanation))
 
 
@@ -189,11 +192,9 @@ def file_tab(classifier: EmotionClassifier, thresholds: list[float], settings: D
     if result is None or result["key"] != key:
         return
     frame = results_frame(batch, result["probabilities"], classifier.label_names, thresholds, classifier.ood_cutoff)
-    if result["long_texts"]:
-        st.info(
-            f"Texts longer than {classifier.max_length} tokens: {result['long_texts']} of {len(frame)}; "
-            "the model read only their beginning."
-        )
+    note = long_texts_note(result["long_texts"], len(frame), classifier)
+    if note:
+        st.info(note)
     if "unfamiliar" in frame and frame["unfamiliar"].any():
         st.info(
             f"Texts that look unlike the training data: {int(frame['unfamiliar'].sum())} of {len(frame)} "
@@ -211,7 +212,7 @@ def main(argv: list[str]) -> None:
     st.title("goemox: emotions in short English texts")
     try:
         settings = parse_demo_args(argv)
-        classifier = cached_classifier(settings.model, settings.max_length)
+        classifier = cached_classifier(settings.model, settings.max_length, LongText.of(settings))
     except (GoEmoXError, OSError, ValueError) as err:
         st.error(f"Could not start the demo: {err}")
         return

@@ -21,7 +21,7 @@ from goemox.data.text_files import decode_utf8, parse_inputs
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.attribution import LabelExplanation
 from goemox.inference.classifier import EmotionClassifier
-from goemox.inference.predictor import EmotionPrediction
+from goemox.inference.predictor import LONG_TEXT_AGGREGATIONS, LONG_TEXT_MODES, EmotionPrediction
 from goemox.scores import apply_thresholds, stored_ood_score
 
 DEFAULT_MAX_ROWS = 10_000
@@ -38,16 +38,26 @@ class DemoSettings:
     Attributes:
         model: saved model folder or Hub id.
         max_rows: the most rows an uploaded file may have.
-        max_length: the longest input in tokens; longer texts are truncated.
+        max_length: the longest input in tokens (of each window, with `--long_text window`).
+        long_text: how longer texts are read, `truncate` or `window` (`None`: the model's stored setting).
+        long_text_stride: tokens shared by consecutive windows (`None`: the model's, else 32).
+        long_text_aggregation: `max` or `mean` over a text's windows (`None`: the model's, else max).
     """
 
     model: str
     max_rows: int = DEFAULT_MAX_ROWS
     max_length: int = DEFAULT_MAX_LENGTH
+    long_text: str | None = None
+    long_text_stride: int | None = None
+    long_text_aggregation: str | None = None
 
     def script_args(self) -> list[str]:
         """The arguments that make :func:`parse_demo_args` return these settings."""
-        return ["--model", self.model, "--max_rows", str(self.max_rows), "--max_length", str(self.max_length)]
+        args = ["--model", self.model, "--max_rows", str(self.max_rows), "--max_length", str(self.max_length)]
+        for name in ("long_text", "long_text_stride", "long_text_aggregation"):
+            if getattr(self, name) is not None:
+                args += [f"--{name}", str(getattr(self, name))]
+        return args
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -69,7 +79,8 @@ def positive_int(value: str) -> int:
 
 
 def parse_demo_args(argv: Sequence[str]) -> DemoSettings:
-    """Demo settings from the script's arguments: `--model` (required), `--max_rows`, `--max_length`.
+    """Demo settings from the script's arguments: `--model` (required), `--max_rows`, `--max_length`, `--long_text`,
+    `--long_text_stride`, `--long_text_aggregation`.
 
     Args:
         argv: the arguments after the script name.
@@ -82,8 +93,10 @@ def parse_demo_args(argv: Sequence[str]) -> DemoSettings:
     parser.add_argument("--model", required=True)
     parser.add_argument("--max_rows", type=positive_int, default=DEFAULT_MAX_ROWS)
     parser.add_argument("--max_length", type=positive_int, default=DEFAULT_MAX_LENGTH)
-    args = parser.parse_args(list(argv))
-    return DemoSettings(model=args.model, max_rows=args.max_rows, max_length=args.max_length)
+    parser.add_argument("--long_text", choices=LONG_TEXT_MODES)
+    parser.add_argument("--long_text_stride", type=int)
+    parser.add_argument("--long_text_aggregation", choices=LONG_TEXT_AGGREGATIONS)
+    return DemoSettings(**vars(parser.parse_args(list(argv))))
 
 
 def model_facts(classifier: EmotionClassifier, model: str) -> dict[str, str]:
@@ -104,6 +117,7 @@ def model_facts(classifier: EmotionClassifier, model: str) -> dict[str, str]:
             "tuned per label, stored with the model" if stored else "0.5 for every label (the model stores none)"
         ),
     }
+    facts["Long texts"] = long_text_fact(classifier)
     logit_map = LogitMap.stored(config)
     if logit_map is not None:
         facts["Calibration"] = logit_map.describe()
@@ -135,19 +149,60 @@ def count_tokens(classifier: EmotionClassifier, texts: Sequence[str]) -> list[in
     return [len(ids) for ids in classifier.tokenizer(list(texts), truncation=False)["input_ids"]]
 
 
-def truncation_note(tokens: int, max_length: int) -> str | None:
-    """A note for a text longer than the model reads, or `None`.
+def long_text_fact(classifier: EmotionClassifier) -> str:
+    """How the classifier reads a text longer than its `max_length`, in words.
+
+    Args:
+        classifier: the loaded classifier.
+    """
+    settings = classifier.long_text
+    if settings.mode == "truncate":
+        return f"cut to their first {classifier.max_length} tokens"
+    return (
+        f"read whole, in windows of {classifier.max_length} tokens sharing {settings.stride}; each label's score is "
+        f"the {settings.aggregation} over the windows"
+    )
+
+
+def long_text_note(tokens: int, classifier: EmotionClassifier) -> str | None:
+    """A note for a text longer than the model reads at once, saying how it was read, or `None`.
 
     Args:
         tokens: the text's length in tokens.
-        max_length: the most tokens the model reads.
+        classifier: the classifier that has just predicted the text alone (its `long_text_report` counts its
+            windows).
     """
+    max_length = classifier.max_length
     if tokens <= max_length:
         return None
+    if classifier.long_text.mode == "truncate":
+        return (
+            f"This text is {tokens} tokens long; the model reads only the first {max_length}, so the scores ignore "
+            "the rest (start the demo with --long_text window to read it whole)."
+        )
     return (
-        f"This text is {tokens} tokens long; the model reads only the first {max_length}, "
-        "so the scores ignore the rest."
+        f"This text is {tokens} tokens long, more than the {max_length} the model reads at once: it was read whole, "
+        f"in {classifier.long_text_report.windows} overlapping windows, each label's score the "
+        f"{classifier.long_text.aggregation} over them."
     )
+
+
+def long_texts_note(long_texts: int, texts: int, classifier: EmotionClassifier) -> str | None:
+    """A note for a file with texts longer than the model reads at once, or `None` when it has none.
+
+    Args:
+        long_texts: the texts longer than `max_length` tokens.
+        texts: all the file's texts.
+        classifier: the classifier that predicted them.
+    """
+    if not long_texts:
+        return None
+    how = (
+        "the model read only their beginning"
+        if classifier.long_text.mode == "truncate"
+        else f"read whole, in overlapping windows ({classifier.long_text.aggregation} of each label's score)"
+    )
+    return f"Texts longer than {classifier.max_length} tokens: {long_texts} of {texts}; {how}."
 
 
 def unfamiliar_note(prediction: EmotionPrediction, ood_cutoff: float | None) -> str | None:

@@ -23,6 +23,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrai
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 
 from goemox.configuration_goemox import GoEmoXConfig
+from goemox.inference.predictor import LONG_TEXT_CONFIG_KEYS
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
 
 NATIVE_MODEL_TYPES = {
@@ -70,7 +71,13 @@ select a zero row too, as DistilBERT ignores segments. With one row, segment id 
 DISTILBERT_LAYER_NORM_EPS = 1e-12
 """DistilBERT's LayerNorm eps, fixed in its code rather than its config."""
 
-GOEMOX_CONFIG_KEYS = ("thresholds", "calibration_temperature", "ood_cutoff", "label_scheme")
+GOEMOX_CONFIG_KEYS = (
+    "thresholds",
+    "calibration_temperature",
+    "ood_cutoff",
+    "label_scheme",
+    *LONG_TEXT_CONFIG_KEYS.values(),
+)
 """goemox's extra config keys, carried over to a native config (transformers keeps unknown keys in config.json)."""
 
 BOOKKEEPING_KEYS = ("architectures", "_name_or_path", "transformers_version", "dtype", "torch_dtype")
@@ -81,8 +88,8 @@ CLASSIFIER_KEYS = ("num_labels", "id2label", "label2id", "problem_type", "classi
 
 
 def copy_goemox_keys(source, target):
-    """Copy goemox's extra config keys that `source` sets (thresholds, calibration, OOD cutoff, scheme) onto
-    `target`, and return `target`."""
+    """Copy goemox's extra config keys that `source` sets (thresholds, calibration, OOD cutoff, scheme, long-text
+    settings) onto `target`, and return `target`."""
     for key in GOEMOX_CONFIG_KEYS:
         value = getattr(source, key, None)
         if value is not None:

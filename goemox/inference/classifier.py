@@ -12,7 +12,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 from goemox.errors import GoEmoXUsageError, first_line
 from goemox.inference.attribution import DEFAULT_STEPS, LabelExplanation, integrated_gradients
-from goemox.inference.predictor import EmotionPrediction, EmotionPredictor
+from goemox.inference.predictor import EmotionPrediction, EmotionPredictor, LongText, Windows, overflow_windows
 
 __all__ = ["EmotionClassifier", "EmotionPrediction", "check_model_source", "looks_local"]
 
@@ -21,13 +21,15 @@ class EmotionClassifier(EmotionPredictor):
     """Batched multi-label prediction with a saved goemox model (or any multi-label sequence classifier) in PyTorch.
 
     Batches are `EmotionPredictor`'s (tokenized once, length-sorted, input order kept) and run under
-    `torch.inference_mode`.
+    `torch.inference_mode`. The windows of `long_text="window"` are the fast tokenizer's overflowing tokens
+    (`return_overflowing_tokens`); a slow (Python) tokenizer only truncates.
 
     Args:
         model: a sequence-classification model with multi-label (sigmoid) outputs.
         tokenizer: its tokenizer.
-        max_length: longest input in tokens; longer texts are truncated.
-        batch_size: texts per forward pass.
+        max_length: longest input in tokens (of each window, with `window`).
+        batch_size: windows per forward pass.
+        long_text: `"truncate"`, `"window"` or a `LongText`; `None`: the model's stored setting, else `truncate`.
 
     Example:
 
@@ -37,10 +39,22 @@ class EmotionClassifier(EmotionPredictor):
     ['praise', 'joy']
     ```"""
 
-    def __init__(self, model: PreTrainedModel, tokenizer, max_length: int = 128, batch_size: int = 64):
-        super().__init__(model.config, max_length=max_length, batch_size=batch_size)
-        self.model = model.eval()
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer,
+        max_length: int = 128,
+        batch_size: int = 64,
+        long_text: LongText | str | None = None,
+    ):
         self.tokenizer = tokenizer
+        super().__init__(model.config, max_length=max_length, batch_size=batch_size, long_text=long_text)
+        self.model = model.eval()
+        if self.long_text.mode == "window" and not tokenizer.is_fast:
+            raise GoEmoXUsageError(
+                "--long_text window needs a fast tokenizer (a tokenizer.json); this model's "
+                f"{type(tokenizer).__name__} can only truncate"
+            )
 
     @classmethod
     def from_pretrained(
@@ -50,6 +64,7 @@ class EmotionClassifier(EmotionPredictor):
         device: str | None = None,
         max_length: int = 128,
         batch_size: int = 64,
+        long_text: LongText | str | None = None,
         allow_pickle_weights: bool = False,
         **kwargs,
     ) -> EmotionClassifier:
@@ -62,7 +77,8 @@ class EmotionClassifier(EmotionPredictor):
             name_or_path: local folder or Hub repository id.
             device: e.g. `"cpu"` or `"cuda"`; defaults to CUDA when available.
             max_length: longest input in tokens.
-            batch_size: texts per forward pass.
+            batch_size: windows per forward pass.
+            long_text: how texts longer than `max_length` are read (see `LongText`); `None`: the model's setting.
             allow_pickle_weights: also read `pytorch_model.bin` weights (only from a source you trust).
             kwargs: passed to both `from_pretrained` calls (e.g. `revision`, `token`).
 
@@ -78,7 +94,9 @@ class EmotionClassifier(EmotionPredictor):
                 name_or_path, dtype=torch.float32, use_safetensors=safetensors_only, **kwargs
             )
             tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
-            return cls(model.to(device), tokenizer, max_length=max_length, batch_size=batch_size)
+            return cls(model.to(device), tokenizer, max_length=max_length, batch_size=batch_size, long_text=long_text)
+        except GoEmoXUsageError:  # a --long_text setting that does not fit the model says so itself
+            raise
         except SafetensorError as err:
             raise GoEmoXUsageError(
                 f"{name_or_path}: model.safetensors cannot be read ({first_line(err)}); the file is damaged or "
@@ -89,8 +107,19 @@ class EmotionClassifier(EmotionPredictor):
         except ValueError as err:
             raise GoEmoXUsageError(f"{name_or_path}: not a usable model ({first_line(err)})") from None
 
-    def _encode(self, texts: list[str]) -> dict[str, list[list[int]]]:
-        return self.tokenizer(texts, truncation=True, max_length=self.max_length)
+    def _special_tokens(self) -> int:
+        return self.tokenizer.num_special_tokens_to_add(pair=False)
+
+    def _encode(self, texts: list[str], stride: int | None) -> Windows:
+        if not self.tokenizer.is_fast:  # a Python tokenizer gives no windows of a batch: `truncate` only
+            encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)
+            lengths = self.tokenizer(texts)["input_ids"]
+            cut = np.array([len(ids) > self.max_length for ids in lengths])
+            return Windows(dict(encoded), np.arange(len(texts)), cut)
+        encoded = self.tokenizer(
+            texts, truncation=True, max_length=self.max_length, stride=stride or 0, return_overflowing_tokens=True
+        )
+        return overflow_windows(encoded, every_window=stride is not None)
 
     def _pad(self, features: list[dict[str, list[int]]]):
         return self.tokenizer.pad(features, return_tensors="pt")

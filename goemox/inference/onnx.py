@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from goemox.errors import GoEmoXUsageError, first_line
-from goemox.inference.predictor import EmotionPredictor
+from goemox.inference.predictor import EmotionPredictor, LongText, Windows, overflow_windows
 from goemox.scores import stored_thresholds
 
 EXPORT_RECORD = "onnx_export.json"
@@ -83,7 +83,8 @@ class StoredConfig:
 
 class TokenizerFile:
     """A fast tokenizer's `tokenizer.json` run by the `tokenizers` library as transformers runs it: special tokens
-    added, truncated to a length, padded with the tokenizer's pad token on its padding side.
+    added, cut into windows of a length (the overflowing tokens), padded with the tokenizer's pad token on its
+    padding side.
 
     Args:
         tokenizer: a `tokenizers.Tokenizer`.
@@ -94,8 +95,9 @@ class TokenizerFile:
 
     ```python
     >>> tokenizer = TokenizerFile.from_folder("runs/demo-onnx")  # doctest: +SKIP
-    >>> tokenizer.encode(["Hello there"], max_length=8)["input_ids"]  # doctest: +SKIP
-    [[101, 7592, 2045, 102]]
+    >>> tokenizer.encode(["Hello there"], max_length=8)  # doctest: +SKIP
+    {'input_ids': [[101, 7592, 2045, 102]], 'attention_mask': [[1, 1, 1, 1]], 'token_type_ids': [[0, 0, 0, 0]],
+     'overflow_to_sample_mapping': [0]}
     ```"""
 
     def __init__(self, tokenizer, pad_token_id: int, padding_side: str = "right"):
@@ -130,15 +132,24 @@ class TokenizerFile:
             raise GoEmoXUsageError(f"{folder / 'tokenizer_config.json'}: padding_side must be right or left")
         return cls(tokenizer, pad_id, side)
 
-    def encode(self, texts: list[str], max_length: int) -> dict[str, list[list[int]]]:
-        """`input_ids`, `attention_mask` and `token_type_ids` per text, truncated to `max_length`, unpadded."""
-        self.tokenizer.enable_truncation(max_length)
+    def encode(self, texts: list[str], max_length: int, stride: int = 0) -> dict[str, list]:
+        """Every window of `max_length` tokens of each text, consecutive ones sharing `stride` tokens, as
+        transformers' `tokenizer(texts, truncation=True, max_length=..., stride=..., return_overflowing_tokens=True)`
+        gives them: `input_ids`, `attention_mask` and `token_type_ids` per window, unpadded, and
+        `overflow_to_sample_mapping`, the text of each window."""
+        self.tokenizer.enable_truncation(max_length, stride=stride)
         encodings = self.tokenizer.encode_batch(texts, add_special_tokens=True)
+        windows = [(text, window) for text, e in enumerate(encodings) for window in [e, *e.overflowing]]
         return {
-            "input_ids": [e.ids for e in encodings],
-            "attention_mask": [e.attention_mask for e in encodings],
-            "token_type_ids": [e.type_ids for e in encodings],
+            "input_ids": [w.ids for _, w in windows],
+            "attention_mask": [w.attention_mask for _, w in windows],
+            "token_type_ids": [w.type_ids for _, w in windows],
+            "overflow_to_sample_mapping": [text for text, _ in windows],
         }
+
+    def special_tokens(self) -> int:
+        """The tokens the tokenizer adds to one text."""
+        return self.tokenizer.num_special_tokens_to_add(False)
 
     def pad(self, features: list[dict[str, list[int]]], names: list[str]) -> dict[str, np.ndarray]:
         """int64 arrays of the named inputs, padded to the longest row (pad id, mask 0, segment 0)."""
@@ -199,8 +210,9 @@ class OnnxEmotionClassifier(EmotionPredictor):
         session: an `onnxruntime.InferenceSession` over a graph with token inputs and a `logits` output.
         config: the model config (`StoredConfig`, or a transformers config).
         tokenizer: a `TokenizerFile`.
-        max_length: longest input in tokens; longer texts are truncated.
-        batch_size: texts per forward pass.
+        max_length: longest input in tokens (of each window, with `window`).
+        batch_size: windows per forward pass.
+        long_text: `"truncate"`, `"window"` or a `LongText`; `None`: the model's stored setting, else `truncate`.
 
     Example:
 
@@ -210,10 +222,18 @@ class OnnxEmotionClassifier(EmotionPredictor):
     ['praise', 'joy']
     ```"""
 
-    def __init__(self, session, config, tokenizer: TokenizerFile, max_length: int = 128, batch_size: int = 64):
-        super().__init__(config, max_length=max_length, batch_size=batch_size)
-        self.session = session
+    def __init__(
+        self,
+        session,
+        config,
+        tokenizer: TokenizerFile,
+        max_length: int = 128,
+        batch_size: int = 64,
+        long_text: LongText | str | None = None,
+    ):
         self.tokenizer = tokenizer
+        super().__init__(config, max_length=max_length, batch_size=batch_size, long_text=long_text)
+        self.session = session
         self.input_names = [node.name for node in session.get_inputs()]
         missing = [name for name in self.input_names if name not in ("input_ids", "attention_mask", "token_type_ids")]
         if missing:
@@ -228,6 +248,7 @@ class OnnxEmotionClassifier(EmotionPredictor):
         num_threads: int | None = None,
         max_length: int = 128,
         batch_size: int = 64,
+        long_text: LongText | str | None = None,
     ) -> OnnxEmotionClassifier:
         """Load a folder written by `goemox export onnx`.
 
@@ -236,7 +257,8 @@ class OnnxEmotionClassifier(EmotionPredictor):
             precision: `"fp32"`, or `"int8"` for the quantized model (`--quantize int8`).
             num_threads: onnxruntime threads inside one operator (default: one per physical core).
             max_length: longest input in tokens.
-            batch_size: texts per forward pass.
+            batch_size: windows per forward pass.
+            long_text: how texts longer than `max_length` are read (see `LongText`); `None`: the stored setting.
         """
         if precision not in PRECISIONS:
             raise GoEmoXUsageError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
@@ -254,10 +276,15 @@ class OnnxEmotionClassifier(EmotionPredictor):
         except ValueError as err:
             raise GoEmoXUsageError(f"{folder}: {first_line(err)}") from None
         tokenizer = TokenizerFile.from_folder(folder)
-        return cls(onnx_session(path, num_threads), config, tokenizer, max_length=max_length, batch_size=batch_size)
+        session = onnx_session(path, num_threads)
+        return cls(session, config, tokenizer, max_length=max_length, batch_size=batch_size, long_text=long_text)
 
-    def _encode(self, texts: list[str]) -> dict[str, list[list[int]]]:
-        return self.tokenizer.encode(texts, self.max_length)
+    def _special_tokens(self) -> int:
+        return self.tokenizer.special_tokens()
+
+    def _encode(self, texts: list[str], stride: int | None) -> Windows:
+        encoded = self.tokenizer.encode(texts, self.max_length, stride or 0)
+        return overflow_windows(encoded, every_window=stride is not None)
 
     def _pad(self, features: list[dict[str, list[int]]]) -> dict[str, np.ndarray]:
         return self.tokenizer.pad(features, self.input_names)

@@ -4,9 +4,10 @@ out-of-domain cutoff, and the prediction objects. It needs neither torch nor tra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -23,6 +24,230 @@ from goemox.scores import (
     stored_ood_score,
     stored_thresholds,
 )
+
+LONG_TEXT_MODES = ("truncate", "window")
+"""How a text longer than `max_length` tokens is read: its beginning only, or whole in overlapping windows."""
+
+LONG_TEXT_AGGREGATIONS = ("max", "mean")
+"""How the windows' logits of one text become its logits."""
+
+DEFAULT_LONG_TEXT_STRIDE = 32
+"""Tokens shared by consecutive windows unless set (at most half a window's text tokens)."""
+
+LONG_TEXT_CONFIG_KEYS = {"mode": "long_text", "stride": "long_text_stride", "aggregation": "long_text_aggregation"}
+"""`LongText` field -> the config key that stores it as the model's default."""
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LongText:
+    """How texts longer than `max_length` tokens are read; a field left `None` takes the model's stored default
+    (config keys `long_text`, `long_text_stride`, `long_text_aggregation`), else `truncate`.
+
+    With `window`, a long text is cut into windows of `max_length` tokens, consecutive windows sharing `stride`
+    tokens, every window is scored, and each label's logit is the `max` (a label stated anywhere counts) or the
+    `mean` over the text's windows. A text that fits in `max_length` tokens is one window: its scores are the same
+    under either mode.
+
+    Attributes:
+        mode: `"truncate"` (the text's beginning) or `"window"`.
+        stride: tokens shared by consecutive windows (`window` only; default 32, at most half a window's text).
+        aggregation: `"max"` or `"mean"` (`window` only; default `max`).
+
+    Example:
+
+    ```python
+    >>> LongText("window").resolved(config=None, max_length=128, special_tokens=2)
+    LongText(mode='window', stride=32, aggregation='max')
+    ```"""
+
+    mode: str | None = None
+    stride: int | None = None
+    aggregation: str | None = None
+
+    @classmethod
+    def of(cls, options: Any) -> LongText:
+        """The settings of a command's `long_text`, `long_text_stride` and `long_text_aggregation` options.
+
+        Example:
+
+        ```python
+        >>> LongText.of(SavedModelArguments("runs/demo", long_text="window"))  # doctest: +SKIP
+        LongText(mode='window', stride=None, aggregation=None)
+        ```"""
+        return cls(options.long_text, options.long_text_stride, options.long_text_aggregation)
+
+    def stored_settings(self) -> dict[str, Any]:
+        """The config keys of the fields that are set, to store them as a model's default."""
+        return {LONG_TEXT_CONFIG_KEYS[name]: value for name, value in asdict(self).items() if value is not None}
+
+    def resolved(self, config: Any, max_length: int, special_tokens: int) -> LongText:
+        """Every field set: the given ones, else the config's, else the defaults, all checked.
+
+        Args:
+            config: the model's config (`None`: no stored default).
+            max_length: the longest input in tokens.
+            special_tokens: the tokens the tokenizer adds to a text (`[CLS]` and `[SEP]`: 2).
+
+        Raises:
+            GoEmoXUsageError: one line naming the option (or the config key) with a bad value, or a stride or
+                aggregation given for a model that truncates.
+        """
+        text_tokens = max_length - special_tokens
+        if text_tokens < 1:
+            raise GoEmoXUsageError(
+                f"--max_length {max_length} leaves no token of text after the tokenizer's {special_tokens} special "
+                "tokens"
+            )
+        mode = self.setting(config, "mode", LONG_TEXT_MODES, "truncate")
+        if mode == "truncate":
+            for name in ("stride", "aggregation"):
+                if getattr(self, name) is not None:
+                    raise GoEmoXUsageError(
+                        f"--{LONG_TEXT_CONFIG_KEYS[name]} applies to --long_text window, but this model truncates "
+                        "long texts (pass --long_text window too)"
+                    )
+            return LongText("truncate")
+        stride = self.setting(config, "stride", None, min(DEFAULT_LONG_TEXT_STRIDE, text_tokens // 2))
+        if stride >= text_tokens:
+            less = f" less {special_tokens} special tokens" if special_tokens else ""
+            raise GoEmoXUsageError(
+                f"--long_text_stride {stride} must be below the {text_tokens} text tokens of a window (--max_length "
+                f"{max_length}{less}), so that each window moves on"
+            )
+        return LongText("window", stride, self.setting(config, "aggregation", LONG_TEXT_AGGREGATIONS, "max"))
+
+    def setting(self, config: Any, name: str, choices: Sequence[str] | None, default: Any) -> Any:
+        """One field: given, else stored in `config`, else `default`; checked against `choices` (`None`: a whole
+        number of at least 0), with an error naming the option or the config key it came from."""
+        key = LONG_TEXT_CONFIG_KEYS[name]
+        value, source = getattr(self, name), f"--{key}"
+        if value is None:
+            value, source = getattr(config, key, None), f"the model's config.json {key}"
+        if value is None:
+            return default
+        if choices is None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise GoEmoXUsageError(f"{source} must be a whole number of at least 0, got {value!r}")
+        elif value not in choices:
+            raise GoEmoXUsageError(f"{source} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class LongTextReport:
+    """What one prediction call did with long texts, and the settings it ran with.
+
+    Attributes:
+        mode: `"truncate"` or `"window"`.
+        stride: tokens shared by consecutive windows (`None` under `truncate`).
+        aggregation: `"max"` or `"mean"` (`None` under `truncate`).
+        max_length: the longest input in tokens (of each window).
+        texts: the texts predicted.
+        long_texts: those longer than `max_length` tokens: cut to their beginning (`truncate`) or read in several
+            windows (`window`).
+        windows: the rows the network ran on (`texts` under `truncate`).
+    """
+
+    mode: str
+    stride: int | None
+    aggregation: str | None
+    max_length: int
+    texts: int
+    long_texts: int
+    windows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """One line on the long texts, for logs and command output.
+
+        Example:
+
+        ```python
+        >>> LongTextReport("truncate", None, None, 128, texts=5, long_texts=2, windows=5).describe()
+        '2 of 5 texts are longer than 128 tokens and were cut to their beginning (--long_text window reads them whole)'
+        ```"""
+        start = f"{self.long_texts} of {self.texts} texts are longer than {self.max_length} tokens and were"
+        if self.mode == "truncate":
+            return f"{start} cut to their beginning (--long_text window reads them whole)"
+        return (
+            f"{start} read in overlapping windows ({self.windows} windows, {self.aggregation} of each label's logits)"
+        )
+
+
+class Windows(NamedTuple):
+    """The token windows of a batch of texts, as a subclass's `_encode` returns them.
+
+    Attributes:
+        features: the model inputs, one row per window (`input_ids`, `attention_mask`, ...), unpadded.
+        text_of_window: the index of each window's text; a text's windows are consecutive, in order.
+        cut: per text, whether it is longer than one window.
+    """
+
+    features: dict[str, list[list[int]]]
+    text_of_window: np.ndarray
+    cut: np.ndarray
+
+
+def first_windows(text_of_window: np.ndarray) -> np.ndarray:
+    """The index of each text's first window (a text's windows being consecutive).
+
+    Example:
+
+    ```python
+    >>> first_windows(np.array([0, 0, 1, 2, 2, 2])).tolist()
+    [0, 2, 3]
+    ```"""
+    return np.flatnonzero(np.r_[True, text_of_window[1:] != text_of_window[:-1]])
+
+
+def overflow_windows(encoded: Mapping[str, list], every_window: bool) -> Windows:
+    """`Windows` from a tokenizer's output with overflowing tokens (`overflow_to_sample_mapping` beside the inputs,
+    as transformers' fast tokenizers give it).
+
+    Args:
+        encoded: the tokenizer's output, every window of every text.
+        every_window: keep every window (`window`), or only each text's first (`truncate`).
+    """
+    text_of_window = np.asarray(encoded["overflow_to_sample_mapping"], dtype=np.int64)
+    features = {name: rows for name, rows in encoded.items() if name != "overflow_to_sample_mapping"}
+    firsts = first_windows(text_of_window)
+    cut = np.diff(np.r_[firsts, len(text_of_window)]) > 1
+    if not every_window:
+        features = {name: [rows[i] for i in firsts] for name, rows in features.items()}
+        text_of_window = text_of_window[firsts]
+    return Windows(features, text_of_window, cut)
+
+
+def aggregate_windows(logits: np.ndarray, text_of_window: np.ndarray, aggregation: str) -> np.ndarray:
+    """Each text's logits from its windows' logits: per label, the `max` or the `mean` over its windows.
+
+    Logits, not probabilities, are aggregated: the max is the same either way (the sigmoid is increasing), and both
+    the max and the mean of logits commute with the per-label increasing affine calibration folded into the model,
+    so the out-of-domain score and the stored cutoff, read from the logits before calibration, stay coherent.
+
+    Args:
+        logits: shape (windows, labels).
+        text_of_window: the text of each window, non-decreasing, every text from 0 on present.
+        aggregation: `"max"` or `"mean"`.
+
+    Example:
+
+    ```python
+    >>> aggregate_windows(np.array([[1.0], [3.0], [0.5]]), np.array([0, 0, 1]), "mean")
+    array([[2. ],
+           [0.5]])
+    ```"""
+    starts = first_windows(text_of_window)
+    if len(starts) == len(logits):
+        return logits
+    if aggregation == "max":
+        return np.maximum.reduceat(logits, starts, axis=0)
+    counts = np.diff(np.r_[starts, len(logits)]).astype(logits.dtype)
+    return np.add.reduceat(logits, starts, axis=0) / counts[:, None]
 
 
 @dataclass
@@ -48,13 +273,20 @@ class EmotionPredictor:
     """Batched multi-label prediction, whatever runs the network.
 
     Texts are tokenized once, sorted by length so each batch carries little padding, and returned in the input
-    order. A subclass says how texts become token ids (`_encode`), how a batch of them is padded (`_pad`) and how a
-    padded batch becomes logits (`_forward`).
+    order. A text longer than `max_length` tokens is truncated, or read in overlapping windows (`long_text`: see
+    `LongText`); the windows of all texts are batched together, and each text gets one row. A subclass says how texts
+    become token windows (`_encode`), how a batch of them is padded (`_pad`) and how a padded batch becomes logits
+    (`_forward`), and sets `tokenizer` before calling this constructor.
+
+    After each call, `long_text_report` (a `LongTextReport`) says how many texts were long and how many windows ran.
 
     Args:
-        config: the model config with the label names (`id2label`), `thresholds` and `ood_cutoff`.
-        max_length: longest input in tokens; longer texts are truncated.
-        batch_size: texts per forward pass.
+        config: the model config with the label names (`id2label`), `thresholds`, `ood_cutoff` and the stored
+            `long_text` settings.
+        max_length: longest input in tokens (of each window, with `window`).
+        batch_size: windows per forward pass.
+        long_text: `"truncate"`, `"window"` or a `LongText`; `None` (or a field left `None`): the model's stored
+            setting, else `truncate`.
 
     Example:
 
@@ -64,10 +296,15 @@ class EmotionPredictor:
     ['praise', 'joy']
     ```"""
 
-    def __init__(self, config: Any, max_length: int = 128, batch_size: int = 64):
+    def __init__(
+        self, config: Any, max_length: int = 128, batch_size: int = 64, long_text: LongText | str | None = None
+    ):
         self.config = config
         self.max_length = max_length
         self.batch_size = batch_size
+        requested = long_text if isinstance(long_text, LongText) else LongText(long_text)
+        self.long_text = requested.resolved(config, max_length, self._special_tokens())
+        self.long_text_report: LongTextReport | None = None
         self.label_names = [self.config.id2label[i] for i in range(len(self.config.id2label))]
         self.thresholds = stored_thresholds(self.config)
         self.thresholds_origin = (
@@ -100,8 +337,13 @@ class EmotionPredictor:
             )
         return resolved
 
-    def _encode(self, texts: list[str]) -> dict[str, list[list[int]]]:
-        """Token ids (and the other model inputs) of each text, truncated to `max_length`, unpadded."""
+    def _special_tokens(self) -> int:
+        """The tokens the tokenizer adds to one text."""
+        raise NotImplementedError
+
+    def _encode(self, texts: list[str], stride: int | None) -> Windows:
+        """The windows of `max_length` tokens of each text, consecutive ones sharing `stride` tokens; with `stride`
+        `None` (`truncate`), only each text's first."""
         raise NotImplementedError
 
     def _pad(self, features: list[dict[str, list[int]]]):
@@ -128,19 +370,35 @@ class EmotionPredictor:
     add_explanations = explain
 
     def predict_logits(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
-        """Raw logits, shape (len(texts), num_labels), rows in input order."""
+        """Raw logits, shape (len(texts), num_labels), rows in input order (with `window`, each label's logit
+        aggregated over the text's windows)."""
         texts = list(texts)
+        mode = self.long_text.mode
         if not texts:
+            self.report_long_texts(0, 0, 0)
             return np.zeros((0, len(self.label_names)), dtype=np.float32)
-        encoded = self._encode(texts)
+        windows = self._encode(texts, self.long_text.stride if mode == "window" else None)
+        encoded = windows.features
         order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
-        logits = np.empty((len(texts), len(self.label_names)), dtype=np.float32)
-        starts = range(0, len(texts), self.batch_size)
+        logits = np.empty((len(order), len(self.label_names)), dtype=np.float32)
+        starts = range(0, len(order), self.batch_size)
         for start in tqdm(starts, desc="Predicting", unit="batch", disable=not show_progress):
             rows = order[start : start + self.batch_size]
             features = [{key: encoded[key][i] for key in encoded} for i in rows]
             logits[rows] = self._forward(self._pad(features))
-        return logits
+        self.report_long_texts(len(texts), int(windows.cut.sum()), len(order))
+        if mode == "truncate":
+            return logits
+        return aggregate_windows(logits, windows.text_of_window, self.long_text.aggregation)
+
+    def report_long_texts(self, texts: int, long_texts: int, windows: int) -> LongTextReport:
+        """Keep (as `long_text_report`) and log what a call with these counts did with long texts."""
+        self.long_text_report = LongTextReport(
+            **asdict(self.long_text), max_length=self.max_length, texts=texts, long_texts=long_texts, windows=windows
+        )
+        if long_texts:
+            logger.info("%s", self.long_text_report.describe())
+        return self.long_text_report
 
     def predict_proba(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
         """Sigmoid probabilities, shape (len(texts), num_labels), rows in input order."""

@@ -11,6 +11,8 @@ from goemox.configuration_goemox import POOLING_MODES
 from goemox.data.arguments import DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import THRESHOLD_STRATEGIES
+from goemox.inference.loading import long_text_field
+from goemox.inference.predictor import LongText
 from goemox.scores import OOD_SCORES
 
 DEFAULT_ENCODER = "distilbert-base-uncased"
@@ -69,6 +71,9 @@ class DataArguments(DataSourceArguments):
     inputs and thresholds."""
 
     max_length: int = field(default=128, metadata={"help": "Longest input in tokens (longer texts are truncated)."})
+    long_text: str | None = long_text_field("long_text", training=True)
+    long_text_stride: int | None = long_text_field("long_text_stride", training=True)
+    long_text_aggregation: str | None = long_text_field("long_text_aggregation", training=True)
     max_train_samples: int | None = field(default=None, metadata={"help": "Use a seeded random subset of train."})
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "Use seeded random subsets of validation and test."}
@@ -132,6 +137,7 @@ class DataArguments(DataSourceArguments):
                 raise GoEmoXUsageError(f"--{name} must be at least 1, got {value}")
         if not 0 < self.ood_quantile < 1:
             raise GoEmoXUsageError(f"--ood_quantile must be between 0 and 1, got {self.ood_quantile}")
+        LongText.of(self).resolved(None, self.max_length, 0)  # with the tokenizer's special tokens once it is loaded
         names = [spec.name for spec in self.source_specs()]
         if self.select_on != "pooled" and self.select_on not in names:
             raise GoEmoXUsageError(

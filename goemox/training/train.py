@@ -28,6 +28,7 @@ from goemox.evaluation.metrics import (
 from goemox.evaluation.per_source import source_metrics
 from goemox.hub.model_card import ModelCardCallback, render_model_card
 from goemox.hub.push import check_repo_id
+from goemox.inference.predictor import LongText
 from goemox.labels import LabelScheme, get_label_scheme
 from goemox.reporting.files import write_json_atomically
 from goemox.scores import sigmoid
@@ -201,6 +202,7 @@ def prepare_data(
         stored_thresholds = thresholds_of_validated_run(data_args.thresholds_from, scheme)
         raw, training_args = merge_for_final_training(raw, data_args.train_on, training_args)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+    LongText.of(data_args).resolved(None, data_args.max_length, tokenizer.num_special_tokens_to_add(pair=False))
     truncated = count_truncated(raw, tokenizer, data_args.max_length)
     if any(truncated.values()):
         logger.info(
@@ -420,8 +422,9 @@ def run_training(
 ) -> dict:
     """Fine-tune, tune thresholds on validation, evaluate on test and save everything to `output_dir`.
 
-    Writes the model (safetensors, with its thresholds in `config.json`), the tokenizer, `metrics.json`,
-    `run_config.json`, `training_curve.png` and the model card `README.md`. Returns the content of `metrics.json`.
+    Writes the model (safetensors, with its thresholds and any `--long_text` settings in `config.json`), the
+    tokenizer, `metrics.json`, `run_config.json`, `training_curve.png` and the model card `README.md`. Returns the
+    content of `metrics.json`.
 
     Args:
         model_args: encoder and head options.
@@ -449,6 +452,7 @@ def run_training(
     trainer, card_log, train_metrics = fit(model_args, data, scheme, callbacks)
     metrics = run_metrics(trainer, data, data_args, scheme, train_metrics, card_log)
     metrics["initialised_from"] = starting_point(model_args.model_name_or_path, scheme).to_dict()
+    trainer.model.config.update(LongText.of(data_args).stored_settings())  # the default of prediction
     if trainer.is_world_process_zero():
         run_config = {
             "model": asdict(model_args),

@@ -245,6 +245,7 @@ def test_analysis_numbers_match_the_model_and_the_cutoff_round_trips(goemox_mode
     assert dev["ood_auroc_max_probability"] == pytest.approx(expected_auroc, abs=1e-6)
     assert chat["mean_max_probability"] == pytest.approx(top_in.mean(), abs=1e-6)
     assert dev["neutral_share"] == pytest.approx(np.mean(probs_out.argmax(axis=1) == 2))
+    assert dev["long_text"] == {**clf.long_text_report.to_dict(), "texts": len(OUT_TEXTS), "windows": len(OUT_TEXTS)}
     val_top = clf.predict_proba(text_files["val"].read_text().split("\n")[:-1]).max(axis=1)
     cutoff = analysis["ood_cutoff"]
     assert cutoff["cutoff"] == pytest.approx(np.quantile(val_top, 0.25), abs=1e-6)

@@ -35,7 +35,10 @@ def trained(goemox_cli, tmp_path_factory, tiny_encoder_factory) -> Path:
         f"output_dir: {folder / 'model'}\n",
         encoding="utf-8",
     )
-    result = goemox_cli("train", "--config", str(folder / "run.yaml"), "--seed", "3", "--disable_tqdm", "true")
+    result = goemox_cli(
+        "train", "--config", str(folder / "run.yaml"), "--seed", "3", "--disable_tqdm", "true",
+        "--long_text", "window", "--long_text_stride", "8",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test, thresholds tuned on validation" in result.stdout
     assert "Example, through pipeline(" in result.stdout
@@ -49,6 +52,9 @@ def test_train_writes_model_and_reports(trained):
     config = json.loads((out / "run_config.json").read_text())
     assert config["training"]["seed"] == 3  # the flag overrides the config file
     assert config["data"]["label_separator"] == "|"
+    model_config = json.loads((out / "config.json").read_text())
+    assert (model_config["long_text"], model_config["long_text_stride"]) == ("window", 8)  # the default of predict
+    assert "long_text_aggregation" not in model_config  # not given: not stored
 
 
 def test_evaluate_prints_per_class_table_and_writes_json(goemox_cli, trained):
@@ -72,6 +78,7 @@ def test_evaluate_prints_per_class_table_and_writes_json(goemox_cli, trained):
     training_metrics = json.loads((trained / "model" / "metrics.json").read_text())
     # The same automatic split and the same stored thresholds give the numbers `train` reported for test.
     assert evaluation["rows"] == training_metrics["rows"]["test"]
+    assert evaluation["long_text"]["mode"] == "window" and evaluation["long_text"]["stride"] == 8  # stored default
     assert evaluation["stored_thresholds"]["macro_f1"] == pytest.approx(
         training_metrics["test"]["tuned"]["macro_f1"], abs=1e-6
     )
@@ -169,6 +176,9 @@ def test_demo_runs_streamlit_on_the_packaged_app_with_the_options():
         "--client.toolbarMode": "viewer",
     }
     assert parse_demo_args(command[separator + 1 :]) == DemoSettings(model="org/model", max_rows=7, max_length=128)
+    command = demo_command(DemoArguments(model="m", long_text="window", long_text_aggregation="mean"))
+    settings = parse_demo_args(command[command.index("--") + 1 :])
+    assert (settings.long_text, settings.long_text_stride, settings.long_text_aggregation) == ("window", None, "mean")
 
 
 def test_demo_refuses_a_row_limit_below_one(goemox_here):

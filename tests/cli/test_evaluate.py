@@ -41,6 +41,11 @@ def test_the_thresholds_are_named_as_they_are(models, tmp_path, capsys, kind, li
     assert result["thresholds"] == recorded
     expected = 0.4 if kind == "stored" else 0.5
     assert {row["threshold"] for row in result["stored_thresholds"]["per_class"].values()} == {expected}
+    assert result["long_text"] == {
+        "mode": "truncate", "stride": None, "aggregation": None, "max_length": 128, "texts": 40, "long_texts": 0,
+        "windows": 40,
+    }  # fmt: skip
+    assert "Note:" not in out  # no text is long
 
 
 @pytest.mark.parametrize("option", ["--batch_size", "--max_length"])

@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
-from conftest import CLI_ENV
+from conftest import CLI_ENV, KEYWORDS
 
 from goemox import GoEmoXForSequenceClassification
 from goemox.cli import main
@@ -291,3 +292,79 @@ def test_explained_chunks_write_what_one_pass_writes(keyword_model, tmp_path, go
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "chunked.jsonl").read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
     assert '"explanation"' in (tmp_path / "whole.jsonl").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def long_texts(tmp_path, tiny_tokenizer) -> tuple[Path, list[str]]:
+    """A JSONL file of texts of 360 filler words with a keyword after the 320th, a short one, and their labels."""
+    rng = np.random.default_rng(0)
+    filler = sorted(w for w in tiny_tokenizer.get_vocab() if w.isalpha() and w not in KEYWORDS.values() and len(w) > 2)
+    labels = ["anger", "joy", "anger", "joy"]
+    texts = [" ".join([*rng.choice(filler, 320), KEYWORDS[label], *rng.choice(filler, 40)]) for label in labels]
+    texts.append("so delighted")
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts), encoding="utf-8")
+    return path, [*labels, "joy"]
+
+
+def test_long_text_window_reads_long_texts_whole_and_says_so(goemox_cli, keyword_model, long_texts, tmp_path):
+    path, labels = long_texts
+    args = ["predict", "--model", str(keyword_model), "--input", str(path)]
+    found = {}
+    for mode in ("truncate", "window"):
+        result = goemox_cli(*args, "--long_text", mode, "--output", str(tmp_path / f"{mode}.jsonl"))
+        assert result.returncode == 0, result.stderr[-3000:]
+        rows = [json.loads(line) for line in (tmp_path / f"{mode}.jsonl").read_text().splitlines()]
+        assert len(rows) == len(labels)
+        found[mode] = [label in row["labels"] for label, row in zip(labels, rows)]
+        if mode == "truncate":
+            assert "4 of 5 texts are longer than 128 tokens and were cut to their beginning" in result.stderr
+            assert "--long_text window reads them whole" in result.stderr
+        else:
+            assert "4 of 5 texts are longer than 128 tokens and were read in overlapping windows" in result.stderr
+    assert found == {"truncate": [False] * 4 + [True], "window": [True] * 5}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--long_text", "window", "--long_text_stride", "500"], "--long_text_stride 500 must be below the 126 text"),
+        (["--long_text_stride", "8"], "--long_text_stride applies to --long_text window, but this model truncates"),
+        (["--long_text", "window", "--max_length", "2"], "--max_length 2 leaves no token of text after the"),
+    ],
+)
+def test_bad_long_text_settings_are_one_line(goemox_here, keyword_model, long_texts, args, message):
+    result = goemox_here("predict", "--model", str(keyword_model), "--input", str(long_texts[0]), *args)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("goemox") and message in last, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("option", "value"), [("--long_text", "windows"), ("--long_text_aggregation", "sum")])
+def test_a_long_text_value_that_is_no_choice_is_refused_by_the_parser(tmp_path, capsys, no_loading, option, value):
+    with pytest.raises(SystemExit) as stopped:
+        main(["predict", "--model", str(tmp_path), option, value])
+    assert stopped.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"error: argument {option}" in last and f"invalid choice: '{value}'" in last
+
+
+def test_a_chunked_run_fingerprints_the_long_text_settings(
+    goemox_here, keyword_model, long_texts, tmp_path, monkeypatch
+):
+    from goemox.inference import sharding
+
+    seen = []
+    fingerprint = sharding.run_fingerprint
+    monkeypatch.setattr(
+        sharding, "run_fingerprint", lambda model, settings: seen.append(settings) or fingerprint(model, settings)
+    )
+    args = ["predict", "--model", str(keyword_model), "--input", str(long_texts[0]), "--chunk_rows", "2"]
+    result = goemox_here(*args, "--long_text", "window", "--output", str(tmp_path / "out.jsonl"))
+    assert result.returncode == 0, result.stderr
+    assert {key: seen[0][key] for key in ("long_text", "long_text_stride", "long_text_aggregation")} == {
+        "long_text": "window", "long_text_stride": None, "long_text_aggregation": None
+    }  # fmt: skip
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [label in row["labels"] for label, row in zip(long_texts[1], rows)] == [True] * 5

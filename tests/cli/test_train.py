@@ -22,6 +22,9 @@ import pytest
         (["--source", "a=x", "--select_on", "b"], "--select_on b: expected 'pooled' or a source name (a)"),
         (["--source_temperature", "0"], "--source_temperature must be above 0, got 0.0"),
         (["--pad_to_buckets", "64", "32"], "--pad_to_buckets must be strictly increasing, got [64, 32]"),
+        (["--long_text_stride", "8"], "--long_text_stride applies to --long_text window"),
+        (["--long_text", "window", "--long_text_stride", "-1"], "--long_text_stride must be a whole number of at"),
+        (["--long_text", "window", "--long_text_stride", "200"], "--long_text_stride 200 must be below the 128 text"),
     ],
 )
 def test_bad_options_stop_with_one_line_and_save_nothing(options, message, goemox_here, tmp_path):

@@ -211,6 +211,17 @@ def test_text_longer_than_max_length_is_classified_with_a_note(start_app, four_l
     assert shown_labels(app) == short.predict([text])[0].labels
 
 
+def test_with_long_text_window_the_whole_text_is_read_and_the_note_says_so(start_app, four_label_model):
+    text = " ".join(["the house after dinner"] * 10 + ["so happy"])
+    app = classify(start_app("--model", str(four_label_model), "--max_length", "8", "--long_text", "window"), text)
+    assert not app.exception
+    [note] = app.info
+    assert "it was read whole, in 13 overlapping windows" in note.value
+    whole = EmotionClassifier.from_pretrained(str(four_label_model), device="cpu", max_length=8, long_text="window")
+    assert shown_labels(app) == whole.predict([text])[0].labels
+    assert "joy" in shown_labels(app)  # the end of the text counts
+
+
 def test_ood_cutoff_and_calibration_are_shown(start_app, four_label_model, tmp_path):
     model = GoEmoXForSequenceClassification.from_pretrained(four_label_model)
     model.config.ood_cutoff = {"score": "max_probability", "cutoff": 0.9, "source": "synthetic OOD texts"}

@@ -15,6 +15,8 @@ from goemox.demo.logic import (
     check_text,
     count_tokens,
     csv_columns,
+    long_text_note,
+    long_texts_note,
     model_facts,
     parse_demo_args,
     passing_labels,
@@ -23,7 +25,6 @@ from goemox.demo.logic import (
     results_csv,
     results_frame,
     scores_frame,
-    truncation_note,
     unfamiliar_note,
 )
 from goemox.errors import GoEmoXUsageError
@@ -45,6 +46,8 @@ def classifier(tiny_encoder_factory, tiny_tokenizer) -> EmotionClassifier:
 def test_settings_round_trip_through_script_arguments():
     settings = DemoSettings(model="org/model", max_rows=50, max_length=64)
     assert parse_demo_args(settings.script_args()) == settings
+    windows = DemoSettings(model="m", long_text="window", long_text_stride=8, long_text_aggregation="mean")
+    assert parse_demo_args(windows.script_args()) == windows
     assert parse_demo_args(["--model", "runs/demo"]) == DemoSettings(model="runs/demo")
 
 
@@ -54,6 +57,7 @@ def test_settings_round_trip_through_script_arguments():
         ([], "the following arguments are required: --model"),
         (["--model", "m", "--max_rows", "0"], "expected at least 1, got 0"),
         (["--model", "m", "--max_len", "5"], "unrecognized arguments: --max_len"),
+        (["--model", "m", "--long_text", "all"], "argument --long_text: invalid choice: 'all'"),
     ],
 )
 def test_bad_script_arguments_raise_a_usage_error(argv, message):
@@ -68,6 +72,7 @@ def test_model_facts_without_the_optional_config_keys(classifier):
         "Label scheme": "not stored",
         "Labels": "3: joy, anger, fear",
         "Thresholds": "0.5 for every label (the model stores none)",
+        "Long texts": "cut to their first 128 tokens",
     }
 
 
@@ -96,12 +101,20 @@ def test_check_text_strips_and_refuses_empty_text():
             check_text(empty)
 
 
-def test_truncation_note_only_past_max_length(classifier):
+def test_long_text_notes_say_how_a_long_text_was_read(classifier, tiny_tokenizer):
     short, long = count_tokens(classifier, ["happy", " ".join(["happy"] * 200)])
     assert short == 3  # [CLS] happy [SEP]
     assert long == 202
-    assert truncation_note(short, 128) is None
-    assert "202 tokens long; the model reads only the first 128" in truncation_note(long, 128)
+    assert long_text_note(short, classifier) is None
+    note = long_text_note(long, classifier)
+    assert "202 tokens long; the model reads only the first 128" in note and "--long_text window" in note
+    assert long_texts_note(0, 5, classifier) is None
+    assert long_texts_note(2, 5, classifier).endswith("2 of 5; the model read only their beginning.")
+    windows = EmotionClassifier(classifier.model, tiny_tokenizer, long_text="window")
+    windows.predict([" ".join(["happy"] * 200)])
+    assert "it was read whole, in 2 overlapping windows, each label's score the max" in long_text_note(long, windows)
+    assert "2 of 5; read whole, in overlapping windows (max of each label's score)." in long_texts_note(2, 5, windows)
+    assert model_facts(windows, "m")["Long texts"].startswith("read whole, in windows of 128 tokens sharing 32")
 
 
 def test_unfamiliar_note_follows_the_prediction_flag():

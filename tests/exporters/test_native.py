@@ -11,6 +11,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, Dist
 from goemox import GoEmoXConfig, GoEmoXForSequenceClassification
 from goemox.exporters.native import native_export_blocker, published_architecture, to_native_model
 from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.predictor import LongText
 
 LABELS = ["joy", "anger", "fear", "love"]
 TEXTS = ["a very long sentence about being happy and glad and thankful for all of it", "why", "i am scared", "ok"]
@@ -59,6 +60,7 @@ def goemox_model(encoder_dir, pooling="cls") -> GoEmoXForSequenceClassification:
                 module.weight.uniform_(0.5, 1.5)
                 module.bias.normal_(0, 0.2)
     model.config.thresholds = [0.2, 0.4, 0.6, 0.8]
+    model.config.update(LongText("window", 16).stored_settings())
     return model
 
 
@@ -138,7 +140,9 @@ def test_native_checkpoint_gives_the_goemox_probabilities(
         assert pipeline_max_difference(loaded[key], expected) <= 1e-5, key
     config = AutoModelForSequenceClassification.from_pretrained(out).config
     assert config.problem_type == "multi_label_classification"
-    assert EmotionClassifier.from_pretrained(str(out), device="cpu").thresholds == [0.2, 0.4, 0.6, 0.8]
+    classifier = EmotionClassifier.from_pretrained(str(out), device="cpu")
+    assert classifier.thresholds == [0.2, 0.4, 0.6, 0.8]
+    assert classifier.long_text == LongText("window", 16, "max")  # the stored long-text default travels too
 
 
 def test_distilbert_export_is_a_plain_bert_config_that_ignores_segments(tmp_path, tiny_encoder_factory, tiny_tokenizer):

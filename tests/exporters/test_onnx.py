@@ -19,6 +19,7 @@ from goemox.exporters import onnx as onnx_export
 from goemox.exporters.onnx import export_onnx
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.onnx import OnnxEmotionClassifier
+from goemox.inference.predictor import LongText
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -186,14 +187,38 @@ def test_the_python_api_runs_where_neither_torch_nor_transformers_is_installed(g
     model_dir, onnx_dir = goemox_bert
     script = blocking_prelude("torch", "transformers") + (
         "from goemox.inference.onnx import OnnxEmotionClassifier\n"
-        "clf = OnnxEmotionClassifier.from_pretrained(sys.argv[1], max_length=int(sys.argv[3]))\n"
-        "print(json.dumps([p.labels for p in clf.predict(json.loads(sys.argv[2]))]))\n"
+        "for mode in ('truncate', 'window'):\n"
+        "    clf = OnnxEmotionClassifier.from_pretrained(sys.argv[1], max_length=int(sys.argv[3]), long_text=mode)\n"
+        "    print(json.dumps([p.labels for p in clf.predict(json.loads(sys.argv[2]))]))\n"
     )
     command = [sys.executable, "-c", script, str(onnx_dir), json.dumps(TEXTS), str(MAX_LENGTH)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    torch_clf = EmotionClassifier.from_pretrained(str(model_dir), max_length=MAX_LENGTH)
-    assert json.loads(result.stdout) == [p.labels for p in torch_clf.predict(TEXTS)]
+    for line, mode in zip(result.stdout.splitlines(), ("truncate", "window"), strict=True):
+        torch_clf = EmotionClassifier.from_pretrained(str(model_dir), max_length=MAX_LENGTH, long_text=mode)
+        assert json.loads(line) == [p.labels for p in torch_clf.predict(TEXTS)], mode
+
+
+def test_onnx_windows_and_their_aggregation_match_pytorch(goemox_distilbert):
+    model_dir, onnx_dir = goemox_distilbert
+    texts = [*TEXTS, " ".join(TEXTS), " ".join(reversed(TEXTS)) * 2]
+    for long_text in (LongText("window", 6, "max"), LongText("window", 0, "mean")):
+        options = {"max_length": MAX_LENGTH, "batch_size": 3, "long_text": long_text}
+        torch_clf = EmotionClassifier.from_pretrained(str(model_dir), device="cpu", **options)
+        onnx_clf = OnnxEmotionClassifier.from_pretrained(onnx_dir, **options)
+        expected, got = torch_clf.predict_proba(texts), onnx_clf.predict_proba(texts)
+        assert got.shape == (len(texts), len(LABELS))
+        assert np.abs(expected - got).max() <= 1e-4
+        assert onnx_clf.long_text_report == torch_clf.long_text_report
+        assert onnx_clf.long_text_report.windows > len(texts) + 3
+
+
+def test_the_onnx_classifier_says_it_cannot_explain(goemox_distilbert):
+    classifier = OnnxEmotionClassifier.from_pretrained(goemox_distilbert[1])
+    with pytest.raises(GoEmoXUsageError, match="OnnxEmotionClassifier cannot explain predictions: integrated"):
+        classifier.explain(["so furious"])
+    with pytest.raises(GoEmoXUsageError, match="cannot explain"):
+        classifier.add_explanations(["so furious"], classifier.predict(["so furious"]))
 
 
 def test_graph_fusions_and_the_int8_setting_are_chosen_and_recorded(goemox_bert):

@@ -120,11 +120,3 @@ def test_bad_requests_are_one_line_errors(keyword_classifier):
     with pytest.raises(GoEmoXUsageError, match="n_steps must be at least 1, got 0"):
         keyword_classifier.explain(["so furious"], n_steps=0)
 
-
-def test_a_runtime_without_gradients_says_it_cannot_explain():
-    from goemox.inference.onnx import StoredConfig
-    from goemox.inference.predictor import EmotionPredictor
-
-    predictor = EmotionPredictor(StoredConfig({"id2label": {"0": "anger"}}))
-    with pytest.raises(GoEmoXUsageError, match="EmotionPredictor cannot explain predictions: integrated gradients"):
-        predictor.explain(["so furious"])

@@ -25,9 +25,8 @@ TRICKY = [
 ]
 
 
-def transformers_batch(tokenizer, texts, max_length):
-    encoded = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="np")
-    return {name: encoded[name] for name in encoded}
+def transformers_windows(tokenizer, texts, max_length, stride=0):
+    return tokenizer(texts, truncation=True, max_length=max_length, stride=stride, return_overflowing_tokens=True)
 
 
 @pytest.mark.parametrize("padding_side", ["right", "left"])
@@ -41,22 +40,29 @@ def test_token_ids_and_padding_match_the_transformers_tokenizer(tiny_tokenizer, 
     light = TokenizerFile.from_folder(tmp_path)
     encoded = light.encode(TRICKY, max_length=24)
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    batch = light.pad([{name: encoded[name][i] for name in names} for i in range(len(TRICKY))], names)
-    expected = transformers_batch(reference, TRICKY, 24)
-    assert set(expected) == set(names)
+    rows = len(encoded["input_ids"])
+    batch = light.pad([{name: encoded[name][i] for name in names} for i in range(rows)], names)
+    expected = reference.pad(transformers_windows(reference, TRICKY, 24), return_tensors="np")
+    assert set(expected) == {*names, "overflow_to_sample_mapping"}
     for name in names:
         np.testing.assert_array_equal(batch[name], expected[name], err_msg=name)
     assert batch["input_ids"].dtype == np.int64
-    assert max(len(ids) for ids in encoded["input_ids"]) == 24  # the long text is cut
+    assert max(len(ids) for ids in encoded["input_ids"]) == 24  # the long text is cut into windows
+    assert encoded["overflow_to_sample_mapping"] == list(expected["overflow_to_sample_mapping"])
+    assert rows > len(TRICKY)
 
 
-def test_the_real_minilm_tokenizer_gives_the_same_ids(shared_minilm):
+@pytest.mark.parametrize("stride", [0, 8])
+def test_the_real_minilm_tokenizer_gives_the_same_windows(shared_minilm, stride):
     reference = AutoTokenizer.from_pretrained(shared_minilm)
     light = TokenizerFile.from_folder(shared_minilm)
-    assert (
-        light.encode(TRICKY, max_length=128)["input_ids"]
-        == reference(TRICKY, truncation=True, max_length=128)["input_ids"]
-    )
+    assert light.special_tokens() == reference.num_special_tokens_to_add(pair=False) == 2
+    long_texts = [*TRICKY, " ".join(TRICKY * 12)]
+    for max_length in (16, 128):
+        expected = transformers_windows(reference, long_texts, max_length, stride)
+        got = light.encode(long_texts, max_length=max_length, stride=stride)
+        assert got == {name: expected[name] for name in got}
+        assert len(got["input_ids"]) > len(long_texts)
 
 
 def test_a_folder_without_a_usable_tokenizer_is_a_clear_error(tiny_tokenizer, tmp_path):

@@ -119,4 +119,3 @@ def test_bad_requests_are_one_line_errors(keyword_classifier):
         keyword_classifier.explain(["so furious"], labels=["rage"])
     with pytest.raises(GoEmoXUsageError, match="n_steps must be at least 1, got 0"):
         keyword_classifier.explain(["so furious"], n_steps=0)
-

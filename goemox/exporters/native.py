@@ -73,6 +73,7 @@ DISTILBERT_LAYER_NORM_EPS = 1e-12
 
 GOEMOX_CONFIG_KEYS = (
     "thresholds",
+    "calibration",
     "calibration_temperature",
     "ood_cutoff",
     "label_scheme",

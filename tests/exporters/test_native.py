@@ -201,3 +201,14 @@ def test_encoders_without_an_identical_native_head_are_refused():
     assert "bert, distilbert, roberta, xlm-roberta" in reason
     with pytest.raises(ValueError, match="no native export"):
         to_native_model(model)
+
+
+def test_the_folded_calibration_and_the_ood_cutoff_travel_to_the_native_config(tiny_encoder_factory):
+    """The OOD score is read from the logits before the folded calibration: a native config without its `calibration`
+    entry would compare calibrated logits with a cutoff set on uncalibrated ones."""
+    model = goemox_model(tiny_encoder_factory("bert"))
+    model.config.calibration = {"method": "platt", "slope": [2.0] * 4, "intercept": [0.5] * 4}
+    model.config.ood_cutoff = {"score": "negative_energy", "cutoff": 1.5}
+    native = to_native_model(model).config
+    assert native.calibration == model.config.calibration
+    assert native.ood_cutoff == model.config.ood_cutoff

@@ -10,8 +10,8 @@ token, under the same attention mask and positions: "the text with its words tak
 summed into the whitespace-separated words of the input, each with its character offsets, so `furious!!!` or an
 emoji split into several tokens is one word, read as the user wrote it.
 
-The word types import no torch (torch and captum load when `integrated_gradients` runs), so prediction objects and
-the ONNX path can use them.
+Importing this module loads no torch (torch and captum load when `integrated_gradients` runs), so the word types and
+`DEFAULT_STEPS` are usable on the torch-free ONNX path.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
+
+from goemox.inference.windows import overflow_windows
 
 if TYPE_CHECKING:
     import torch
@@ -176,15 +178,19 @@ def integrated_gradients(
     import torch
     from captum.attr import LayerIntegratedGradients
 
-    encoded = tokenizer(
-        list(texts),
-        truncation=True,
-        max_length=max_length,
-        return_offsets_mapping=True,
-        return_special_tokens_mask=True,
+    windows = overflow_windows(
+        tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=max_length,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+            return_overflowing_tokens=True,
+        ),
+        every_window=False,
     )
+    encoded = windows.features
     targets = [list(label_names).index(label) for label in labels]
-    full_lengths = [len(ids) for ids in tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
     device = next(model.parameters()).device
 
     def forward(input_ids, attention_mask, *extra):
@@ -242,7 +248,7 @@ def integrated_gradients(
                 baseline_logit=float(base[row]),
                 words=merge_into_words(texts[i], offsets, values),
                 completeness_error=float(deltas[row]),
-                cut=full_lengths[i] > len(offsets),
+                cut=bool(windows.cut[i]),
             )
     loose = sum(abs(e.completeness_error) > COMPLETENESS_WARNING * abs(e.logit - e.baseline_logit) for e in results)
     if loose:

@@ -12,7 +12,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 from goemox.errors import GoEmoXUsageError, first_line
 from goemox.inference.attribution import DEFAULT_STEPS, LabelExplanation, integrated_gradients
-from goemox.inference.predictor import EmotionPrediction, EmotionPredictor, LongText, Windows, overflow_windows
+from goemox.inference.predictor import EmotionPrediction, EmotionPredictor, LongText
+from goemox.inference.windows import Windows, overflow_windows
 
 __all__ = ["EmotionClassifier", "EmotionPrediction", "check_model_source", "looks_local"]
 

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from goemox.errors import GoEmoXUsageError, first_line
-from goemox.inference.predictor import EmotionPredictor, LongText, Windows, overflow_windows
+from goemox.inference.predictor import EmotionPredictor, LongText
+from goemox.inference.windows import Windows, overflow_windows
 from goemox.scores import stored_thresholds
 
 EXPORT_RECORD = "onnx_export.json"

@@ -13,7 +13,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, CTRL
 
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.classifier import EmotionClassifier
-from goemox.inference.predictor import LongText, LongTextReport, aggregate_windows
+from goemox.inference.predictor import LongText, LongTextReport
+from goemox.inference.windows import aggregate_windows
 
 MAX_LENGTH = 128  # the tiny encoder's position limit
 

@@ -32,10 +32,28 @@ class ExportHubArguments:
 class ExportOnnxArguments:
     """Where `goemox export onnx` writes."""
 
-    output_dir: str = field(metadata={"help": "The folder to write (model.onnx, config.json and the tokenizer)."})
-    quantize: str | None = field(
-        default=None, metadata={"help": "Also write a dynamically quantized copy.", "choices": ["int8"]}
+    output_dir: str = field(
+        metadata={"help": "The folder to write (onnx/model.onnx, config.json, the tokenizer, onnx_export.json)."}
     )
+    quantize: str | None = field(
+        default=None,
+        metadata={"help": "Also write a statically quantized copy (onnx/model_quantized.onnx).", "choices": ["int8"]},
+    )
+    calibration_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "Texts whose activations set the int8 ranges (txt, csv, tsv or jsonl, like predict's --input; "
+            "training texts, at most 512 are sampled). Default: goemox's demo sentences."
+        },
+    )
+    check_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "Texts on which the export is compared with PyTorch (e.g. validation texts; same formats). "
+            "Default: goemox's demo sentences."
+        },
+    )
+    text_column: str = field(default="text", metadata={"help": "Column with the text (CSV/TSV/JSONL files)."})
     overwrite: bool = overwrite_field("the export files in --output_dir")
 
 
@@ -80,12 +98,34 @@ def run_export_hub(model: TrainedModelArguments, options: ExportHubArguments, ca
 
 
 def run_export_onnx(model: TrainedModelArguments, options: ExportOnnxArguments) -> int:
+    from goemox.data.text_files import read_inputs
     from goemox.exporters.onnx import export_onnx
 
-    record = export_onnx(model.model, options.output_dir, quantize=options.quantize, overwrite=options.overwrite)
+    if options.calibration_file and not options.quantize:
+        raise GoEmoXUsageError("--calibration_file sets the int8 ranges; it needs --quantize int8")
+    texts = {}
+    for option in ("calibration_file", "check_file"):
+        path = getattr(options, option)
+        if path is not None:
+            texts[option] = [row[options.text_column] for row in read_inputs(path, options.text_column)]
+            if not texts[option]:
+                raise GoEmoXUsageError(f"--{option} {path}: no texts in it")
+    record = export_onnx(
+        model.model,
+        options.output_dir,
+        quantize=options.quantize,
+        overwrite=options.overwrite,
+        check_texts=texts.get("check_file"),
+        check_name=options.check_file,
+        calibration_texts=texts.get("calibration_file"),
+        calibration_name=options.calibration_file,
+    )
     parity = record["parity"]
     print(f"Wrote {', '.join(record['files'].values())}, config.json and the tokenizer to {options.output_dir}")
-    print(f"Checked against PyTorch on {parity['texts']} texts (inputs: {', '.join(record['inputs'])}):")
+    print(
+        f"Checked against PyTorch on {parity['texts']} texts of {parity['source']} "
+        f"(inputs: {', '.join(record['inputs'])}):"
+    )
     for precision in record["files"]:
         check = parity[precision]
         print(
@@ -97,10 +137,10 @@ def run_export_onnx(model: TrainedModelArguments, options: ExportOnnxArguments) 
     print(f"Fused operators: {fused}" + ("" if fusion["applied"] else f" (not kept: {fusion['reason']})"))
     if record["quantization"]:
         chosen = record["quantization"]
+        calibration = chosen["calibration_texts"]
         print(
-            f"int8 setting kept: per_channel={chosen['per_channel']}, reduce_range={chosen['reduce_range']}, "
-            f"op types {chosen['op_types_to_quantize'] or 'onnxruntime default'} "
-            f"(of {len(chosen['tried'])} tried, by label agreement with fp32)"
+            f"int8: static, activation ranges from {calibration['used']} texts of {calibration['source']} "
+            f"({chosen['calibrate_method']}, the better of {len(chosen['tried'])} by label agreement with fp32)"
         )
     print(f"Predict with: goemox predict --backend onnx --model {options.output_dir} --input texts.txt")
     return 0
@@ -153,8 +193,10 @@ COMMANDS = {
         "ONNX for CPU inference with onnxruntime (`goemox predict --backend onnx`).",
         (TrainedModelArguments, ExportOnnxArguments),
         run_export_onnx,
-        description="Export a saved model folder to ONNX in --output_dir (with config.json and the tokenizer), checked "
-        "against PyTorch on goemox's demo sentences; fails if fp32 probabilities differ by more than 1e-4.",
+        description="Export a saved model folder to ONNX in --output_dir in the Hub layout that optimum and "
+        "transformers.js load (onnx/model.onnx, onnx/model_quantized.onnx, config.json, the tokenizer), checked "
+        "against PyTorch on --check_file (default: goemox's demo sentences); fails if fp32 probabilities differ by "
+        "more than 1e-4.",
         legacy_positionals=("model", "output_dir"),
     ),
     "push": Command(

@@ -184,10 +184,11 @@ def distilbert_weights_as_bert(state: dict[str, torch.Tensor]) -> dict[str, torc
 
 def native_config(config: GoEmoXConfig):
     """The native classifier's configuration: the encoder's own (a DistilBERT one as BERT's), plus labels,
-    problem type and goemox's keys.
+    problem type and goemox's keys. For an encoder family without an identical native head it is that family's
+    config all the same (the ONNX export, whose graph holds the head, names it so that other clients load it).
 
     Args:
-        config: the config of a goemox model that `native_export_blocker` lets through.
+        config: a goemox model's config.
 
     Example:
 
@@ -208,7 +209,7 @@ def native_config(config: GoEmoXConfig):
         problem_type="multi_label_classification",
         classifier_dropout=config.classifier_dropout,
     )
-    native = AutoConfig.for_model(NATIVE_MODEL_TYPES[model_type], **encoder)
+    native = AutoConfig.for_model(NATIVE_MODEL_TYPES.get(model_type, model_type), **encoder)
     return copy_goemox_keys(config, native)
 
 

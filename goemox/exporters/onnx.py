@@ -17,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 
 from goemox.errors import GoEmoXUsageError, first_line
+from goemox.exporters.native import BOOKKEEPING_KEYS, is_native_multilabel_classifier, native_config
+from goemox.exporters.quantization import TextFeeds, choose_quantization, sample_texts
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.onnx import (
     EXPORT_RECORD,
@@ -35,22 +38,15 @@ from goemox.reporting.files import check_output_folder, staged_folder, write_jso
 from goemox.resources import demo_texts
 from goemox.scores import apply_thresholds
 
-FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
+FILES = {"fp32": "onnx/model.onnx", "int8": "onnx/model_quantized.onnx"}
+"""Where each precision's graph goes: the Hub layout that transformers.js and optimum look for."""
+EARLIER_LAYOUT_FILES = ("model.onnx", "model_int8.onnx")
+"""Graphs that exports before the Hub layout wrote at the top of the folder."""
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 FP32_TOLERANCE = 1e-4
 PROTOBUF_LIMIT_BYTES = 2**31 - 1
 
 logger = logging.getLogger(__name__)
-QUANTIZATION_CHOICES = [
-    {"per_channel": per_channel, "reduce_range": reduce_range, "op_types_to_quantize": op_types}
-    for op_types in (["MatMul"], None)
-    for per_channel in (True, False)
-    for reduce_range in (False, True)
-]
-"""The int8 settings tried at export (`None`: onnxruntime's default op types, which also quantize the embedding
-`Gather`); the one whose label sets agree most with fp32 on the check texts is kept."""
-
-
 class LogitsOnly(torch.nn.Module):
     """A classifier's forward pass with token inputs by name and the logits tensor as its only output."""
 
@@ -176,48 +172,6 @@ def apply_fusions(fp32_path: Path, model: PreTrainedModel, score) -> dict:
     return entry
 
 
-def quantize_int8(fp32_path: Path, int8_path: Path, choice: dict) -> None:
-    """Dynamic int8 quantization with one of :data:`QUANTIZATION_CHOICES`: int8 weights (per output channel or per
-    tensor), activations quantized per batch at run time."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    large = fp32_path.stat().st_size > PROTOBUF_LIMIT_BYTES
-    # onnxruntime logs a pre-processing hint on the root logger for every call (it targets static quantization of
-    # image models); with several settings tried it would fill the export's output.
-    hint = logging.Filter()
-    hint.filter = lambda record: not record.getMessage().startswith("Please consider to run pre-processing")
-    logging.getLogger().addFilter(hint)
-    try:
-        quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8, use_external_data_format=large, **choice)
-    finally:
-        logging.getLogger().removeFilter(hint)
-
-
-def choose_quantization(fp32_path: Path, int8_path: Path, score) -> dict:
-    """Quantize with every setting of :data:`QUANTIZATION_CHOICES`, keep the one whose label sets agree most with
-    the fp32 model (then the smallest probability difference) at `int8_path`, and say how each did.
-
-    Args:
-        fp32_path: the fp32 graph.
-        int8_path: where the chosen int8 graph goes.
-        score: `score(path) -> compare(...)` dict for a candidate graph.
-    """
-    tried = []
-    for index, choice in enumerate(QUANTIZATION_CHOICES):
-        candidate = int8_path.with_name(f"candidate-{index}-{int8_path.name}")
-        quantize_int8(fp32_path, candidate, choice)
-        tried.append({**choice, **score(candidate), "file": candidate})
-    best = max(tried, key=lambda t: (t["label_agreement"], -t["max_abs_probability_difference"]))
-    for entry in tried:
-        if entry is best:
-            entry["file"].replace(int8_path)
-        else:
-            entry["file"].unlink()
-        del entry["file"]
-    chosen = {key: best[key] for key in QUANTIZATION_CHOICES[0]}
-    return {"method": "onnxruntime.quantization.quantize_dynamic", "weight_type": "QInt8", **chosen, "tried": tried}
-
-
 def compare(reference: np.ndarray, probs: np.ndarray, thresholds: list[float]) -> dict:
     """Largest probability difference and share of texts with the same label set at the given thresholds."""
     same = (apply_thresholds(reference, thresholds) == apply_thresholds(probs, thresholds)).all(axis=1)
@@ -231,6 +185,42 @@ def versions() -> dict[str, str]:
     return {name: importlib.metadata.version(name) for name in names}
 
 
+def folder_config(model: PreTrainedModel):
+    """The `config.json` of an ONNX folder: a config whose `model_type` and `architectures` optimum and
+    transformers.js know (the encoder family's sequence classifier; a DistilBERT encoder as BERT, as in a native
+    export), the labels and problem type, and goemox's keys (thresholds, calibration, OOD cutoff, long-text
+    settings, `pooling`). Which pooling the network uses lives inside the graph; the clients only read labels and
+    the problem type from the config.
+
+    Args:
+        model: the classifier being exported (a goemox model or a native multi-label classifier).
+
+    Example:
+
+    ```python
+    >>> folder_config(GoEmoXForSequenceClassification(GoEmoXConfig(pooling="mean"))).model_type  # doctest: +SKIP
+    'bert'
+    ```"""
+    if isinstance(model, GoEmoXForSequenceClassification):
+        config = native_config(model.config)
+        config.pooling = model.config.pooling
+    else:
+        values = {k: v for k, v in model.config.to_dict().items() if k not in BOOKKEEPING_KEYS}
+        config = AutoConfig.for_model(values.pop("model_type"), **values)
+        if is_native_multilabel_classifier(model.config):
+            config.pooling = "cls"
+    classifier = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES.get(config.model_type)
+    config.architectures = [classifier] if classifier else list(model.config.architectures or [])
+    return config
+
+
+def text_record(texts: list[str] | None, name: str | None) -> tuple[list[str], dict]:
+    """The texts of a check (goemox's demo sentences when none are given) and how the record names them."""
+    if not texts:
+        return parity_texts(), {"source": "goemox demo sentences", "texts": len(parity_texts())}
+    return list(texts), {"source": name or "texts given to export_onnx", "texts": len(texts)}
+
+
 def export_onnx(
     model_dir: str | Path,
     out_dir: str | Path,
@@ -238,27 +228,35 @@ def export_onnx(
     quantize: str | None = None,
     overwrite: bool = False,
     check_texts: list[str] | None = None,
+    check_name: str | None = None,
+    calibration_texts: list[str] | None = None,
+    calibration_name: str | None = None,
     batch_size: int = 16,
 ) -> dict:
-    """Export a saved classifier to a self-contained ONNX folder and check it against the PyTorch model.
+    """Export a saved classifier to an ONNX folder that goemox, optimum and transformers.js load as written, and
+    check it against the PyTorch model.
 
-    The folder holds `model.onnx` (fp32), `model_int8.onnx` with `quantize="int8"`, the model's `config.json`
-    (label names, `thresholds`, `calibration_temperature`, `ood_cutoff` as saved), the tokenizer files, and
-    `onnx_export.json`, which records which file is which, the graph's inputs, and the parity check: the
-    largest probability difference from PyTorch and the label agreement at the stored thresholds on
+    The folder has the Hub layout: `onnx/model.onnx` (fp32), `onnx/model_quantized.onnx` with `quantize="int8"`,
+    a `config.json` naming the encoder family's classifier (:func:`folder_config`) with goemox's keys beside it,
+    the tokenizer files, and `onnx_export.json`, which records which file is which, the graph's inputs and the
+    checks: the largest probability difference from PyTorch and the label agreement at the stored thresholds on
     `check_texts` (default: goemox's 403 demo sentences), run through `EmotionClassifier`'s padded batches.
-    The fp32 graph is fused by onnxruntime's transformer optimizer where that keeps parity (`graph_optimization`);
-    int8 tries :data:`QUANTIZATION_CHOICES` and keeps the one that best keeps fp32's label sets on `check_texts`
-    (`quantization`, with every setting's figures). Everything is written to a folder beside `out_dir` first and
-    swapped in only after the check passes, so a failed export leaves `out_dir` as it was.
+    The fp32 graph is fused by onnxruntime's transformer optimizer where that keeps parity (`graph_optimization`).
+    int8 is static (:mod:`goemox.exporters.quantization`): activation ranges are read from `calibration_texts`
+    (default: the demo sentences; at most 512, sampled) and fixed in the graph, so a text's scores do not depend on
+    the rest of its batch. Everything is written to a folder beside `out_dir` first and swapped in only after the
+    checks pass, so a failed export leaves `out_dir` as it was.
 
     Args:
         model_dir: a folder `AutoModelForSequenceClassification` loads (goemox, BERT, RoBERTa, ...).
         out_dir: the export folder; it must not be, lie inside or hold the model folder.
-        quantize: `"int8"` to add a dynamically quantized copy.
+        quantize: `"int8"` to add a statically quantized copy.
         overwrite: replace the export files of a non-empty `out_dir` (other files are kept).
         check_texts: texts for the parity check.
-        batch_size: texts per padded batch in the parity check.
+        check_name: what `check_texts` are, for the record (e.g. the file they came from).
+        calibration_texts: texts whose activations set the int8 ranges (training-like texts, not the check texts).
+        calibration_name: what `calibration_texts` are, for the record.
+        batch_size: texts per padded batch in the checks.
 
     Returns:
         The `onnx_export.json` record.
@@ -284,25 +282,24 @@ def export_onnx(
     check_output_folder(out_dir, overwrite, inputs=[model_dir], option="--output_dir")
     model, tokenizer = load_source(model_dir)
     input_names = graph_input_names(model, tokenizer)
-    texts = check_texts or parity_texts()
+    texts, check_source = text_record(check_texts, check_name)
     reference = EmotionClassifier(model, tokenizer, batch_size=batch_size)
     torch_probs = reference.predict_proba(texts)
     precisions = ["fp32"] + (["int8"] if quantize else [])
 
     with staged_folder(out_dir) as staging:
         fp32_path = staging / FILES["fp32"]
+        fp32_path.parent.mkdir()
         opset = export_graph(model, tokenizer, input_names, fp32_path)
-        shutil.copy(model_dir / "config.json", staging / "config.json")
+        folder_config(model).save_pretrained(staging)
         tokenizer.save_pretrained(staging)
 
+        def classifier(path: Path) -> OnnxEmotionClassifier:
+            config, tokens = StoredConfig.from_folder(staging), TokenizerFile.from_folder(staging)
+            return OnnxEmotionClassifier(onnx_session(path), config, tokens, batch_size=batch_size)
+
         def score(path: Path) -> dict:
-            graph = OnnxEmotionClassifier(
-                onnx_session(path),
-                StoredConfig.from_folder(staging),
-                TokenizerFile.from_folder(staging),
-                batch_size=batch_size,
-            )
-            return compare(torch_probs, graph.predict_proba(texts), reference.thresholds)
+            return compare(torch_probs, classifier(path).predict_proba(texts), reference.thresholds)
 
         worst = score(fp32_path)["max_abs_probability_difference"]
         if not worst <= FP32_TOLERANCE:
@@ -311,7 +308,23 @@ def export_onnx(
                 f"{FP32_TOLERANCE:g}); nothing was written to {out_dir}"
             )
         fusion = apply_fusions(fp32_path, model, score)
-        quantization = choose_quantization(fp32_path, staging / FILES["int8"], score) if quantize else None
+        quantization = None
+        if quantize:
+            calibration, calibration_source = text_record(calibration_texts, calibration_name)
+            calibration = sample_texts(calibration)
+            calibration_source["used"] = len(calibration)
+            calibration_probs = reference.predict_proba(calibration)
+            tokens = TokenizerFile.from_folder(staging)
+            quantization = choose_quantization(
+                fp32_path,
+                staging / FILES["int8"],
+                lambda: TextFeeds(calibration, tokens.encode, input_names, reference.max_length),
+                lambda path: compare(
+                    calibration_probs, classifier(path).predict_proba(calibration), reference.thresholds
+                ),
+                calibration_source,
+                large=fp32_path.stat().st_size > PROTOBUF_LIMIT_BYTES,
+            )
         record = {
             "files": {precision: FILES[precision] for precision in precisions},
             "inputs": input_names,
@@ -326,7 +339,11 @@ def export_onnx(
         }
         write_json_atomically(staging / EXPORT_RECORD, record)
         # The check loads the staged folder as a user would, so it also proves the folder is self-contained.
-        parity = {"texts": len(texts), "batch_size": batch_size, "reference": "PyTorch fp32 EmotionClassifier"}
+        parity = {
+            **check_source,
+            "batch_size": batch_size,
+            "reference": "PyTorch fp32 EmotionClassifier",
+        }
         for precision in precisions:
             onnx_clf = OnnxEmotionClassifier.from_pretrained(staging, precision=precision, batch_size=batch_size)
             parity[precision] = compare(torch_probs, onnx_clf.predict_proba(texts), reference.thresholds)
@@ -342,7 +359,7 @@ def keep_other_files(out_dir: Path, staging: Path) -> None:
     if not out_dir.is_dir():
         return
     for entry in out_dir.iterdir():
-        if entry.name in FILES.values() or (staging / entry.name).exists():
+        if entry.name in EARLIER_LAYOUT_FILES or (staging / entry.name).exists():
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.copytree(entry, staging / entry.name, symlinks=True)

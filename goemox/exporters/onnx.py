@@ -47,6 +47,8 @@ FP32_TOLERANCE = 1e-4
 PROTOBUF_LIMIT_BYTES = 2**31 - 1
 
 logger = logging.getLogger(__name__)
+
+
 class LogitsOnly(torch.nn.Module):
     """A classifier's forward pass with token inputs by name and the logits tensor as its only output."""
 

@@ -301,7 +301,8 @@ def test_the_calibration_and_check_texts_are_the_ones_given(goemox_cli, goemox_d
     (tmp_path / "dev.csv").write_text("text\n" + "\n".join(TEXTS[5:7]) + "\n", encoding="utf-8")
     out = tmp_path / "onnx"
     args = ["export", "onnx", "--model", str(model_dir), "--output_dir", str(out), "--quantize", "int8"]
-    assert main([*args, "--calibration_file", str(tmp_path / "train.txt"), "--check_file", str(tmp_path / "dev.csv")]) == 0
+    texts = ["--calibration_file", str(tmp_path / "train.txt"), "--check_file", str(tmp_path / "dev.csv")]
+    assert main([*args, *texts]) == 0
     record = json.loads((out / "onnx_export.json").read_text())
     assert record["quantization"]["calibration_texts"] == {"source": str(tmp_path / "train.txt"), "texts": 5, "used": 5}
     assert (record["parity"]["source"], record["parity"]["texts"]) == (str(tmp_path / "dev.csv"), 2)

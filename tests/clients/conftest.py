@@ -23,8 +23,9 @@ WIDE_INIT = 0.3
 """`initializer_range` of the tiny encoders under the client tests' models (see `tiny_encoder_factory`)."""
 FP32_TOLERANCE = 1e-4
 """Largest difference in probability allowed between a client's fp32 scores and goemox's."""
-LABEL_MARGIN = {"fp32": FP32_TOLERANCE, "int8": FP32_TOLERANCE}
-"""Scores closer than this to a threshold are left out of the label-set comparison (see `assert_same_label_sets`)."""
+LABEL_MARGIN = 1e-4
+"""Scores closer than this to a threshold are left out of the label-set comparison (see `assert_same_label_sets`):
+the fp32 tolerance, and for int8 far more than clients running the same statically quantized graph differ by."""
 CLIENT_TIMEOUT_S = 300
 
 
@@ -135,7 +136,7 @@ def agrees_with_goemox():
         print(f"{result['client']} {precision}: largest score difference from goemox {difference:.2e}")
         if precision == "fp32":
             assert difference <= FP32_TOLERANCE, f"{result['client']}: scores differ from goemox's by {difference:.2e}"
-        assert_same_label_sets(scores, goemox_probs, predictor.thresholds, LABEL_MARGIN[precision])
+        assert_same_label_sets(scores, goemox_probs, predictor.thresholds, LABEL_MARGIN)
         return difference
 
     return check

@@ -36,7 +36,7 @@ def clients_dir() -> Path:
 
 def missing_client(reason: str):
     """Fail in CI, which must run every client test; skip elsewhere, saying how to build the client."""
-    if os.environ.get("CI"):
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
         pytest.fail(f"{reason}: CI runs the client tests (`make clients` in .ci/run builds them)", pytrace=False)
     pytest.skip(f"{reason} (build the clients with `make clients`)")
 

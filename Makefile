@@ -30,7 +30,7 @@ test: install
 	$(PY) -m pytest -q
 
 clients:
-	PYTHON=$(PYTHON) bash scripts/install_clients.sh
+	PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" bash scripts/install_clients.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 # One-command entry points. Each does its own set-up in .venv on a fresh machine.
 #   make demo   train on the packaged demo set with the offline MiniLM encoder (a few minutes on 2 CPU cores)
 #   make test   the whole test suite
+#   make clients  build the third-party clients that tests/clients runs exports in (.clients/)
 #   make reference  train the reference models (28-label, Ekman, sentiment) on the shared GoEmotions + MiniLM
 #                   and render model_card.md from the 28-label one
 PYTHON ?= python3
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 SHARED ?= $(or $(GOEMOX_SHARED),../shared)
 
-.PHONY: install demo test lint reference reference-card
+.PHONY: install demo test lint clients reference reference-card
 
 install: $(VENV)/.installed
 
@@ -27,6 +28,9 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+
+clients:
+	PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" bash scripts/install_clients.sh
 
 lint: install
 	$(VENV)/bin/ruff check .

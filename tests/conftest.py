@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import AutoModel, BertConfig, BertTokenizerFast, DistilBertConfig, RobertaConfig
 
 from goemox.resources import demo_texts
@@ -70,16 +71,23 @@ def tiny_encoder_config(kind: str, vocab_size: int):
 
 @pytest.fixture(scope="session")
 def tiny_encoder_factory(tmp_path_factory, tiny_tokenizer):
-    """`make(kind)` -> folder with a randomly initialised tiny encoder of that family and the tokenizer."""
-    built: dict[str, Path] = {}
+    """`make(kind, initializer_range=None)` -> folder with a randomly initialised tiny encoder of that family and the
+    tokenizer. `initializer_range` sets the weights' std (the config's default, 0.02, when `None`): with 0.3 a tiny
+    encoder's first-token output differs between texts about as a pretrained one's does, so a model trained on it
+    gives each text its own scores instead of every label's base rate."""
+    built: dict[tuple[str, float | None], Path] = {}
 
-    def make(kind: str) -> Path:
-        if kind not in built:
+    def make(kind: str, initializer_range: float | None = None) -> Path:
+        if (kind, initializer_range) not in built:
             folder = tmp_path_factory.mktemp(f"tiny-{kind}")
-            AutoModel.from_config(tiny_encoder_config(kind, len(tiny_tokenizer))).save_pretrained(folder)
+            config = tiny_encoder_config(kind, len(tiny_tokenizer))
+            if initializer_range is not None:
+                config.initializer_range = initializer_range
+                torch.manual_seed(0)
+            AutoModel.from_config(config).save_pretrained(folder)
             tiny_tokenizer.save_pretrained(folder)
-            built[kind] = folder
-        return built[kind]
+            built[kind, initializer_range] = folder
+        return built[kind, initializer_range]
 
     return make
 
@@ -102,18 +110,21 @@ def shared_minilm() -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
-    """`make(kind, pooling)` -> output folder of a short real `run_training` on the demo set with a tiny encoder."""
+    """`make(kind, pooling, initializer_range=None)` -> output folder of a short real `run_training` on the demo set
+    with a tiny encoder (`initializer_range`: see `tiny_encoder_factory`)."""
     from goemox.training.arguments import DataArguments, ModelArguments
     from goemox.training.train import run_training
     from goemox.training.training_args import GoEmoXTrainingArguments
 
-    built: dict[tuple[str, str], Path] = {}
+    built: dict[tuple[str, str, float | None], Path] = {}
 
-    def make(kind: str, pooling: str = "cls") -> Path:
-        if (kind, pooling) not in built:
+    def make(kind: str, pooling: str = "cls", initializer_range: float | None = None) -> Path:
+        key = (kind, pooling, initializer_range)
+        if key not in built:
             out = tmp_path_factory.mktemp(f"run-{kind}-{pooling}")
+            encoder = tiny_encoder_factory(kind, initializer_range)
             run_training(
-                ModelArguments(model_name_or_path=str(tiny_encoder_factory(kind)), pooling=pooling),
+                ModelArguments(model_name_or_path=str(encoder), pooling=pooling),
                 DataArguments(dataset="demo", max_length=48),
                 GoEmoXTrainingArguments(
                     output_dir=str(out),
@@ -126,8 +137,8 @@ def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
                     seed=3,
                 ),
             )
-            built[kind, pooling] = out
-        return built[kind, pooling]
+            built[key] = out
+        return built[key]
 
     return make
 

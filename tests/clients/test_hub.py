@@ -1,0 +1,39 @@
+"""`goemox export hub` folders in another environment, transformers 4.57 without goemox: the native BERT class of a
+first-token model and the remote-code pair of a mean-pooled one score texts as goemox does."""
+
+import pytest
+
+from goemox.inference.classifier import EmotionClassifier
+
+
+@pytest.fixture(scope="module")
+def hub_folder(tmp_path_factory, client_run, goemox_cli):
+    """`make(pooling)` -> the `goemox export hub` folder of the client test run with that pooling, and the run."""
+
+    def make(pooling: str):
+        run = client_run(pooling)
+        out = tmp_path_factory.mktemp(f"hub-{pooling}") / "repo"
+        exported = goemox_cli("export", "hub", "--model", str(run), "--output_dir", str(out))
+        assert exported.returncode == 0, exported.stderr[-3000:]
+        return out, run
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("pooling", "options", "architecture"),
+    [
+        ("cls", (), "BertForSequenceClassification"),
+        ("mean", ("--trust_remote_code",), "GoEmoXForSequenceClassification"),
+    ],
+    ids=["native", "remote-code"],
+)
+def test_hub_export_scores_as_goemox_in_transformers_4_57_pipeline(
+    pooling, options, architecture, hub_folder, python_client, client_texts, agrees_with_goemox
+):
+    folder, run = hub_folder(pooling)
+    result = python_client(folder, client_texts, *options)
+    assert result["client"].startswith("transformers 4.57.") and result["class"] == architecture
+    assert not result["goemox"], "goemox was importable in the client environment"
+    goemox = EmotionClassifier.from_pretrained(str(run), device="cpu")
+    agrees_with_goemox(result, goemox, goemox.predict_proba(client_texts), "fp32")

@@ -19,6 +19,7 @@ from goemox.calibration.logit_map import LogitMap
 from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
+from goemox.exporters.portable import is_hub_id, local_name
 from goemox.resources import MODEL_CARD_TEMPLATE, resource
 from goemox.training.adaptation import StartingPoint
 
@@ -114,15 +115,6 @@ def _read_json(path: Path, what: str) -> dict:
 
 def _fmt(value, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _looks_like_hub_id(name: str | None) -> bool:
-    return bool(name) and name.count("/") <= 1 and not Path(name).exists() and not name.startswith((".", "/"))
-
-
-def local_name(path: str) -> str:
-    """A local folder shown without the machine's directories (the last two parts of its path)."""
-    return path if _looks_like_hub_id(path) else "/".join(Path(path).parts[-2:]) + " (local folder)"
 
 
 def _summary_row(name: str, values: dict) -> list[str]:
@@ -230,7 +222,7 @@ class RunFiles:
     @property
     def base_model(self) -> str | None:
         encoder = self.run_config["model"]["model_name_or_path"]
-        return self.options.base_model or (encoder if _looks_like_hub_id(encoder) else None)
+        return self.options.base_model or (encoder if is_hub_id(encoder) else None)
 
     @property
     def split_files(self) -> dict[str, str]:
@@ -240,7 +232,7 @@ class RunFiles:
     @property
     def dataset_id(self) -> str | None:
         source = None if self.split_files else self.data_args.get("dataset")
-        return self.options.dataset_id or (source if _looks_like_hub_id(source) and source != "demo" else None)
+        return self.options.dataset_id or (source if is_hub_id(source) and source != "demo" else None)
 
     @property
     def dataset_name(self) -> str:

@@ -102,19 +102,20 @@ def shared_minilm() -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
-    """`make(kind, pooling)` -> output folder of a short real `run_training` on the demo set with a tiny encoder."""
+    """`make(kind, pooling, max_length)` -> output folder of a short real `run_training` on the demo set with a tiny
+    encoder."""
     from goemox.training.arguments import DataArguments, ModelArguments
     from goemox.training.train import run_training
     from goemox.training.training_args import GoEmoXTrainingArguments
 
-    built: dict[tuple[str, str], Path] = {}
+    built: dict[tuple[str, str, int], Path] = {}
 
-    def make(kind: str, pooling: str = "cls") -> Path:
-        if (kind, pooling) not in built:
+    def make(kind: str, pooling: str = "cls", max_length: int = 48) -> Path:
+        if (kind, pooling, max_length) not in built:
             out = tmp_path_factory.mktemp(f"run-{kind}-{pooling}")
             run_training(
                 ModelArguments(model_name_or_path=str(tiny_encoder_factory(kind)), pooling=pooling),
-                DataArguments(dataset="demo", max_length=48),
+                DataArguments(dataset="demo", max_length=max_length),
                 GoEmoXTrainingArguments(
                     output_dir=str(out),
                     overwrite_output_dir=True,
@@ -126,8 +127,8 @@ def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
                     seed=3,
                 ),
             )
-            built[kind, pooling] = out
-        return built[kind, pooling]
+            built[kind, pooling, max_length] = out
+        return built[kind, pooling, max_length]
 
     return make
 

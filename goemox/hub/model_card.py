@@ -20,6 +20,7 @@ from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
 from goemox.exporters.portable import is_hub_id, local_name
+from goemox.inference.predictor import LONG_TEXT_CONFIG_KEYS
 from goemox.resources import MODEL_CARD_TEMPLATE, resource
 from goemox.training.adaptation import StartingPoint
 
@@ -309,9 +310,18 @@ def overview_section(run: RunFiles, architecture: str) -> dict:
     }
 
 
-def usage_section(run: RunFiles, native_blocker: str | None) -> dict:
-    """How to load the model: natively, or with remote code and why."""
-    return {"native": native_blocker is None, "native_blocker": native_blocker, "repo_id": run.repo_id}
+def usage_section(run: RunFiles, native_blocker: str | None, onnx: bool = False) -> dict:
+    """Which clients load the model and how: transformers natively or with remote code (and why), optimum and
+    transformers.js when the folder holds ONNX files, text-embeddings-inference for a native class; each with the
+    stored thresholds and the training length."""
+    return {
+        "native": native_blocker is None,
+        "native_blocker": native_blocker,
+        "repo_id": run.repo_id,
+        "onnx": onnx,
+        "max_length": run.data_args["max_length"],
+        "long_text_window": getattr(run.config, LONG_TEXT_CONFIG_KEYS["mode"], None) == "window",
+    }
 
 
 def evaluation_section(run: RunFiles) -> dict:
@@ -489,6 +499,7 @@ def render_model_card(
     *,
     options: ModelCardOptions | None = None,
     native: bool = True,
+    onnx: bool = False,
 ) -> ModelCard:
     """Render the model card of a trained run with `huggingface_hub.ModelCard` and goemox's packaged template.
 
@@ -500,6 +511,8 @@ def render_model_card(
         options: metadata the run cannot know (license, Hub ids, analysis folder).
         native: whether the model is published as a native transformers class when its encoder and pooling
             allow it (as `goemox push` does by default).
+        onnx: whether the folder holds `onnx/model.onnx` and `onnx/model_quantized.onnx`: the card then shows how
+            optimum and transformers.js load them.
 
     Example:
 
@@ -512,7 +525,7 @@ def render_model_card(
     architecture, native_blocker = published_architecture(run.config, native)
     sections = (
         overview_section(run, architecture),
-        usage_section(run, native_blocker),
+        usage_section(run, native_blocker, onnx),
         evaluation_section(run),
         labels_section(run),
         data_section(run),

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from goemox.errors import GoEmoXError, GoEmoXUsageError
+from goemox.exporters.portable import scrub_local_paths
 from goemox.hub.folder import PROBE_TEXTS
 from goemox.hub.push import REMOTE_CODE_FILES, build_hub_folder, call_with_retries, check_repo_id, push_to_hub
 
@@ -262,7 +264,10 @@ def test_train_push_to_hub_publishes_the_finished_model_once(tmp_path, tiny_enco
     assert len(api.commits) == 1 and api.repo == {"repo_id": "me/trained", "private": True}
     published = api.commits[0]["files"]
     assert json.loads(published["config.json"])["model_type"] == "bert"
-    assert published["metrics.json"] == (tmp_path / "run" / "metrics.json").read_bytes()
+    (tmp_path / "copy").mkdir()
+    shutil.copy2(tmp_path / "run" / "metrics.json", tmp_path / "copy" / "metrics.json")
+    assert scrub_local_paths(tmp_path / "copy") == ["metrics.json"]  # the best checkpoint's path
+    assert json.loads(published["metrics.json"]) == json.loads((tmp_path / "copy" / "metrics.json").read_text())
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path

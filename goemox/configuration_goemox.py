@@ -1,10 +1,28 @@
-"""GoEmoX model configuration."""
+"""GoEmoX model configuration.
+
+This file is also published as Hub remote code, so it imports nothing from goemox and runs on transformers 4.57 as
+well as 5.x: 5.x configs are dataclasses (`PreTrainedConfig`, fields and `__post_init__`), 4.x configs set their
+attributes in `__init__` (`PretrainedConfig`); the class declares its fields once and adds the `__init__` on 4.x.
+"""
 
 from __future__ import annotations
 
-from transformers import AutoConfig, DistilBertConfig, PreTrainedConfig
+import dataclasses
+
+from transformers import AutoConfig, DistilBertConfig
+
+try:
+    from transformers import PreTrainedConfig
+except ImportError:  # transformers 4.x
+    from transformers import PretrainedConfig as PreTrainedConfig
 
 POOLING_MODES = ("cls", "mean")
+
+GOEMOX_FIELDS = ("encoder", "pooling", "classifier_dropout", "thresholds", "label_scheme", "problem_type")
+"""The fields GoEmoXConfig adds to (or, for `problem_type`, sets a default for in) the base configuration."""
+
+DATACLASS_CONFIGS = dataclasses.is_dataclass(PreTrainedConfig)
+"""Whether this transformers builds configs as dataclasses (5.x) rather than in `__init__` (4.x)."""
 
 
 class GoEmoXConfig(PreTrainedConfig):
@@ -49,7 +67,21 @@ class GoEmoXConfig(PreTrainedConfig):
     label_scheme: dict | None = None
     problem_type: str | None = "multi_label_classification"
 
+    if not DATACLASS_CONFIGS:
+
+        def __init__(self, **kwargs):
+            for name in GOEMOX_FIELDS:
+                setattr(self, name, kwargs.pop(name, getattr(type(self), name)))
+            self._resolve_encoder()
+            super().__init__(problem_type=self.problem_type, **kwargs)
+            self._check_fields()
+
     def __post_init__(self, **kwargs):
+        self._resolve_encoder()
+        super().__post_init__(**kwargs)
+        self._check_fields()
+
+    def _resolve_encoder(self) -> None:
         # Resolved here rather than through transformers' sub-config machinery, whose API changed within 5.x.
         if self.encoder is None:
             self.encoder = DistilBertConfig()
@@ -58,7 +90,8 @@ class GoEmoXConfig(PreTrainedConfig):
             if "model_type" not in encoder:
                 raise ValueError("encoder config dict needs a 'model_type' (e.g. 'bert', 'distilbert', 'roberta')")
             self.encoder = AutoConfig.for_model(encoder.pop("model_type"), **encoder)
-        super().__post_init__(**kwargs)
+
+    def _check_fields(self) -> None:
         if self.label2id is None and self.id2label is not None:
             self.label2id = {name: i for i, name in self.id2label.items()}
         if self.pooling not in POOLING_MODES:

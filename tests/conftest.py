@@ -110,22 +110,22 @@ def shared_minilm() -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
-    """`make(kind, pooling, initializer_range=None)` -> output folder of a short real `run_training` on the demo set
-    with a tiny encoder (`initializer_range`: see `tiny_encoder_factory`)."""
+    """`make(kind, pooling, initializer_range=None, max_length=48)` -> output folder of a short real `run_training` on
+    the demo set with a tiny encoder (`initializer_range`: see `tiny_encoder_factory`)."""
     from goemox.training.arguments import DataArguments, ModelArguments
     from goemox.training.train import run_training
     from goemox.training.training_args import GoEmoXTrainingArguments
 
-    built: dict[tuple[str, str, float | None], Path] = {}
+    built: dict[tuple[str, str, float | None, int], Path] = {}
 
-    def make(kind: str, pooling: str = "cls", initializer_range: float | None = None) -> Path:
-        key = (kind, pooling, initializer_range)
+    def make(kind: str, pooling: str = "cls", initializer_range: float | None = None, max_length: int = 48) -> Path:
+        key = (kind, pooling, initializer_range, max_length)
         if key not in built:
             out = tmp_path_factory.mktemp(f"run-{kind}-{pooling}")
             encoder = tiny_encoder_factory(kind, initializer_range)
             run_training(
                 ModelArguments(model_name_or_path=str(encoder), pooling=pooling),
-                DataArguments(dataset="demo", max_length=48),
+                DataArguments(dataset="demo", max_length=max_length),
                 GoEmoXTrainingArguments(
                     output_dir=str(out),
                     overwrite_output_dir=True,

@@ -1,7 +1,7 @@
 import pytest
 from transformers import AutoConfig, BertConfig, DistilBertConfig
 
-import goemox  # noqa: F401  (registers the Auto classes)
+import goemox  # registers the Auto classes
 from goemox import GoEmoXConfig
 from goemox.scores import stored_thresholds
 
@@ -54,3 +54,18 @@ def test_encoder_given_as_dict_is_resolved_by_model_type():
 def test_invalid_values_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GoEmoXConfig(encoder=tiny_distilbert(), id2label={0: "joy", 1: "anger"}, **kwargs)
+
+
+def test_remote_code_files_import_nothing_from_goemox_and_both_config_bases():
+    import ast
+    from pathlib import Path
+
+    package = Path(goemox.__file__).parent
+    for name in ("configuration_goemox.py", "modeling_goemox.py"):
+        tree = ast.parse((package / name).read_text(encoding="utf-8"))
+        modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
+        modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not {module for module in modules if module.split(".")[0] == "goemox"}, name
+    source = (package / "configuration_goemox.py").read_text(encoding="utf-8")
+    assert "from transformers import PreTrainedConfig" in source  # transformers 5.x
+    assert "from transformers import PretrainedConfig as PreTrainedConfig" in source  # transformers 4.x

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification
 
 from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.exporters.native import published_architecture, to_native_model
+from goemox.exporters.portable import export_tokenizer, scrub_local_paths
 from goemox.hub.model_card import ModelCardOptions, render_model_card
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
 from goemox.reporting.files import check_output_folder, staged_folder
@@ -82,7 +83,8 @@ def _probabilities(model, tokenizer) -> np.ndarray:
 
 
 def _write_folder(out: Path, model_dir: Path, model, tokenizer, native: bool, card_options) -> str:
-    """Write weights, tokenizer, run files and card into the empty folder `out`; returns the published class."""
+    """Write weights, tokenizer, run files and card into the empty folder `out`, with no local path of this machine
+    in them; returns the published class."""
     architecture, blocker = published_architecture(model.config, native)
     if blocker is None:
         export = to_native_model(model)
@@ -101,6 +103,7 @@ def _write_folder(out: Path, model_dir: Path, model, tokenizer, native: bool, ca
         if (model_dir / name).is_file():
             shutil.copy2(model_dir / name, out / name)
     render_model_card(model_dir, options=card_options, native=native).save(out / "README.md")
+    scrub_local_paths(out)
     return architecture
 
 
@@ -116,7 +119,8 @@ def build_hub_folder(
 
     The folder is built beside `out_dir` and loaded back with `AutoModelForSequenceClassification`; it must
     reproduce the original model's probabilities on probe texts (max abs difference <= 1e-5) before it replaces
-    `out_dir`, so a failure leaves `out_dir` as it was.
+    `out_dir`, so a failure leaves `out_dir` as it was. No file names a path of this machine (`scrub_local_paths`),
+    and the tokenizer's `model_max_length` is the training `--max_length` (`export_tokenizer`).
 
     Args:
         model_dir: a trained goemox model folder (`goemox train --output_dir`).
@@ -137,7 +141,7 @@ def build_hub_folder(
     analysis_dir = card_options.analysis_dir if card_options else None
     check_output_folder(out, overwrite, inputs=[model_dir, analysis_dir], option="--output_dir")
     model = _load_goemox_model(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = export_tokenizer(model_dir)
     with staged_folder(out) as staging:
         architecture = _write_folder(staging, model_dir, model, tokenizer, native, card_options)
         reloaded = AutoModelForSequenceClassification.from_pretrained(staging, dtype=torch.float32).eval()

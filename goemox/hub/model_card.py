@@ -19,6 +19,8 @@ from goemox.calibration.logit_map import LogitMap
 from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
+from goemox.exporters.portable import is_hub_id, local_name
+from goemox.inference.predictor import LONG_TEXT_CONFIG_KEYS
 from goemox.resources import MODEL_CARD_TEMPLATE, resource
 from goemox.training.adaptation import StartingPoint
 
@@ -114,15 +116,6 @@ def _read_json(path: Path, what: str) -> dict:
 
 def _fmt(value, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _looks_like_hub_id(name: str | None) -> bool:
-    return bool(name) and name.count("/") <= 1 and not Path(name).exists() and not name.startswith((".", "/"))
-
-
-def local_name(path: str) -> str:
-    """A local folder shown without the machine's directories (the last two parts of its path)."""
-    return path if _looks_like_hub_id(path) else "/".join(Path(path).parts[-2:]) + " (local folder)"
 
 
 def _summary_row(name: str, values: dict) -> list[str]:
@@ -230,7 +223,7 @@ class RunFiles:
     @property
     def base_model(self) -> str | None:
         encoder = self.run_config["model"]["model_name_or_path"]
-        return self.options.base_model or (encoder if _looks_like_hub_id(encoder) else None)
+        return self.options.base_model or (encoder if is_hub_id(encoder) else None)
 
     @property
     def split_files(self) -> dict[str, str]:
@@ -240,7 +233,7 @@ class RunFiles:
     @property
     def dataset_id(self) -> str | None:
         source = None if self.split_files else self.data_args.get("dataset")
-        return self.options.dataset_id or (source if _looks_like_hub_id(source) and source != "demo" else None)
+        return self.options.dataset_id or (source if is_hub_id(source) and source != "demo" else None)
 
     @property
     def dataset_name(self) -> str:
@@ -317,9 +310,18 @@ def overview_section(run: RunFiles, architecture: str) -> dict:
     }
 
 
-def usage_section(run: RunFiles, native_blocker: str | None) -> dict:
-    """How to load the model: natively, or with remote code and why."""
-    return {"native": native_blocker is None, "native_blocker": native_blocker, "repo_id": run.repo_id}
+def usage_section(run: RunFiles, native_blocker: str | None, onnx: bool = False) -> dict:
+    """Which clients load the model and how: transformers natively or with remote code (and why), optimum and
+    transformers.js when the folder holds ONNX files, text-embeddings-inference for a native class; each with the
+    stored thresholds and the training length."""
+    return {
+        "native": native_blocker is None,
+        "native_blocker": native_blocker,
+        "repo_id": run.repo_id,
+        "onnx": onnx,
+        "max_length": run.data_args["max_length"],
+        "long_text_window": getattr(run.config, LONG_TEXT_CONFIG_KEYS["mode"], None) == "window",
+    }
 
 
 def evaluation_section(run: RunFiles) -> dict:
@@ -497,6 +499,7 @@ def render_model_card(
     *,
     options: ModelCardOptions | None = None,
     native: bool = True,
+    onnx: bool = False,
 ) -> ModelCard:
     """Render the model card of a trained run with `huggingface_hub.ModelCard` and goemox's packaged template.
 
@@ -508,6 +511,8 @@ def render_model_card(
         options: metadata the run cannot know (license, Hub ids, analysis folder).
         native: whether the model is published as a native transformers class when its encoder and pooling
             allow it (as `goemox push` does by default).
+        onnx: whether the folder holds `onnx/model.onnx` and `onnx/model_quantized.onnx`: the card then shows how
+            optimum and transformers.js load them.
 
     Example:
 
@@ -520,7 +525,7 @@ def render_model_card(
     architecture, native_blocker = published_architecture(run.config, native)
     sections = (
         overview_section(run, architecture),
-        usage_section(run, native_blocker),
+        usage_section(run, native_blocker, onnx),
         evaluation_section(run),
         labels_section(run),
         data_section(run),

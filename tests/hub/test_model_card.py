@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from conftest import shared_dir
 from huggingface_hub import ModelCard
 from transformers import AutoConfig
 
@@ -171,3 +172,64 @@ def test_card_source_names_the_split_files_that_win_over_dataset(tmp_path, train
     (run_dir / "run_config.json").write_text(json.dumps(run_config))
     card = render_model_card(run_dir)
     assert "Source: `someone/emotions`, label scheme" in card.text and card.data.datasets == ["someone/emotions"]
+
+
+def card_python_snippet(card: str, folder) -> str:
+    """The card's `pipeline()` snippet, pointed at a local folder instead of the Hub repository."""
+    section = card[card.index("### transformers `pipeline()`") :]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start : section.index("\n```", start)]
+    repo_id = re.search(r'model="([^"]+)"', code).group(1)
+    return code.replace(f'"{repo_id}"', repr(str(folder)))
+
+
+@pytest.mark.parametrize("kind", ["native", "remote code"])
+def test_card_pipeline_snippet_gives_goemox_labels(kind, tmp_path, trained_run_factory, minilm_goemotions_run):
+    from goemox.hub.folder import build_hub_folder
+    from goemox.inference import EmotionClassifier
+    from goemox.resources import demo_texts
+
+    if kind == "native":  # tiny BERT (128 positions) trained at 128 tokens: an uncut long text would not fit
+        run_dir, texts = trained_run_factory("bert", max_length=128), list(demo_texts())[:40]
+    else:
+        run_dir = minilm_goemotions_run
+        rows = (shared_dir() / "data" / "goemotions" / "test.tsv").read_text(encoding="utf-8").splitlines()[:60]
+        texts = [row.split("\t")[0] for row in rows]
+    texts += [" ".join(texts[i : i + 15]) for i in range(0, 30, 5)]  # longer than 128 tokens
+    folder = build_hub_folder(run_dir, tmp_path / "repo").path
+    assert folder.joinpath("modeling_goemox.py").is_file() == (kind == "remote code")
+
+    namespace = {}
+    exec(card_python_snippet((folder / "README.md").read_text(encoding="utf-8"), folder), namespace)
+    labels = namespace["emotions"](texts)
+
+    classifier = EmotionClassifier.from_pretrained(str(run_dir), device="cpu")
+    assert sum(len(classifier.tokenizer(text)["input_ids"]) > 128 for text in texts) >= 6
+    expected = [prediction.labels for prediction in classifier.predict(texts)]
+    assert labels == expected
+    assert sum(map(bool, expected)) >= 5  # not a comparison of empty label sets
+
+
+def test_card_names_the_clients_that_load_the_folder(trained_run_factory):
+    native = render_model_card(trained_run_factory("bert"), options=ModelCardOptions(repo_id="me/tiny")).text
+    with_onnx = render_model_card(
+        trained_run_factory("bert"), options=ModelCardOptions(repo_id="me/tiny"), onnx=True
+    ).text
+    remote = render_model_card(trained_run_factory("bert", "mean"), options=ModelCardOptions(repo_id="me/tiny")).text
+
+    onnx_lines = (
+        "ORTModelForSequenceClassification",
+        'file_name="model_quantized.onnx"',
+        '{ dtype: "fp32" }',
+        "top_k: null",
+    )
+    for line in onnx_lines:
+        assert line in with_onnx and line not in native and line not in remote
+    assert "transformers.js" not in native and "optimum" not in native
+    tei_request = '"raw_scores": true'
+    assert tei_request in native and "curl 127.0.0.1:8080/predict" in native and "sigmoid" in native
+    assert tei_request not in remote and "text-embeddings-inference) do not serve it" in remote
+    assert "trust_remote_code=True" in remote and "trust_remote_code" not in native
+    for text in (native, remote):
+        assert "texts of up to\n48 tokens" in text or "texts of up to 48 tokens" in text
+        assert "model_max_length` is 48" in text

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from goemox.errors import GoEmoXError, GoEmoXUsageError
+from goemox.exporters.portable import scrub_local_paths
 from goemox.hub.folder import PROBE_TEXTS
 from goemox.hub.push import REMOTE_CODE_FILES, build_hub_folder, call_with_retries, check_repo_id, push_to_hub
 
@@ -262,7 +264,10 @@ def test_train_push_to_hub_publishes_the_finished_model_once(tmp_path, tiny_enco
     assert len(api.commits) == 1 and api.repo == {"repo_id": "me/trained", "private": True}
     published = api.commits[0]["files"]
     assert json.loads(published["config.json"])["model_type"] == "bert"
-    assert published["metrics.json"] == (tmp_path / "run" / "metrics.json").read_bytes()
+    (tmp_path / "copy").mkdir()
+    shutil.copy2(tmp_path / "run" / "metrics.json", tmp_path / "copy" / "metrics.json")
+    assert scrub_local_paths(tmp_path / "copy") == ["metrics.json"]  # the best checkpoint's path
+    assert json.loads(published["metrics.json"]) == json.loads((tmp_path / "copy" / "metrics.json").read_text())
     for path in (tmp_path / "run").rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
@@ -289,3 +294,60 @@ def card_license(path) -> str:
     from huggingface_hub import ModelCard
 
     return ModelCard.load(path).data.license
+
+
+def local_paths(*paths) -> set[str]:
+    """Each path as given and resolved, without a trailing slash."""
+    return {str(variant).rstrip("/") for path in paths for variant in (path, Path(path).resolve())}
+
+
+def text_files(files: dict[str, bytes]) -> dict[str, str]:
+    """The files that decode as UTF-8 text (weights and images do not)."""
+    texts = {}
+    for name, content in files.items():
+        try:
+            texts[name] = content.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return texts
+
+
+def test_exported_and_pushed_folders_name_no_path_of_this_machine(
+    tmp_path, tmp_path_factory, trained_run_factory, minilm_goemotions_run, shared_minilm, shared_goemotions
+):
+    import tempfile
+
+    forbidden = local_paths(
+        tmp_path_factory.getbasetemp(), minilm_goemotions_run, shared_minilm, shared_goemotions, Path.cwd()
+    )
+    forbidden |= {str(Path(tempfile.gettempdir()) / "goemox-hub-")}
+    run_config = json.loads((minilm_goemotions_run / "run_config.json").read_text())
+    assert run_config["model"]["model_name_or_path"] == str(shared_minilm)  # the run did record local paths
+
+    built = {
+        "native": build_hub_folder(trained_run_factory("bert"), tmp_path / "native").path,
+        "remote code": build_hub_folder(minilm_goemotions_run, tmp_path / "remote").path,
+    }
+    published = {
+        name: {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+        for name, path in built.items()
+    }
+    api = FakeHubApi()
+    push_to_hub(minilm_goemotions_run, "me/goemox-minilm", api=api, sleep=lambda s: None)
+    published["pushed"] = api.commits[0]["files"]
+
+    for name, files in published.items():
+        texts = text_files(files)
+        assert {"config.json", "run_config.json", "metrics.json", "README.md", "tokenizer_config.json"} <= set(texts)
+        for file_name, text in texts.items():
+            for path in forbidden:
+                assert path not in text, f"{name} {file_name} names {path}"
+    for name in ("remote code", "pushed"):
+        config = json.loads(text_files(published[name])["config.json"])
+        assert config["encoder"]["_name_or_path"] == "all-MiniLM-L6-v2 (local folder)"
+        tokenizer_config = json.loads(text_files(published[name])["tokenizer_config.json"])
+        assert tokenizer_config["model_max_length"] == run_config["data"]["max_length"] == 128
+        pushed_run = json.loads(text_files(published[name])["run_config.json"])
+        assert pushed_run["data"]["dataset"] == "goemotions (local folder)"
+        assert pushed_run["training"]["output_dir"] == f"{minilm_goemotions_run.name} (local folder)"
+    assert AutoTokenizer.from_pretrained(built["native"]).model_max_length == 48

@@ -11,6 +11,11 @@ from goemox.cli.parsing import Command
 from goemox.errors import GoEmoXUsageError
 from goemox.hub.model_card import ModelCardOptions
 
+ONNX_HELP = (
+    "Also hold the ONNX export (onnx/model.onnx and the static int8 onnx/model_quantized.onnx), so that optimum and "
+    "transformers.js load the repository as written (models published as a native class)."
+)
+
 
 @dataclass
 class TrainedModelArguments:
@@ -25,6 +30,7 @@ class ExportHubArguments:
 
     output_dir: str = field(metadata={"help": "Folder to write (must not hold files unless --overwrite)."})
     no_native: bool = field(default=False, metadata={"help": "Keep goemox's architecture (remote code)."})
+    onnx: bool = field(default=False, metadata={"help": ONNX_HELP})
     overwrite: bool = overwrite_field("--output_dir")
 
 
@@ -67,6 +73,7 @@ class PushArguments:
     no_native: bool = field(
         default=False, metadata={"help": "Publish goemox's architecture (remote code) even if native works."}
     )
+    onnx: bool = field(default=False, metadata={"help": ONNX_HELP})
 
 
 @dataclass
@@ -89,7 +96,12 @@ def run_export_hub(model: TrainedModelArguments, options: ExportHubArguments, ca
 
     check_card_repo_id(card)
     folder = build_hub_folder(
-        model.model, options.output_dir, native=not options.no_native, card_options=card, overwrite=options.overwrite
+        model.model,
+        options.output_dir,
+        native=not options.no_native,
+        card_options=card,
+        overwrite=options.overwrite,
+        onnx=options.onnx,
     )
     kind = "native transformers class" if folder.native else f"goemox remote code ({folder.native_blocker})"
     print(f"Wrote {len(folder.files)} files to {folder.path}: {folder.architecture}, {kind}")
@@ -160,6 +172,7 @@ def run_push(model: TrainedModelArguments, options: PushArguments, card: ModelCa
         commit_message=options.commit_message,
         native=not options.no_native,
         card_options=card,
+        onnx=options.onnx,
     )
     print(f"Published {model.model} to {card.repo_id}: {url}")
     return 0

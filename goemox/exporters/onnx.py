@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES
 
 from goemox.errors import GoEmoXUsageError, first_line
 from goemox.exporters.native import BOOKKEEPING_KEYS, is_native_multilabel_classifier, native_config
+from goemox.exporters.portable import export_tokenizer, scrub_local_paths
 from goemox.exporters.quantization import TextFeeds, choose_quantization, sample_texts
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.onnx import (
@@ -84,12 +85,13 @@ def parity_texts() -> list[str]:
 
 
 def load_source(model_dir: Path) -> tuple[PreTrainedModel, object]:
-    """The fp32 model and tokenizer of a saved folder, refusing models that are not multi-label classifiers."""
+    """The fp32 model and tokenizer of a saved folder (its `model_max_length` the training length, see
+    `export_tokenizer`), refusing models that are not multi-label classifiers."""
     if not (model_dir / "config.json").is_file():
         raise GoEmoXUsageError(f"{model_dir}: not a saved model folder (no config.json)")
     try:
         model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        tokenizer = export_tokenizer(model_dir)
     except (OSError, ValueError) as err:
         raise GoEmoXUsageError(f"could not load {model_dir} as a sequence classifier: {err}") from None
     problem = model.config.problem_type
@@ -117,6 +119,10 @@ def export_graph(model: PreTrainedModel, tokenizer, input_names: list[str], path
             dynamic_shapes={name: {0: batch, 1: sequence} for name in input_names},
             verbose=False,
         )
+    # The exporter records, on every node, the Python stack that made it (file paths of this machine's site-packages
+    # and checkout) and the FX node it came from: debugging notes that a published graph must not carry.
+    for node in program.model.graph.all_nodes():
+        node.metadata_props.clear()
     program.save(str(path), external_data=weight_bytes > PROTOBUF_LIMIT_BYTES)
     return int(next(op.version for op in program.model_proto.opset_import if op.domain in ("", "ai.onnx")))
 
@@ -351,6 +357,7 @@ def export_onnx(
             parity[precision] = compare(torch_probs, onnx_clf.predict_proba(texts), reference.thresholds)
         record["parity"] = parity
         write_json_atomically(staging / EXPORT_RECORD, record)
+        scrub_local_paths(staging)
         keep_other_files(out_dir, staging)
     return record
 

@@ -4,6 +4,7 @@ card and run files, loaded back and checked against the original model before an
 from __future__ import annotations
 
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from transformers import AutoModelForSequenceClassification
 
 from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.exporters.native import published_architecture, to_native_model
+from goemox.exporters.onnx import FILES as ONNX_GRAPHS
+from goemox.exporters.onnx import export_onnx
 from goemox.exporters.portable import export_tokenizer, scrub_local_paths
 from goemox.hub.model_card import ModelCardOptions, render_model_card
+from goemox.inference.onnx import EXPORT_RECORD
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
 from goemox.reporting.files import check_output_folder, staged_folder
 from goemox.scores import sigmoid
@@ -25,6 +29,12 @@ RUN_FILES = ("metrics.json", "run_config.json", "training_curve.png")
 REMOTE_CODE_FILES = ("configuration_goemox.py", "modeling_goemox.py")
 """goemox's files a remote-code repository holds (modeling_goemox.py imports nothing from goemox except its
 configuration, so the two files are enough)."""
+
+ONNX_FILES = (*ONNX_GRAPHS.values(), EXPORT_RECORD)
+"""The ONNX export a folder built with `onnx=True` holds."""
+
+GOEMOX_WRITTEN_FILES = (*REMOTE_CODE_FILES, *ONNX_FILES)
+"""Files that only some of goemox's folders hold: a push without them deletes those of an earlier push."""
 
 REMOTE_CODE_AUTO_MAP = {
     "AutoConfig": "configuration_goemox.GoEmoXConfig",
@@ -82,7 +92,7 @@ def _probabilities(model, tokenizer) -> np.ndarray:
         return sigmoid(model(**batch).logits.float().numpy())
 
 
-def _write_folder(out: Path, model_dir: Path, model, tokenizer, native: bool, card_options) -> str:
+def _write_folder(out: Path, model_dir: Path, model, tokenizer, native: bool, card_options, onnx: bool) -> str:
     """Write weights, tokenizer, run files and card into the empty folder `out`, with no local path of this machine
     in them; returns the published class."""
     architecture, blocker = published_architecture(model.config, native)
@@ -102,9 +112,19 @@ def _write_folder(out: Path, model_dir: Path, model, tokenizer, native: bool, ca
     for name in RUN_FILES:
         if (model_dir / name).is_file():
             shutil.copy2(model_dir / name, out / name)
-    render_model_card(model_dir, options=card_options, native=native).save(out / "README.md")
+    render_model_card(model_dir, options=card_options, native=native, onnx=onnx).save(out / "README.md")
     scrub_local_paths(out)
     return architecture
+
+
+def add_onnx_export(folder: Path) -> None:
+    """Put the ONNX export of a native hub folder (fp32 and int8, see `export_onnx`) into it: the `onnx/` graphs and
+    `onnx_export.json`. The folder's own config and tokenizer are the ones the export writes, so they stay."""
+    with tempfile.TemporaryDirectory(prefix="goemox-onnx-") as work:
+        exported = Path(work) / "export"
+        export_onnx(folder, exported, quantize="int8")
+        shutil.move(exported / "onnx", folder / "onnx")
+        shutil.copy2(exported / EXPORT_RECORD, folder / EXPORT_RECORD)
 
 
 def build_hub_folder(
@@ -114,6 +134,7 @@ def build_hub_folder(
     native: bool = True,
     card_options: ModelCardOptions | None = None,
     overwrite: bool = False,
+    onnx: bool = False,
 ) -> HubFolder:
     """Write the folder that `push_to_hub` uploads: weights, tokenizer, config, model card and run files.
 
@@ -129,6 +150,9 @@ def build_hub_folder(
         native: publish as the encoder family's native classifier when one computes the same function.
         card_options: metadata for the model card (license, base model, dataset id, analysis folder).
         overwrite: replace a non-empty `out_dir` (all of it, once the new folder is complete and checked).
+        onnx: also hold the ONNX export of the published folder (`onnx/model.onnx`, the static int8
+            `onnx/model_quantized.onnx` and `onnx_export.json`, see `export_onnx`), so that optimum and transformers.js
+            load the repository too; only for a model published as a native class.
 
     Example:
 
@@ -141,9 +165,16 @@ def build_hub_folder(
     analysis_dir = card_options.analysis_dir if card_options else None
     check_output_folder(out, overwrite, inputs=[model_dir, analysis_dir], option="--output_dir")
     model = _load_goemox_model(model_dir)
+    _, blocker = published_architecture(model.config, native)
+    if onnx and blocker is not None:
+        raise GoEmoXUsageError(
+            f"--onnx needs a model published as a native class, and this one is not ({blocker}): optimum and "
+            "transformers.js cannot read goemox's remote-code config; export its ONNX folder on its own with "
+            "`goemox export onnx`"
+        )
     tokenizer = export_tokenizer(model_dir)
     with staged_folder(out) as staging:
-        architecture = _write_folder(staging, model_dir, model, tokenizer, native, card_options)
+        architecture = _write_folder(staging, model_dir, model, tokenizer, native, card_options, onnx)
         reloaded = AutoModelForSequenceClassification.from_pretrained(staging, dtype=torch.float32).eval()
         difference = float(np.abs(_probabilities(reloaded, tokenizer) - _probabilities(model, tokenizer)).max())
         if difference > PARITY_TOLERANCE:
@@ -151,6 +182,7 @@ def build_hub_folder(
                 f"{out}: the exported {architecture} differs from the goemox model by {difference:.2e} in "
                 f"probability (tolerance {PARITY_TOLERANCE:.0e}); not publishing it"
             )
-    _, blocker = published_architecture(model.config, native)
+        if onnx:
+            add_onnx_export(staging)
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     return HubFolder(out, architecture, blocker is None, blocker, files, difference)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from goemox.errors import GoEmoXError, GoEmoXUsageError
-from goemox.hub.folder import REMOTE_CODE_FILES, build_hub_folder
+from goemox.hub.folder import GOEMOX_WRITTEN_FILES, build_hub_folder
 from goemox.hub.model_card import ModelCardOptions
 
 logger = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ def push_to_hub(
     commit_message: str | None = None,
     native: bool = True,
     card_options: ModelCardOptions | None = None,
+    onnx: bool = False,
     token: str | None = None,
     max_attempts: int = 5,
     api=None,
@@ -146,7 +147,7 @@ def push_to_hub(
 
     The repository is created if needed (`private` applies then), the branch `revision` too. Every file of the
     folder built by `build_hub_folder` goes into one commit, so a failure leaves the repository as it was; goemox's
-    remote-code files left from an earlier push are deleted in that commit when the model is now native.
+    remote-code and ONNX files left from an earlier push are deleted in that commit when this push has none.
 
     Args:
         model_dir: a trained goemox model folder.
@@ -156,6 +157,7 @@ def push_to_hub(
         commit_message: defaults to one naming the goemox version.
         native: publish as a native transformers class when possible.
         card_options: model-card metadata.
+        onnx: also publish the ONNX export (fp32 and int8) for optimum and transformers.js (native classes only).
         token: a Hub token; by default huggingface_hub's own (`HF_TOKEN` or `hf auth login`). Never printed.
         max_attempts: tries per Hub call on transient failures.
         api: an `HfApi`-like client (tests pass a fake).
@@ -174,7 +176,9 @@ def push_to_hub(
     api = api or HfApi(token=token)
     retry = {"max_attempts": max_attempts, "sleep": sleep}
     with tempfile.TemporaryDirectory(prefix="goemox-hub-") as staging:
-        folder = build_hub_folder(model_dir, Path(staging) / "repo", native=native, card_options=card_options)
+        folder = build_hub_folder(
+            model_dir, Path(staging) / "repo", native=native, card_options=card_options, onnx=onnx
+        )
         logger.info("built %s (%s) with %d files", folder.path, folder.architecture, len(folder.files))
         repo = call_with_retries(
             lambda: api.create_repo(repo_id, private=private, exist_ok=True), f"creating {repo_id}", **retry
@@ -188,7 +192,7 @@ def push_to_hub(
         existing = call_with_retries(
             lambda: api.list_repo_files(repo_id, revision=revision), f"listing {repo_id}", **retry
         )
-        stale = [name for name in REMOTE_CODE_FILES if name in existing and name not in folder.files]
+        stale = [name for name in GOEMOX_WRITTEN_FILES if name in existing and name not in folder.files]
         operations = [CommitOperationAdd(name, str(folder.path / name)) for name in folder.files]
         operations += [CommitOperationDelete(name) for name in stale]
         message = commit_message or f"Upload {folder.architecture} trained with goemox {__version__}"

@@ -34,3 +34,26 @@ def test_the_output_may_not_be_inside_or_hold_the_model(tmp_path, trained_run_fa
         with pytest.raises(GoEmoXUsageError, match=relation):
             build_hub_folder(run_dir, out, overwrite=True)
     assert sorted(path for path in run_dir.rglob("*") if path.is_file()) == files
+
+
+def test_onnx_adds_the_export_for_optimum_and_transformers_js_to_a_native_folder(tmp_path, trained_run_factory):
+    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference.onnx import OnnxEmotionClassifier
+
+    run = trained_run_factory("bert")
+    folder = build_hub_folder(run, tmp_path / "hub", onnx=True)
+    expected = {"onnx/model.onnx", "onnx/model_quantized.onnx", "onnx_export.json", "model.safetensors"}
+    assert expected <= set(folder.files)
+    card = (folder.path / "README.md").read_text(encoding="utf-8")
+    assert "ORTModelForSequenceClassification" in card and "@huggingface/transformers" in card
+    texts = ["thank you so much", "this is awful and I hate it", "ok"]
+    expected = EmotionClassifier.from_pretrained(str(run), device="cpu").predict_proba(texts)
+    assert abs(OnnxEmotionClassifier.from_pretrained(folder.path).predict_proba(texts) - expected).max() <= 1e-4
+
+
+def test_onnx_is_refused_for_a_remote_code_folder_before_any_work(tmp_path, trained_run_factory):
+    with pytest.raises(GoEmoXUsageError, match="--onnx needs a model published as a native class.*mean"):
+        build_hub_folder(trained_run_factory("bert", "mean"), tmp_path / "hub", onnx=True)
+    with pytest.raises(GoEmoXUsageError, match="native export was turned off"):
+        build_hub_folder(trained_run_factory("bert"), tmp_path / "hub", native=False, onnx=True)
+    assert not (tmp_path / "hub").exists()

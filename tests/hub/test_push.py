@@ -17,8 +17,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.exporters.portable import scrub_local_paths
-from goemox.hub.folder import PROBE_TEXTS
-from goemox.hub.push import REMOTE_CODE_FILES, build_hub_folder, call_with_retries, check_repo_id, push_to_hub
+from goemox.hub.folder import PROBE_TEXTS, REMOTE_CODE_FILES
+from goemox.hub.push import build_hub_folder, call_with_retries, check_repo_id, push_to_hub
 
 SECRET = "hf_goemoxTestToken0123456789abcdef"
 
@@ -152,7 +152,7 @@ def test_push_retries_transient_failures_and_makes_one_commit(tmp_path, trained_
             "create_repo": [httpx2.ConnectError("connection refused")],
             "create_commit": [http_error(503), http_error(429, {"Retry-After": "7"}), http_error(502)],
         },
-        existing=[".gitattributes", "modeling_goemox.py", "configuration_goemox.py", "notes.md"],
+        existing=[".gitattributes", "modeling_goemox.py", "configuration_goemox.py", "notes.md", "onnx/model.onnx"],
     )
     waits = []
     url = push_to_hub(
@@ -174,7 +174,8 @@ def test_push_retries_transient_failures_and_makes_one_commit(tmp_path, trained_
     assert api.repo == {"repo_id": "me/goemox-tiny", "private": True}
     expected = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md"}
     assert expected <= set(commit["files"])
-    assert sorted(commit["deleted"]) == ["configuration_goemox.py", "modeling_goemox.py"]  # stale remote code only
+    # Stale remote code and ONNX graphs of an earlier push go; the user's own files stay.
+    assert sorted(commit["deleted"]) == ["configuration_goemox.py", "modeling_goemox.py", "onnx/model.onnx"]
     out, err = capsys.readouterr()
     for text in [caplog.text, out, err, *(content.decode("utf-8", "replace") for content in commit["files"].values())]:
         assert SECRET not in text
@@ -325,7 +326,7 @@ def test_exported_and_pushed_folders_name_no_path_of_this_machine(
     assert run_config["model"]["model_name_or_path"] == str(shared_minilm)  # the run did record local paths
 
     built = {
-        "native": build_hub_folder(trained_run_factory("bert"), tmp_path / "native").path,
+        "native": build_hub_folder(trained_run_factory("bert"), tmp_path / "native", onnx=True).path,
         "remote code": build_hub_folder(minilm_goemotions_run, tmp_path / "remote").path,
     }
     published = {
@@ -336,6 +337,11 @@ def test_exported_and_pushed_folders_name_no_path_of_this_machine(
     push_to_hub(minilm_goemotions_run, "me/goemox-minilm", api=api, sleep=lambda s: None)
     published["pushed"] = api.commits[0]["files"]
 
+    graphs = {name: content for name, content in published["native"].items() if name.endswith(".onnx")}
+    assert sorted(graphs) == ["onnx/model.onnx", "onnx/model_quantized.onnx"]
+    for name, content in graphs.items():  # the exporter's stack traces of every node are stripped
+        for path in forbidden:
+            assert path.encode() not in content, f"native {name} names {path}"
     for name, files in published.items():
         texts = text_files(files)
         assert {"config.json", "run_config.json", "metrics.json", "README.md", "tokenizer_config.json"} <= set(texts)

@@ -35,7 +35,8 @@ def load_split(source: str | None, split: str, scheme: LabelScheme, **load_kwarg
         load_kwargs: passed to `load_emotion_dataset` (files, columns, separator, ...).
 
     Raises:
-        GoEmoXUsageError: the data has no such split.
+        GoEmoXUsageError: the data has no such split, or the split has no rows (a CSV with a header only, an empty
+            JSONL file), naming the file it came from.
 
     Example:
         >>> len(load_split("demo", "test", get_label_scheme("ten")))  # doctest: +SKIP
@@ -44,6 +45,9 @@ def load_split(source: str | None, split: str, scheme: LabelScheme, **load_kwarg
     splits = load_emotion_dataset(source, scheme=scheme, **load_kwargs)
     if split not in splits:
         raise GoEmoXUsageError(f"the data has no {split!r} split; it has {sorted(splits)}")
+    if len(splits[split]) == 0:
+        origin = load_kwargs.get(f"{split}_file") or source
+        raise GoEmoXUsageError(f"{origin}: the {split!r} split has no rows; expected at least one labelled text")
     return splits[split]
 
 

@@ -10,7 +10,7 @@ from datasets import Dataset
 from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import SUMMARY_METRICS, multilabel_metrics
-from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.predictor import EmotionPredictor
 from goemox.labels import LabelScheme
 from goemox.scores import DEFAULT_THRESHOLD, has_stored_thresholds
 
@@ -52,7 +52,7 @@ def load_split(source: str | None, split: str, scheme: LabelScheme, **load_kwarg
 
 
 def score_split(
-    classifier: EmotionClassifier,
+    classifier: EmotionPredictor,
     source: str | None,
     *,
     split: str = "test",
@@ -75,7 +75,7 @@ def score_split(
     return ScoredSplit(split=split, texts=list(data["text"]), y_true=label_matrix(data).astype(int), probs=probs)
 
 
-def split_metrics(classifier: EmotionClassifier, scored: ScoredSplit) -> dict:
+def split_metrics(classifier: EmotionPredictor, scored: ScoredSplit) -> dict:
     """`{"split", "rows", "thresholds", "stored_thresholds": metrics, "fixed_0.5": metrics}` of a scored split.
 
     `stored_thresholds` holds the metrics at the model's thresholds, and `thresholds` says what those are:
@@ -103,7 +103,7 @@ def split_metrics(classifier: EmotionClassifier, scored: ScoredSplit) -> dict:
 
 
 def evaluate_model(
-    classifier: EmotionClassifier,
+    classifier: EmotionPredictor,
     source: str | None,
     *,
     split: str = "test",

@@ -106,8 +106,9 @@ def check_request(request: CalibrationRequest) -> tuple[Path, Path, Path]:
             an output or report folder that is, lies inside or holds the model folder, or one already holding
             files without `overwrite`.
     """
-    # In place, a symbolic link to the model folder stays a link: the folder it points to is the one replaced.
-    model_dir = Path(os.path.realpath(request.model) if request.in_place else request.model)
+    model_dir = Path(request.model)
+    if request.in_place and model_dir.is_symlink():  # the link stays a link: the folder it points to is replaced
+        model_dir = Path(os.path.realpath(model_dir))
     check_no_leftovers(model_dir)
     if not (model_dir / "config.json").is_file():
         raise GoEmoXUsageError(f"{model_dir}: not a saved model folder (no config.json)")
@@ -120,6 +121,8 @@ def check_request(request: CalibrationRequest) -> tuple[Path, Path, Path]:
     if request.bins < 1:
         raise GoEmoXUsageError(f"--bins must be at least 1, got {request.bins}")
     destination = model_dir if request.in_place else Path(request.output_dir)
+    if destination.is_symlink():  # written where the link points, as the model folder is in place
+        destination = Path(os.path.realpath(destination))
     if not request.in_place:
         if destination.resolve() == model_dir.resolve():
             raise GoEmoXUsageError(f"--output_dir {destination} is the model folder itself; use --in_place for that")

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -36,7 +35,7 @@ from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import DEFAULT_GRID, THRESHOLD_STRATEGIES, multilabel_metrics, tune_thresholds
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.predictor import LongText
-from goemox.reporting.files import check_output_folder, write_json_atomically
+from goemox.reporting.files import check_output_folder, staging_folder, write_json_atomically
 from goemox.scores import sigmoid
 from goemox.training.run_folder import METRICS_FILE, RUN_CONFIG_FILE, library_versions
 
@@ -108,6 +107,8 @@ def check_request(request: CalibrationRequest) -> tuple[Path, Path, Path]:
             files without `overwrite`.
     """
     model_dir = Path(request.model)
+    if request.in_place and model_dir.is_symlink():  # the link stays a link: the folder it points to is replaced
+        model_dir = Path(os.path.realpath(model_dir))
     check_no_leftovers(model_dir)
     if not (model_dir / "config.json").is_file():
         raise GoEmoXUsageError(f"{model_dir}: not a saved model folder (no config.json)")
@@ -120,6 +121,8 @@ def check_request(request: CalibrationRequest) -> tuple[Path, Path, Path]:
     if request.bins < 1:
         raise GoEmoXUsageError(f"--bins must be at least 1, got {request.bins}")
     destination = model_dir if request.in_place else Path(request.output_dir)
+    if destination.is_symlink():  # written where the link points, as the model folder is in place
+        destination = Path(os.path.realpath(destination))
     if not request.in_place:
         if destination.resolve() == model_dir.resolve():
             raise GoEmoXUsageError(f"--output_dir {destination} is the model folder itself; use --in_place for that")
@@ -412,9 +415,8 @@ def save_calibrated_model(
         report_dir: the report folder.
         write_report_to: writes `report.md` and the plots into the folder it is given.
     """
-    destination.parent.mkdir(parents=True, exist_ok=True)
     inside = _relative_inside(report_dir, destination)
-    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}{STAGING_INFIX}"))
+    staging = staging_folder(destination, STAGING_INFIX)
     try:
         result["copied_files"] = stage_model(classifier, model_dir, staging, in_place, inside)
         write_json_atomically(staging / CALIBRATION_FILE, result)

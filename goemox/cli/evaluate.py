@@ -73,7 +73,7 @@ def run_evaluate(
         )
     inputs = [model.model, *data.split_files().values(), data.dataset, options.label_map]
     if options.output:
-        check_output_file(options.output, options.overwrite, inputs=inputs)
+        check_output_file(options.output, options.overwrite, inputs=inputs, stdout=False)
     report_folder = (
         prepare_output_folder(options.report_dir, options.overwrite, inputs, "--report_dir")
         if options.report_dir

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,45 @@ def legacy_to_options(command: Command, argv: list[str]) -> list[str]:
     return options + argv[len(words) :]
 
 
+TYPE_NAMES = {int: "a whole number", float: "a number", str: "text"}
+"""How a message names the type of an option's value."""
+
+
+def file_value(parser: argparse.ArgumentParser, command: Command, dest: str, value: Any, where: str) -> Any:
+    """An option's value read from a file, checked and converted as the command line converts a flag's words: YAML
+    gives it a type already, which argparse never checks for a default (`batch_size: 2.7` would reach the run as a
+    float, `learning_rate: [1, 2]` as a list).
+
+    Args:
+        parser: the command's parser.
+        command: the command (its dataclasses say which options take a mapping or a list).
+        dest: the option's field name.
+        value: the value from the file.
+        where: the file and key, for the message.
+
+    Raises:
+        GoEmoXUsageError: a value of the wrong type, or not one of the option's choices.
+    """
+    action = next(action for action in parser._actions if action.dest == dest)
+    # The annotation as written: HfArgumentParser replaces a field's `type` by the one argparse converts with.
+    declared = " ".join(str(typing.get_type_hints(kind).get(dest, "")) for kind in command.dataclasses())
+    if value is None or (isinstance(value, dict) and "dict" in declared):
+        return value
+    if isinstance(value, list) and (action.nargs in ("+", "*") or "list" in declared):
+        return [file_value(parser, command, dest, item, where) for item in value]
+    kind = action.type
+    expected = TYPE_NAMES.get(kind, "true or false" if getattr(kind, "__name__", "") == "string_to_bool" else "a value")
+    if isinstance(value, (dict, list)):
+        raise GoEmoXUsageError(f"{where} must be {expected}, got {type(value).__name__} {value!r}")
+    try:
+        converted = value if kind is None else kind(str(value))
+    except (TypeError, ValueError, argparse.ArgumentTypeError):
+        raise GoEmoXUsageError(f"{where} must be {expected}, got {value!r}") from None
+    if action.choices is not None and converted not in action.choices:
+        raise GoEmoXUsageError(f"{where} must be one of {', '.join(map(str, action.choices))}, got {value!r}")
+    return converted
+
+
 def parse_command(command: Command, argv: Sequence[str]) -> tuple[Any, ...]:
     """A command's dataclass instances from `--config FILE`, its extra files, then the command line.
 
@@ -129,7 +169,9 @@ def parse_command(command: Command, argv: Sequence[str]) -> tuple[Any, ...]:
         unknown = sorted(key for key in values if key not in names or key in files)
         if unknown:
             raise GoEmoXUsageError(f"{path}: unknown option(s) {unknown}; see `goemox {command.name} --help`")
-        defaults = {names[key]: value for key, value in values.items()}
+        defaults = {}
+        for key, value in values.items():
+            defaults[names[key]] = file_value(parser, command, names[key], value, f"{path}: {key}")
         parser.set_defaults(**defaults)
         for action in parser._actions:
             if action.dest in defaults:

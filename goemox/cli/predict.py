@@ -146,6 +146,29 @@ def several_processes() -> bool:
     return False
 
 
+def process_state():
+    """This process's place among the processes a launcher started (accelerate's `PartialState`; one process when
+    started alone). The processes share no tensors, they only wait for each other: gloo over the CPU does that on
+    every machine, and fails at once, rather than at the timeout, when another process dies."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=True, timeout=BARRIER_TIMEOUT)
+
+
+def process_device(state) -> str:
+    """Where this process runs a torch model: its own GPU (by local process number) when there are GPUs, else the CPU.
+
+    Args:
+        state: the process state (:func:`process_state`).
+    """
+    import torch
+    from accelerate.utils import parse_flag_from_env
+
+    if torch.cuda.is_available() and not parse_flag_from_env("ACCELERATE_USE_CPU"):
+        return f"cuda:{state.local_process_index % torch.cuda.device_count()}"
+    return "cpu"  # plain "cpu", not "cpu:0": on "cpu:0" torch computes the scores with other float rounding
+
+
 def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, options: PredictArguments) -> int:
     """`goemox predict` in chunks (see :mod:`goemox.inference.sharding`): this process predicts its share of the
     chunks into `OUTPUT.shards/`, then the main process, once every process is done, joins them into the output.
@@ -162,13 +185,15 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
     ...     input="texts.jsonl", output="preds.jsonl", chunk_rows=1000))
     0
     ```"""
-    import torch
-    from accelerate import PartialState
-    from accelerate.utils import parse_flag_from_env
-
     from goemox.data.text_files import input_format, iter_inputs
     from goemox.errors import first_line
-    from goemox.inference.sharding import merge_shards, predict_shards, run_fingerprint, shard_folder
+    from goemox.inference.sharding import (
+        check_shard_folder,
+        merge_shards,
+        predict_shards,
+        run_fingerprint,
+        shard_folder,
+    )
     from goemox.reporting.files import check_output_folder
 
     for option, path in (("--input", options.input), ("--output", options.output)):
@@ -179,14 +204,11 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
             )
     inputs = [options.input, model.model]
     folder = check_output_folder(shard_folder(options.output), overwrite=True, inputs=inputs, option="--output")
+    check_shard_folder(folder)
     rows = iter_inputs(options.input, options.text_column, options.input_format)
-    # The processes share no tensors, they only wait for each other: gloo over the CPU does that on every machine,
-    # and fails at once, rather than at the timeout, when another process dies.
-    state = PartialState(cpu=True, timeout=BARRIER_TIMEOUT)
-    on_gpu = torch.cuda.is_available() and not parse_flag_from_env("ACCELERATE_USE_CPU")
-    # Plain "cpu", not "cpu:0": on "cpu:0" torch computes the scores with other float rounding.
-    device = f"cuda:{state.local_process_index % torch.cuda.device_count()}" if on_gpu else "cpu"
-    classifier = model.load(backend, device=device)
+    # onnxruntime in one process: no torch to import (the ONNX path runs without it) and no other process to wait for.
+    state = None if backend.backend == "onnx" and not several_processes() else process_state()
+    classifier = model.load(backend, device=None if state is None else process_device(state))
     chunk_rows = options.chunk_rows or DEFAULT_CHUNK_ROWS
     fmt = options.resolved_output_format()
     settings = {**asdict(model), **asdict(backend), **asdict(options)}
@@ -201,8 +223,8 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
         folder,
         run_fingerprint(model.model, settings),
         chunk_rows=chunk_rows,
-        rank=state.process_index,
-        world_size=state.num_processes,
+        rank=0 if state is None else state.process_index,
+        world_size=1 if state is None else state.num_processes,
         text_column=options.text_column,
         fmt=fmt,
         prefix=options.prediction_prefix,
@@ -212,13 +234,14 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
         name=options.input,
     )
     try:
-        state.wait_for_everyone()
+        if state is not None:
+            state.wait_for_everyone()
     except RuntimeError as err:  # gloo: another process died
         raise GoEmoXError(
             f"another process stopped before it finished its chunks ({first_line(err)}); the chunks done are kept in "
             f"{folder}: run the same command again to predict the rest"
         ) from None
-    if state.is_main_process:
+    if state is None or state.is_main_process:
         count = merge_shards(folder, keys, options.output, fmt, options.prediction_prefix)
         print(f"Wrote {count} predictions to {options.output}", file=sys.stderr)
     return 0

@@ -80,7 +80,10 @@ class PushArguments:
 class CardArguments:
     """Where `goemox card` writes."""
 
-    output: str | None = field(default=None, metadata={"help": "Where to write (default: MODEL/README.md)."})
+    output: str | None = field(
+        default=None, metadata={"help": "Where to write (default: MODEL/README.md, re-rendered); - for stdout."}
+    )
+    overwrite: bool = overwrite_field("an existing --output other than the model's own README.md")
 
 
 def check_card_repo_id(card: ModelCardOptions) -> None:
@@ -187,8 +190,13 @@ def run_card(model: TrainedModelArguments, options: CardArguments, card: ModelCa
     output = Path(options.output or model_dir / "README.md")
     own_card = output.resolve() == (model_dir / "README.md").resolve()
     inputs = [card.analysis_dir] if own_card else [model_dir, card.analysis_dir]
-    check_output_file(output, overwrite=True, inputs=inputs, option="--output")
-    write_text_atomically(output, str(render_model_card(model_dir, options=card)))
+    # The model's own card is the one the command re-renders; any other existing file is the user's.
+    check_output_file(output, overwrite=own_card or options.overwrite, inputs=inputs, option="--output")
+    text = str(render_model_card(model_dir, options=card))
+    if options.output == "-":
+        print(text, end="")
+        return 0
+    write_text_atomically(output, text)
     print(f"Wrote {output}")
     return 0
 

@@ -39,7 +39,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from goemox.data import label_matrix
 from goemox.errors import DataError, GoEmoXUsageError
 from goemox.evaluation.scoring import ScoredSplit, load_split
-from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.predictor import EmotionPredictor
 from goemox.labels import BUILTIN_SCHEMES, LabelScheme, get_label_scheme
 from goemox.reporting.files import read_mapping_file
 
@@ -222,7 +222,7 @@ def grouped_scores(
 
 
 def score_in_data_labels(
-    classifier: EmotionClassifier,
+    classifier: EmotionPredictor,
     source: str | None,
     *,
     split: str = "test",

@@ -10,7 +10,7 @@ from datasets import Dataset
 from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import SUMMARY_METRICS, multilabel_metrics
-from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.predictor import EmotionPredictor
 from goemox.labels import LabelScheme
 from goemox.scores import DEFAULT_THRESHOLD, has_stored_thresholds
 
@@ -35,7 +35,8 @@ def load_split(source: str | None, split: str, scheme: LabelScheme, **load_kwarg
         load_kwargs: passed to `load_emotion_dataset` (files, columns, separator, ...).
 
     Raises:
-        GoEmoXUsageError: the data has no such split.
+        GoEmoXUsageError: the data has no such split, or the split has no rows (a CSV with a header only, an empty
+            JSONL file), naming the file it came from.
 
     Example:
         >>> len(load_split("demo", "test", get_label_scheme("ten")))  # doctest: +SKIP
@@ -44,11 +45,14 @@ def load_split(source: str | None, split: str, scheme: LabelScheme, **load_kwarg
     splits = load_emotion_dataset(source, scheme=scheme, **load_kwargs)
     if split not in splits:
         raise GoEmoXUsageError(f"the data has no {split!r} split; it has {sorted(splits)}")
+    if len(splits[split]) == 0:
+        origin = load_kwargs.get(f"{split}_file") or source
+        raise GoEmoXUsageError(f"{origin}: the {split!r} split has no rows; expected at least one labelled text")
     return splits[split]
 
 
 def score_split(
-    classifier: EmotionClassifier,
+    classifier: EmotionPredictor,
     source: str | None,
     *,
     split: str = "test",
@@ -71,7 +75,7 @@ def score_split(
     return ScoredSplit(split=split, texts=list(data["text"]), y_true=label_matrix(data).astype(int), probs=probs)
 
 
-def split_metrics(classifier: EmotionClassifier, scored: ScoredSplit) -> dict:
+def split_metrics(classifier: EmotionPredictor, scored: ScoredSplit) -> dict:
     """`{"split", "rows", "thresholds", "stored_thresholds": metrics, "fixed_0.5": metrics}` of a scored split.
 
     `stored_thresholds` holds the metrics at the model's thresholds, and `thresholds` says what those are:
@@ -99,7 +103,7 @@ def split_metrics(classifier: EmotionClassifier, scored: ScoredSplit) -> dict:
 
 
 def evaluate_model(
-    classifier: EmotionClassifier,
+    classifier: EmotionPredictor,
     source: str | None,
     *,
     split: str = "test",

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from goemox.inference.windows import overflow_windows
+from goemox.inference.windows import Windows, first_windows, overflow_windows
 
 if TYPE_CHECKING:
     import torch
@@ -68,7 +68,11 @@ class LabelExplanation:
         words: every word the model read, in text order, with its attribution.
         completeness_error: sum of the attributions minus (`logit` - `baseline_logit`): how far the integral's
             approximation is from exact.
-        cut: the text was longer than the model's `max_length`, so its last words were not read (nor explained).
+        cut: the text was longer than the model's `max_length`, so some of its words were not explained: its last
+            words under `truncate`; under `window`, the words outside the window explained.
+        window: the window explained (0: the text's beginning). Under `long_text="window"` it is the window where the
+            label's logit is highest: the one that gave the label its score with `max` aggregation (with `mean`, the
+            score averages every window, and this is the window that pushed it most).
     """
 
     label: str
@@ -77,6 +81,7 @@ class LabelExplanation:
     words: list[WordAttribution]
     completeness_error: float
     cut: bool = False
+    window: int = 0
 
     def top(self, k: int) -> list[WordAttribution]:
         """The (at most) `k` words that pushed most towards the label, strongest first; words that pushed against it
@@ -137,6 +142,41 @@ def merge_into_words(
     ]
 
 
+def strongest_windows(
+    windows: Windows, targets: Sequence[int], logits_of: Callable, tokenizer, batch_size: int, device
+) -> np.ndarray:
+    """For each text, the row of its window where the logit of its target label is highest (a text read in one
+    window: that window, without running the model).
+
+    Args:
+        windows: every window of every text (`overflow_windows` with `every_window=True`, or only the first ones).
+        targets: each text's label index.
+        logits_of: the model's logits of a padded batch, given as `(input_ids, attention_mask[, token_type_ids])`.
+        tokenizer: pads the windows.
+        batch_size: windows per forward pass.
+        device: where the model runs.
+    """
+    import torch
+
+    firsts = first_windows(windows.text_of_window)
+    if len(firsts) == len(windows.text_of_window):
+        return firsts
+    names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in windows.features]
+    scores = np.empty(len(windows.text_of_window))
+    with torch.no_grad():
+        for start in range(0, len(scores), batch_size):
+            rows = range(start, min(start + batch_size, len(scores)))
+            batch = tokenizer.pad(
+                [{name: windows.features[name][j] for name in names} for j in rows], return_tensors="pt"
+            )
+            logits = logits_of([batch[name].to(device) for name in names]).cpu().numpy()
+            scores[start : start + len(rows)] = [
+                logits[k, targets[windows.text_of_window[j]]] for k, j in enumerate(rows)
+            ]
+    ends = np.r_[firsts[1:], len(scores)]
+    return np.array([first + int(np.argmax(scores[first:end])) for first, end in zip(firsts, ends)])
+
+
 def integrated_gradients(
     model: torch.nn.Module,
     tokenizer,
@@ -147,6 +187,7 @@ def integrated_gradients(
     max_length: int = 128,
     n_steps: int = DEFAULT_STEPS,
     batch_size: int = 16,
+    stride: int | None = None,
     show_progress: bool = False,
 ) -> list[LabelExplanation]:
     """Integrated gradients of one label's logit for each text, merged into words.
@@ -164,6 +205,9 @@ def integrated_gradients(
         max_length: longest input in tokens; longer texts are truncated (and flagged `cut`).
         n_steps: Gauss-Legendre points of the integral.
         batch_size: texts (and rows of interpolated inputs) per forward pass.
+        stride: with `long_text="window"`, the tokens shared by consecutive windows: a longer text is read in windows
+            and each label is explained on the window where its logit is highest (see `LabelExplanation.window`);
+            `None`: the first window only.
         show_progress: show a progress bar over batches.
 
     Returns:
@@ -183,13 +227,13 @@ def integrated_gradients(
             list(texts),
             truncation=True,
             max_length=max_length,
+            stride=stride or 0,
             return_offsets_mapping=True,
             return_special_tokens_mask=True,
             return_overflowing_tokens=True,
         ),
-        every_window=False,
+        every_window=stride is not None,
     )
-    encoded = windows.features
     targets = [list(label_names).index(label) for label in labels]
     device = next(model.parameters()).device
 
@@ -198,6 +242,10 @@ def integrated_gradients(
         if extra:
             inputs["token_type_ids"] = extra[0]
         return model(**inputs).logits
+
+    chosen = strongest_windows(windows, targets, lambda batch: forward(*batch), tokenizer, batch_size, device)
+    encoded = {name: [rows[j] for j in chosen] for name, rows in windows.features.items()}
+    window_index = chosen - first_windows(windows.text_of_window)
 
     explainer = LayerIntegratedGradients(forward, model.get_input_embeddings())
     order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
@@ -249,6 +297,7 @@ def integrated_gradients(
                 words=merge_into_words(texts[i], offsets, values),
                 completeness_error=float(deltas[row]),
                 cut=bool(windows.cut[i]),
+                window=int(window_index[i]),
             )
     loose = sum(abs(e.completeness_error) > COMPLETENESS_WARNING * abs(e.logit - e.baseline_logit) for e in results)
     if loose:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,7 +86,7 @@ class EmotionClassifier(EmotionPredictor):
 
         Raises:
             GoEmoXUsageError: one line for a missing folder, a folder that is no saved model, pickle weights that
-                were not allowed, damaged weights or a config that does not fit its labels.
+                were not allowed or hold more than tensors, damaged weights or a config that does not fit its labels.
         """
         check_model_source(name_or_path, allow_pickle_weights)
         safetensors_only = None if allow_pickle_weights else True
@@ -98,6 +99,14 @@ class EmotionClassifier(EmotionPredictor):
             return cls(model.to(device), tokenizer, max_length=max_length, batch_size=batch_size, long_text=long_text)
         except GoEmoXUsageError:  # a --long_text setting that does not fit the model says so itself
             raise
+        except pickle.UnpicklingError as err:  # torch's safe loading met something other than tensors
+            found = [line for line in str(err).splitlines() if "GLOBAL" in line or "Unsupported" in line]
+            reason = (found or [first_line(err)])[0].strip().rstrip(".")
+            raise GoEmoXUsageError(
+                f"{name_or_path}: the pickle weights were refused: they hold more than tensors ({reason}), which could "
+                "run code while they load; goemox only reads pickle weights that are tensors alone: get the model as "
+                "safetensors from a source you trust"
+            ) from None
         except SafetensorError as err:
             raise GoEmoXUsageError(
                 f"{name_or_path}: model.safetensors cannot be read ({first_line(err)}); the file is damaged or "
@@ -224,6 +233,7 @@ class EmotionClassifier(EmotionPredictor):
             max_length=self.max_length,
             n_steps=n_steps,
             batch_size=self.batch_size,
+            stride=self.long_text.stride if self.long_text.mode == "window" else None,
             show_progress=show_progress,
         )
         results: list[dict[str, LabelExplanation]] = [{} for _ in texts]

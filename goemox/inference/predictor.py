@@ -136,6 +136,40 @@ class LongText:
         return value
 
 
+ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "longformer")
+"""Encoders whose positions start after the pad token's, so that they take `max_position_embeddings - pad - 1`."""
+
+
+def token_limit(config: Any) -> int | None:
+    """The longest input a model's encoder takes, from its config (a goemox model: its encoder's; a config read by
+    transformers or the plain `config.json` the ONNX backend reads).
+
+    Args:
+        config: the model's or encoder's config.
+
+    Returns:
+        `max_position_embeddings`, less RoBERTa's position offset; `None` when the config states no limit.
+
+    Example:
+
+    ```python
+    >>> token_limit({"model_type": "bert", "max_position_embeddings": 512})
+    512
+    ```"""
+
+    def read(key: str) -> Any:
+        return config.get(key) if isinstance(config, dict) else getattr(config, key, None)
+
+    if read("model_type") == "goemox":
+        config = read("encoder")
+    positions = read("max_position_embeddings")
+    if isinstance(positions, bool) or not isinstance(positions, int):
+        return None
+    if read("model_type") in ROBERTA_LIKE:
+        positions -= (read("pad_token_id") or 0) + 1
+    return positions
+
+
 @dataclass(frozen=True)
 class LongTextReport:
     """What one prediction call did with long texts, and the settings it ran with.
@@ -229,6 +263,12 @@ class EmotionPredictor:
         self, config: Any, max_length: int = 128, batch_size: int = 64, long_text: LongText | str | None = None
     ):
         self.config = config
+        limit = token_limit(config)
+        if limit is not None and max_length > limit:
+            raise GoEmoXUsageError(
+                f"--max_length {max_length} is above the {limit} tokens the model's encoder takes; pass --max_length "
+                f"{limit} or less (--long_text window reads longer texts whole)"
+            )
         self.max_length = max_length
         self.batch_size = batch_size
         requested = long_text if isinstance(long_text, LongText) else LongText(long_text)

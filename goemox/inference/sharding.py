@@ -30,6 +30,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -120,6 +121,86 @@ def shard_path(folder: str | Path, chunk: int) -> Path:
     'chunk-000012.shard'
     ```"""
     return Path(folder) / f"chunk-{chunk:06d}.shard"
+
+
+SHARD_NAME = re.compile(r"chunk-\d{6}\.shard")
+"""The name of a shard file (see :func:`shard_path`)."""
+
+UNFINISHED_SHARD_NAME = re.compile(r"\.chunk-\d{6}\.shard\..+\.tmp")
+"""The name of a shard's temporary file, left when a process is killed while it writes (see `open_atomically`)."""
+
+
+def written_by_goemox(path: str | Path) -> bool:
+    """Whether `path` is a file goemox writes in a shard folder: a shard (its name, and a first line that is a shard
+    record, even if the rest was cut short) or the temporary file of a shard's unfinished write.
+
+    Example:
+
+    ```python
+    >>> written_by_goemox("preds.jsonl.shards/notes.txt")
+    False
+    ```"""
+    path = Path(path)
+    if path.is_symlink() or not path.is_file():
+        return False
+    if UNFINISHED_SHARD_NAME.fullmatch(path.name):
+        return True
+    if not SHARD_NAME.fullmatch(path.name):
+        return False
+    try:
+        with open(path, "rb") as stream:
+            record = json.loads(stream.readline())
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and "goemox_shard" in record
+
+
+def check_shard_folder(folder: str | Path, option: str = "--output") -> Path:
+    """Refuse, before any work, a shard folder holding anything goemox did not write there: the folder is deleted
+    once the output is joined, and the user's files must not go with it.
+
+    Args:
+        folder: the shard folder (:func:`shard_folder`).
+        option: the option that named the output, for the message.
+
+    Raises:
+        GoEmoXUsageError: `folder` is a symbolic link, not a folder, or holds other files or folders.
+
+    Example:
+
+    ```python
+    >>> check_shard_folder("preds.jsonl.shards")  # doctest: +SKIP
+    PosixPath('preds.jsonl.shards')
+    ```"""
+    folder = Path(folder)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise GoEmoXUsageError(
+            f"{option}: {folder} is where the chunks of the output are kept, and it is a link or a file; move it away "
+            "or choose another output"
+        )
+    entries = sorted(folder.iterdir()) if folder.exists() else []
+    foreign = [entry.name for entry in entries if not written_by_goemox(entry)]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise GoEmoXUsageError(
+            f"{option}: {folder} holds files goemox did not write ({shown}); the chunks of the output are kept there "
+            "and the folder is deleted when they are joined: move those files away or choose another output"
+        )
+    return folder
+
+
+def remove_shard_folder(folder: str | Path) -> None:
+    """Delete the shards and unfinished shard writes in `folder`, then the folder if nothing else is left in it."""
+    folder = Path(folder)
+    if not folder.is_dir():  # an empty input has no shards, hence no folder
+        return
+    for entry in folder.iterdir():
+        if written_by_goemox(entry):
+            entry.unlink()
+    try:
+        folder.rmdir()
+    except OSError:
+        logger.warning("%s: kept, it holds files goemox did not write", folder)
 
 
 def run_fingerprint(model: str, settings: Mapping[str, Any]) -> str:
@@ -305,7 +386,7 @@ def merge_shards(
     folder: str | Path, keys: Sequence[ShardKey], output: str | Path, fmt: str = "jsonl", prefix: str = ""
 ) -> int:
     """Join the shards of every chunk, in chunk order, into `output` (atomically, streamed: no shard is held whole),
-    then remove the shard folder.
+    then remove the shard folder (:func:`remove_shard_folder`).
 
     CSV output has one header: every input column in the order it first appears, then predict's columns; a shard
     whose rows lack some of those columns has its rows laid out again under it.
@@ -348,6 +429,5 @@ def merge_shards(
                 writer = csv_writer(out, columns + added)
                 for cells in csv.reader(shard):
                     writer.writerow(dict(zip(record.columns + record.added, cells)))
-    if folder.is_dir():  # an empty input has no shards, hence no folder
-        shutil.rmtree(folder)
+    remove_shard_folder(folder)
     return keys[-1].stop if keys else 0

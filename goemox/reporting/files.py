@@ -48,17 +48,107 @@ def read_mapping_file(path: str | Path, expected: str = "a mapping of option nam
     return content
 
 
+def plain_mode(folder: bool = False) -> int:
+    """The permission bits a new file (or folder) gets under the process's umask, as `cp` or `mkdir` would give it
+    (`tempfile` creates 0600 files and 0700 folders, which goemox never leaves in place).
+
+    Args:
+        folder: the bits of a folder (0777 less the umask) rather than a file (0666 less the umask).
+
+    Example:
+
+    ```python
+    >>> oct(plain_mode(folder=True))  # under umask 022  # doctest: +SKIP
+    '0o755'
+    ```"""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
+
+
+def check_regular_or_new(path: str | Path, option: str | None = "--output") -> None:
+    """Refuse to replace anything but a regular file: a symbolic link, a device, a pipe or a socket would be replaced
+    by the rename that writes a file atomically (run as root, `--output /dev/null` would replace the system's).
+
+    Args:
+        path: the file about to be written.
+        option: the option that named it, for the message (`None`: the path alone).
+
+    Raises:
+        GoEmoXUsageError: `path` is a symbolic link (even a broken one) or exists and is not a regular file.
+    """
+    file = Path(path)
+    named = f"{option} {path}" if option else str(path)
+    if file.is_symlink():
+        raise GoEmoXUsageError(
+            f"{named} is a symbolic link; goemox writes a new file in its place rather than through it, so "
+            "give the path it points to (or a new name)"
+        )
+    if file.exists() and not file.is_file() and not file.is_dir():
+        raise GoEmoXUsageError(
+            f"{named} is not a regular file (a device, pipe or socket); give the name of a regular file"
+        )
+
+
+def check_can_create(path: str | Path, option: str) -> None:
+    """Check that `path` (a file or folder not yet written) can be created, by creating and removing a temporary file
+    in its folder, or in the nearest existing folder above a missing one.
+
+    Args:
+        path: the file or folder to write.
+        option: the option that named it, for the message.
+
+    Raises:
+        GoEmoXUsageError: the folder is read-only, not a folder, or refuses new files (as `/proc` does).
+    """
+    place = Path(path).absolute().parent
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if not place.is_dir():
+        raise GoEmoXUsageError(f"{option} {path}: {place} is not a folder")
+    try:
+        handle, probe = tempfile.mkstemp(dir=place, prefix=".goemox-write-check-")
+    except OSError as err:
+        raise GoEmoXUsageError(f"{option} {path}: cannot write in {place} ({err.strerror or err})") from None
+    os.close(handle)
+    os.unlink(probe)
+
+
+def staging_folder(destination: str | Path, infix: str) -> Path:
+    """A new empty folder beside `destination` (`.NAME<infix>XXXX`) to build it in, with the permissions `destination`
+    has, or a new folder would have under the umask (see :func:`plain_mode`).
+
+    Args:
+        destination: the folder the staged one will replace.
+        infix: what marks the staged folder's name (e.g. `.new`).
+
+    Example:
+
+    ```python
+    >>> staging_folder("runs/bert-hub", ".new-")  # doctest: +SKIP
+    PosixPath('runs/.bert-hub.new-k2j4a')
+    ```"""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}{infix}"))
+    os.chmod(staging, destination.stat().st_mode & 0o7777 if destination.is_dir() else plain_mode(folder=True))
+    return staging
+
+
 @contextmanager
 def open_atomically(path: str | Path) -> Iterator[TextIO]:
     """A UTF-8 text stream (no newline translation) to a temporary file in the same folder as `path`, renamed over
     `path` when the block ends without an error, so that a reader never sees half a file; the content may be written
     piece by piece (a file larger than memory).
 
-    A file that already exists keeps its permissions; a new one is readable by everyone (0644). On any failure
-    the temporary file is removed and `path` is left as it was.
+    A file that already exists keeps its permissions; a new one gets those of a new file under the umask
+    (:func:`plain_mode`). On any failure the temporary file is removed and `path` is left as it was.
 
     Args:
         path: the file to write (its folder is created).
+
+    Raises:
+        GoEmoXUsageError: `path` is a symbolic link, a device, a pipe or a socket (see :func:`check_regular_or_new`).
 
     Example:
 
@@ -67,6 +157,7 @@ def open_atomically(path: str | Path) -> Iterator[TextIO]:
     ...     stream.write('{"text": "hi"}\\n')
     ```"""
     path = Path(path)
+    check_regular_or_new(path, None)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -74,7 +165,7 @@ def open_atomically(path: str | Path) -> Iterator[TextIO]:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.chmod(temporary, path.stat().st_mode & 0o7777 if path.exists() else plain_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -141,30 +232,38 @@ def check_apart_from_inputs(output: str | Path, inputs: Iterable[str | Path | No
 
 
 def check_output_file(
-    path: str | Path, overwrite: bool, inputs: Iterable[str | Path | None] = (), option: str = "--output"
+    path: str | Path,
+    overwrite: bool,
+    inputs: Iterable[str | Path | None] = (),
+    option: str = "--output",
+    stdout: bool = True,
 ) -> Path:
-    """Check, before any work, that a file can be written at `path` (`-` for standard output is always fine).
+    """Check, before any work, that a file can be written at `path` (`-` is standard output).
 
     Args:
         path: the file to write.
         overwrite: allow replacing an existing file.
         inputs: what the command reads (the file may not be or hold one of them).
         option: the option that named `path`, for the messages.
+        stdout: whether the command can write to standard output (`-`).
 
     Raises:
-        GoEmoXUsageError: a folder, an existing file without `overwrite`, a missing parent folder that cannot be
-            created, or a path that collides with an input.
+        GoEmoXUsageError: a folder, a symbolic link, device or other file that is not regular, an existing file
+            without `overwrite`, a place where no file can be created (a read-only folder, `/proc`), a path that
+            collides with an input, or `-` for a command that cannot write to standard output.
     """
     file = Path(path)
     if str(path) == "-":
+        if not stdout:
+            raise GoEmoXUsageError(f"{option} -: this command writes a file, not standard output; give a file name")
         return file
     check_apart_from_inputs(file, inputs, option)
     if file.is_dir():
         raise GoEmoXUsageError(f"{option} {path} is a folder; give a file name")
+    check_regular_or_new(file, option)
     if file.exists() and not overwrite:
         raise GoEmoXUsageError(f"{option} {path} already exists; pass --overwrite to replace it, or choose another")
-    if file.parent.exists() and not file.parent.is_dir():
-        raise GoEmoXUsageError(f"{option} {path}: {file.parent} is not a folder")
+    check_can_create(file, option)
     return file
 
 
@@ -180,16 +279,15 @@ def check_output_folder(
         option: the option that named `folder`, for the messages.
 
     Raises:
-        GoEmoXUsageError: a file, a folder holding files without `overwrite`, an unwritable folder, or a folder
-            that collides with an input.
+        GoEmoXUsageError: a file, a folder holding files without `overwrite`, a folder (or the place of a new one)
+            where nothing can be written, or a folder that collides with an input.
     """
     path = Path(folder)
     check_apart_from_inputs(path, inputs, option)
     if path.exists() and not path.is_dir():
         raise GoEmoXUsageError(f"{option} {folder} exists and is not a folder")
+    check_can_create(path / "x" if path.is_dir() else path, option)
     if path.is_dir():
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise GoEmoXUsageError(f"{option} {folder} is not writable")
         existing = sorted(entry.name for entry in path.iterdir())
         if existing and not overwrite:
             shown = ", ".join(existing[:5]) + (", ..." if len(existing) > 5 else "")
@@ -223,7 +321,8 @@ def swap_in_folder(staging: str | Path, destination: str | Path) -> Path:
     folder moved in, and only then the old one deleted; if the move fails, the old folder is put back.
 
     Args:
-        staging: the finished folder, on the same file system as `destination` (beside it).
+        staging: the finished folder, on the same file system as `destination` (beside it; see
+            :func:`staging_folder`).
         destination: where it belongs.
 
     Example:
@@ -232,7 +331,6 @@ def swap_in_folder(staging: str | Path, destination: str | Path) -> Path:
     >>> swap_in_folder("runs/.bert-hub.new", "runs/bert-hub")  # doctest: +SKIP
     ```"""
     staging, destination = Path(staging), Path(destination)
-    os.chmod(staging, destination.stat().st_mode & 0o777 if destination.is_dir() else 0o755)
     if not destination.exists():
         os.replace(staging, destination)
         return destination
@@ -252,6 +350,7 @@ def swap_in_folder(staging: str | Path, destination: str | Path) -> Path:
 def staged_folder(destination: str | Path) -> Iterator[Path]:
     """An empty folder beside `destination` to build a command's output in; when the block ends without an error it
     replaces `destination` (:func:`swap_in_folder`), otherwise it is deleted and `destination` is left as it was.
+    A `destination` that is a symbolic link to a folder stays one: the folder it points to is replaced.
 
     Args:
         destination: the folder the command writes (check it first with :func:`check_output_folder`).
@@ -262,9 +361,8 @@ def staged_folder(destination: str | Path) -> Iterator[Path]:
     >>> with staged_folder("runs/bert-hub") as staging:  # doctest: +SKIP
     ...     (staging / "README.md").write_text("# bert")
     ```"""
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".new"))
+    destination = Path(os.path.realpath(destination))
+    staging = staging_folder(destination, ".new-")
     try:
         yield staging
         swap_in_folder(staging, destination)

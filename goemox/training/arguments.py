@@ -12,7 +12,7 @@ from goemox.data.arguments import DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import THRESHOLD_STRATEGIES
 from goemox.inference.loading import long_text_field
-from goemox.inference.predictor import LongText
+from goemox.inference.predictor import LongText, token_limit
 from goemox.scores import OOD_SCORES
 
 DEFAULT_ENCODER = "distilbert-base-uncased"
@@ -152,10 +152,6 @@ class DataArguments(DataSourceArguments):
         return parse_sources(self.datasets, self) if self.datasets else []
 
 
-ROBERTA_LIKE = ("roberta", "xlm-roberta", "camembert", "longformer")
-"""Encoders whose position ids start after the padding id, so `pad_token_id + 1` positions are never used."""
-
-
 def read_model_config(model_name_or_path: str):
     """The config of `--model_name_or_path` (an encoder, a saved goemox model or a native export of one).
 
@@ -199,14 +195,7 @@ def encoder_token_limit(model_name_or_path: str) -> int | None:
     >>> encoder_token_limit("roberta-base")  # doctest: +SKIP
     512
     ```"""
-    config = read_model_config(model_name_or_path)
-    config = getattr(config, "encoder", None) if config.model_type == "goemox" else config
-    positions = getattr(config, "max_position_embeddings", None)
-    if not isinstance(positions, int):
-        return None
-    if config.model_type in ROBERTA_LIKE:
-        positions -= (config.pad_token_id or 0) + 1
-    return positions
+    return token_limit(read_model_config(model_name_or_path))
 
 
 def check_max_length(model_args: ModelArguments, data_args: DataArguments) -> None:

@@ -96,3 +96,16 @@ def test_abbreviated_options_are_not_guessed():
 def test_train_takes_overwrite_like_every_other_command(tmp_path):
     *_, training_args, _ = parse_command(command("train"), ["--output_dir", str(tmp_path), "--overwrite"])
     assert training_args.overwrite_output_dir is True
+
+
+def test_config_values_are_converted_and_checked_as_flags_are(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        "learning_rate: 1e-3\nnum_train_epochs: 2\nbf16: false\nreport_to: [none]\nlr_scheduler_kwargs: {power: 2}\n"
+    )
+    *_, training, _ = parse_command(command("train"), ["--config", str(config), "--output_dir", str(tmp_path)])
+    assert (training.learning_rate, training.num_train_epochs, training.bf16) == (1e-3, 2.0, False)
+    assert training.report_to == [] and training.lr_scheduler_kwargs == {"power": 2}
+    config.write_text("threshold_strategy: sometimes\n")
+    with pytest.raises(GoEmoXUsageError, match="run.yaml: threshold_strategy must be one of"):
+        parse_command(command("train"), ["--config", str(config)])

@@ -6,6 +6,7 @@ from transformers import AutoTokenizer
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.attribution import WordAttribution, merge_into_words, word_spans
 from goemox.inference.classifier import EmotionClassifier
+from goemox.inference.predictor import LongText
 
 STEPS = 50
 COMPLETENESS_TOLERANCE = 0.05
@@ -119,3 +120,20 @@ def test_bad_requests_are_one_line_errors(keyword_classifier):
         keyword_classifier.explain(["so furious"], labels=["rage"])
     with pytest.raises(GoEmoXUsageError, match="n_steps must be at least 1, got 0"):
         keyword_classifier.explain(["so furious"], n_steps=0)
+
+
+@pytest.mark.parametrize("aggregation", ["max", "mean"])
+def test_a_text_read_in_windows_is_explained_on_the_window_that_gave_the_label(
+    keyword_model, filler_words, aggregation
+):
+    classifier = EmotionClassifier.from_pretrained(
+        str(keyword_model), device="cpu", max_length=16, long_text=LongText("window", 4, aggregation)
+    )
+    rng = np.random.default_rng(5)
+    text = keyword_sentence(rng, filler_words, set(), 40) + " " + KEYWORDS["anger"]
+    explanation = classifier.explain([text], labels=["anger"], n_steps=STEPS)[0]["anger"]
+    assert explanation.window > 0 and explanation.cut
+    assert explanation.top(1)[0].word == KEYWORDS["anger"]
+    assert explanation.top(1)[0].start == text.rindex(KEYWORDS["anger"])  # offsets are the whole text's
+    truncated = EmotionClassifier.from_pretrained(str(keyword_model), device="cpu", max_length=16)
+    assert truncated.explain([text], labels=["anger"], n_steps=4)[0]["anger"].window == 0

@@ -12,6 +12,7 @@ from goemox.inference.io import write_predictions
 from goemox.inference.sharding import (
     ShardKey,
     ShardRecord,
+    check_shard_folder,
     iter_chunks,
     merge_shards,
     predict_shards,
@@ -149,3 +150,16 @@ def test_run_fingerprint_follows_the_model_files_and_the_settings(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"\x00" * 99 + b"\x01")
     assert run_fingerprint(str(tmp_path), {"max_length": 128}) != first
     assert run_fingerprint("user/model", {}) != run_fingerprint("user/other", {})
+
+
+def test_a_shard_folder_with_files_of_the_user_is_refused_and_only_shards_are_removed(tmp_path):
+    folder = shard_folder(tmp_path / "out.jsonl")
+    keys = predict_shards(ROWS, FakeClassifier(), folder, "run", chunk_rows=3)
+    (folder / ".chunk-000009.shard.x1y2.tmp").write_text("a killed write", encoding="utf-8")
+    assert check_shard_folder(folder) == folder  # goemox's own files: a resumed run goes on
+    (folder / "notes.txt").write_text("mine", encoding="utf-8")
+    (folder / "chunk-000099.shard").write_text("not a shard record\n", encoding="utf-8")
+    with pytest.raises(GoEmoXUsageError, match=r"out.jsonl.shards holds files goemox did not write \(chunk-000099"):
+        check_shard_folder(folder)
+    merge_shards(folder, keys, tmp_path / "out.jsonl")
+    assert sorted(p.name for p in folder.iterdir()) == ["chunk-000099.shard", "notes.txt"]

@@ -1,14 +1,34 @@
 import os
+import stat
 
 import pytest
 
-from goemox.reporting.files import open_atomically, write_text_atomically
+from goemox.errors import GoEmoXUsageError
+from goemox.reporting.files import (
+    check_can_create,
+    check_output_file,
+    check_output_folder,
+    check_regular_or_new,
+    open_atomically,
+    plain_mode,
+    staged_folder,
+    staging_folder,
+    write_text_atomically,
+)
 
 
-def test_new_file_is_world_readable_and_an_existing_one_keeps_its_mode(tmp_path):
+@pytest.fixture
+def umask_027():
+    """Run the test under umask 027 (new folders 0750, new files 0640)."""
+    previous = os.umask(0o027)
+    yield
+    os.umask(previous)
+
+
+def test_new_file_follows_the_umask_and_an_existing_one_keeps_its_mode(tmp_path, umask_027):
     path = write_text_atomically(tmp_path / "sub" / "a.txt", "héllo\n")
     assert path.read_text(encoding="utf-8") == "héllo\n"
-    assert path.stat().st_mode & 0o777 == 0o644
+    assert path.stat().st_mode & 0o777 == 0o640 == plain_mode()
     os.chmod(path, 0o600)
     write_text_atomically(path, "again")
     assert path.read_text() == "again" and path.stat().st_mode & 0o777 == 0o600
@@ -41,3 +61,63 @@ def test_a_stream_written_piece_by_piece_appears_only_when_the_block_ends(tmp_pa
         raise RuntimeError
     assert path.read_bytes() == b"new\r\nmore"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_staged_folders_get_the_mode_of_the_folder_they_replace_or_of_a_new_one(tmp_path, umask_027):
+    assert stat.S_IMODE(staging_folder(tmp_path / "new", ".new-").stat().st_mode) == 0o750 == plain_mode(folder=True)
+    (tmp_path / "old").mkdir(mode=0o755)
+    (tmp_path / "old").chmod(0o755)
+    with staged_folder(tmp_path / "old") as staging:
+        (staging / "a.txt").write_text("new")
+    assert stat.S_IMODE((tmp_path / "old").stat().st_mode) == 0o755
+    with staged_folder(tmp_path / "fresh") as staging:
+        (staging / "a.txt").write_text("new")
+    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o750
+
+
+def test_a_staged_folder_behind_a_link_replaces_the_folder_and_keeps_the_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "old.txt").write_text("old")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with staged_folder(tmp_path / "link") as staging:
+        (staging / "new.txt").write_text("new")
+    assert (tmp_path / "link").is_symlink()
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["new.txt"]
+
+
+def test_links_devices_and_pipes_are_never_replaced(tmp_path):
+    (tmp_path / "file.txt").write_text("mine")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "file.txt")
+    (tmp_path / "broken.txt").symlink_to(tmp_path / "missing.txt")
+    os.mkfifo(tmp_path / "pipe")
+    for path, words in [
+        (tmp_path / "link.txt", "symbolic link"),
+        (tmp_path / "broken.txt", "symbolic link"),
+        (tmp_path / "pipe", "not a regular file"),
+        ("/dev/null", "not a regular file"),
+    ]:
+        with pytest.raises(GoEmoXUsageError, match=words):
+            check_output_file(path, overwrite=True)
+        with pytest.raises(GoEmoXUsageError, match=words):
+            write_text_atomically(path, "new")
+    assert (tmp_path / "link.txt").is_symlink() and (tmp_path / "file.txt").read_text() == "mine"
+    assert not (tmp_path / "missing.txt").exists() and stat.S_ISFIFO((tmp_path / "pipe").lstat().st_mode)
+    check_regular_or_new(tmp_path / "file.txt")
+    check_regular_or_new(tmp_path / "new.txt")
+
+
+def test_places_where_nothing_can_be_created_are_refused_before_the_work(tmp_path):
+    check_can_create(tmp_path / "missing" / "deeper" / "out.json", "--output")  # created when written
+    assert not (tmp_path / "missing").exists() and list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    for path in ["/proc/goemox/out.json", "/proc/out.json", tmp_path / "file" / "out.json"]:
+        with pytest.raises(GoEmoXUsageError, match="--output .*(cannot write in|is not a folder)"):
+            check_output_file(path, overwrite=False)
+    with pytest.raises(GoEmoXUsageError, match="--output_dir /proc/goemox: cannot write in /proc"):
+        check_output_folder("/proc/goemox", overwrite=False)
+
+
+def test_standard_output_is_refused_where_a_command_writes_a_file_only():
+    assert str(check_output_file("-", overwrite=False)) == "-"
+    with pytest.raises(GoEmoXUsageError, match="--output -: this command writes a file"):
+        check_output_file("-", overwrite=False, stdout=False)

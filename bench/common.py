@@ -25,6 +25,7 @@ __all__ = [
     "SHARED",
     "WallClock",
     "bootstrap_macro_f1",
+    "cpu_flags",
     "machine",
     "peak_rss_mib",
     "plain_trainer",
@@ -34,12 +35,27 @@ __all__ = [
 ]
 
 
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
+"""CPU features that decide which int8 and bf16 kernels onnxruntime and torch can use."""
+
+
+def cpu_flags() -> dict[str, bool]:
+    """Which of :data:`SPEED_FLAGS` the CPU has (Linux `/proc/cpuinfo`; empty elsewhere)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return {}
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    return {flag: flag in flags for flag in SPEED_FLAGS}
+
+
 def machine() -> dict:
-    """Where a benchmark ran: CPU / GPU, core count, library versions, date."""
+    """Where a benchmark ran: CPU (with its int8 / bf16 features) / GPU, core count, library versions, date."""
     info = {
         "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_flags": cpu_flags(),
         "cpu_cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

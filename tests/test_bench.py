@@ -260,3 +260,36 @@ def test_long_text_script(tiny_goemotions, keyword_model, tmp_path):
     assert runs["window_max"]["long_text"]["windows"] > runs["truncate"]["long_text"]["windows"] == 12
     assert sum(result["texts"]["inserted_sentence_placement"].values()) == 12
     assert result["model"] == keyword_model.name  # the folder's name, no path of this machine
+
+
+def test_int8_agreement_script(tiny_goemotions, tiny_encoder_factory, tiny_tokenizer, tmp_path):
+    from goemox import GoEmoXForSequenceClassification
+    from goemox.labels import GOEMOTIONS_LABELS
+
+    model = tmp_path / "model"
+    torch.manual_seed(0)
+    GoEmoXForSequenceClassification.from_encoder(str(tiny_encoder_factory("bert")), GOEMOTIONS_LABELS).save_pretrained(
+        model
+    )
+    tiny_tokenizer.save_pretrained(model)
+    ood = tmp_path / "ood"
+    ood.mkdir()
+    (ood / "news.txt").write_text("Markets fall again\nNew bridge opens\n\n", encoding="utf-8")
+    (ood / "code.txt").write_text("Fix the parser\n", encoding="utf-8")
+    out = tmp_path / "int8.json"
+    args = ["--model", str(model), "--data", str(tiny_goemotions), "--ood", str(ood), "--alone_rows", "8"]
+    run_script("int8_agreement.py", *args, "--work", str(tmp_path / "work"), "--out", str(out), cwd=tmp_path)
+    result = json.loads(out.read_text())
+    assert result["domains"] == {"goemotions_validation": 20, "code": 1, "news": 2}
+    static = result["results"]["static_int8"]
+    # Static int8 scores a text the same alone and in a batch; the figures are measured, whatever they are.
+    assert static["batch_dependence"]["max_abs_probability_difference_alone_vs_batch_64"] <= 1e-5
+    assert static["batch_dependence"]["texts"] == 8 and static["ood_all"]["texts"] == 3
+    for name in ("static_int8", "dynamic_int8"):
+        entry = result["results"][name]
+        assert 0.0 <= entry["goemotions_validation"]["label_agreement"] <= 1.0
+        assert entry["macro_f1_difference_vs_fp32"] == pytest.approx(
+            entry["goemotions_validation_macro_f1"] - result["results"]["fp32"]["goemotions_validation_macro_f1"]
+        )
+    assert result["export_record"]["quantization"]["calibration_texts"]["source"] == "GoEmotions train"
+    assert set(result["machine"]["cpu_flags"]) >= {"avx2", "avx512_vnni"}

@@ -1,0 +1,165 @@
+"""int8 against fp32 where users run it: static (goemox's export) and dynamic (the previous release's) quantization.
+
+The model is exported once (`export_onnx`, int8 activation ranges from 512 sampled GoEmotions training texts); the
+previous release's dynamic int8 (onnxruntime `quantize_dynamic`, int8 weights per channel on the `MatMul`s, activations
+scaled per batch at run time) is made from the same fp32 graph. Each int8 graph is compared with the fp32 graph at
+the model's stored thresholds on:
+
+- GoEmotions validation (all rows): label-set agreement, macro-F1 of both (the labels' own ground truth), and the
+  largest and mean probability difference;
+- the out-of-domain texts of `shared/data/ood` (every line of every file): agreement and differences;
+- batch dependence: the first `--alone_rows` validation texts scored one at a time against the same texts scored in
+  length-sorted batches of 64 (the largest probability difference).
+
+Thresholds and the recipe are the model's; nothing here is chosen on test.
+
+    python bench/int8_agreement.py --model runs/reference --out bench/results/int8_agreement_cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from bench.lightweight import DEFAULT_DATA, RESULTS, SHARED, write_json  # noqa: E402
+
+
+def ood_texts(folder: Path) -> dict[str, list[str]]:
+    """Every non-blank line of each text file of the out-of-domain folder, by file name."""
+    return {
+        path.stem: [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for path in sorted(folder.glob("*.txt"))
+    }
+
+
+def dynamic_int8(fp32_path: Path, out: Path) -> None:
+    """The previous release's int8 graph: dynamic quantization of the `MatMul`s, weights per output channel."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(fp32_path, out, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"])
+
+
+def agreement(reference: np.ndarray, probs: np.ndarray, thresholds: list[float]) -> dict:
+    """Label-set agreement at the thresholds and probability differences of `probs` against `reference`."""
+    from goemox.scores import apply_thresholds
+
+    same = (apply_thresholds(reference, thresholds) == apply_thresholds(probs, thresholds)).all(axis=1)
+    difference = np.abs(reference - probs)
+    return {
+        "label_agreement": float(same.mean()),
+        "texts": len(same),
+        "max_abs_probability_difference": float(difference.max()),
+        "mean_abs_probability_difference": float(difference.mean()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="A trained goemox model folder.")
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--ood", default=str(SHARED / "data" / "ood"))
+    parser.add_argument("--work", default="runs/bench_int8")
+    parser.add_argument("--alone_rows", type=int, default=500)
+    parser.add_argument("--out", default=str(RESULTS / "int8_agreement_cpu.json"))
+    args = parser.parse_args()
+
+    from bench.common import machine
+    from goemox.data import label_matrix, load_emotion_dataset
+    from goemox.evaluation.metrics import multilabel_metrics
+    from goemox.exporters.onnx import export_onnx
+    from goemox.inference.onnx import OnnxEmotionClassifier, StoredConfig, TokenizerFile, onnx_session
+    from goemox.scores import apply_thresholds
+
+    data = load_emotion_dataset(args.data)
+    validation = data["validation"]
+    texts, y_true = list(validation["text"]), label_matrix(validation).astype(int)
+    folder = Path(args.work) / "onnx"
+    start = time.perf_counter()
+    record = export_onnx(
+        args.model,
+        folder,
+        quantize="int8",
+        overwrite=True,
+        calibration_texts=list(data["train"]["text"]),
+        calibration_name="GoEmotions train",
+    )
+    export_seconds = time.perf_counter() - start
+    dynamic_path = Path(args.work) / "model_dynamic_int8.onnx"
+    dynamic_int8(folder / "onnx" / "model.onnx", dynamic_path)
+
+    config, tokenizer = StoredConfig.from_folder(folder), TokenizerFile.from_folder(folder)
+
+    def classifier(path: Path, batch_size: int = 64) -> OnnxEmotionClassifier:
+        return OnnxEmotionClassifier(onnx_session(path), config, tokenizer, batch_size=batch_size)
+
+    graphs = {
+        "fp32": folder / "onnx" / "model.onnx",
+        "static_int8": folder / "onnx" / "model_quantized.onnx",
+        "dynamic_int8": dynamic_path,
+    }
+    fp32 = classifier(graphs["fp32"])
+    thresholds = fp32.thresholds
+    label_names = fp32.label_names
+    domains = {"goemotions_validation": texts, **ood_texts(Path(args.ood))}
+    reference = {name: fp32.predict_proba(domain) for name, domain in domains.items()}
+
+    def macro_f1(probs: np.ndarray) -> float:
+        predicted = apply_thresholds(probs, thresholds).astype(float)
+        return multilabel_metrics(y_true, predicted, label_names, 0.5)["macro_f1"]
+
+    results = {"fp32": {"goemotions_validation_macro_f1": macro_f1(reference["goemotions_validation"])}}
+    alone_texts = texts[: args.alone_rows]
+    for name in ("static_int8", "dynamic_int8"):
+        batched = classifier(graphs[name])
+        entry = {}
+        for domain, domain_texts in domains.items():
+            probs = batched.predict_proba(domain_texts)
+            entry[domain] = agreement(reference[domain], probs, thresholds)
+            if domain == "goemotions_validation":
+                entry["goemotions_validation_macro_f1"] = macro_f1(probs)
+        ood = [t for domain in domains if domain != "goemotions_validation" for t in domains[domain]]
+        ood_reference = np.concatenate([reference[d] for d in domains if d != "goemotions_validation"])
+        entry["ood_all"] = agreement(ood_reference, batched.predict_proba(ood), thresholds)
+        alone = classifier(graphs[name], batch_size=1).predict_proba(alone_texts)
+        in_batches = batched.predict_proba(alone_texts)
+        entry["batch_dependence"] = {
+            "texts": len(alone_texts),
+            "max_abs_probability_difference_alone_vs_batch_64": float(np.abs(alone - in_batches).max()),
+            "label_sets_changed": int(
+                (apply_thresholds(alone, thresholds) != apply_thresholds(in_batches, thresholds)).any(axis=1).sum()
+            ),
+        }
+        entry["macro_f1_difference_vs_fp32"] = (
+            entry["goemotions_validation_macro_f1"] - results["fp32"]["goemotions_validation_macro_f1"]
+        )
+        results[name] = entry
+
+    result = {
+        "machine": machine(),
+        "model": args.model,
+        "export_seconds": export_seconds,
+        "export_record": {key: record[key] for key in ("quantization", "parity", "graph_optimization")},
+        "domains": {name: len(domain) for name, domain in domains.items()},
+        "results": results,
+    }
+    write_json(Path(args.out), result)
+    print(f"fp32 validation macro-F1 {results['fp32']['goemotions_validation_macro_f1']:.4f}")
+    for name in ("static_int8", "dynamic_int8"):
+        entry = results[name]
+        print(
+            f"{name}: validation agreement {entry['goemotions_validation']['label_agreement']:.4f}, "
+            f"OOD agreement {entry['ood_all']['label_agreement']:.4f}, "
+            f"macro-F1 {entry['goemotions_validation_macro_f1']:.4f} "
+            f"({entry['macro_f1_difference_vs_fp32']:+.4f}), alone vs batch max diff "
+            f"{entry['batch_dependence']['max_abs_probability_difference_alone_vs_batch_64']:.2e}"
+        )
+
+
+if __name__ == "__main__":
+    main()

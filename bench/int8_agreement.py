@@ -1,9 +1,11 @@
-"""int8 against fp32 where users run it: static (goemox's export) and dynamic (the previous release's) quantization.
+"""int8 against fp32 where users run it: goemox's block-wise int8, static QDQ and the previous release's dynamic int8.
 
-The model is exported once (`export_onnx`, int8 activation ranges from 512 sampled GoEmotions training texts); the
-previous release's dynamic int8 (onnxruntime `quantize_dynamic`, int8 weights per channel on the `MatMul`s, activations
-scaled per batch at run time) is made from the same fp32 graph. Each int8 graph is compared with the fp32 graph at
-the model's stored thresholds on:
+The model is exported once (`export_onnx --quantize int8`: `MatMulNBits`, weights and activations in blocks of 32,
+activations per row). Two other int8 graphs are made from the same fp32 graph for comparison: static QDQ (onnxruntime
+`quantize_static`, the weighted `MatMul`s, int8 weights per channel, uint8 activations with MinMax ranges from 512
+sampled GoEmotions training texts fed one at a time) and the previous release's dynamic int8 (`quantize_dynamic`,
+int8 weights per channel, activations scaled per batch at run time). Each is compared with the fp32 graph at the
+model's stored thresholds on:
 
 - GoEmotions validation (all rows): label-set agreement, macro-F1 of both (the labels' own ground truth), and the
   largest and mean probability difference;
@@ -19,6 +21,7 @@ Thresholds and the recipe are the model's; nothing here is chosen on test.
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -29,6 +32,8 @@ import numpy as np  # noqa: E402
 
 from bench.lightweight import DEFAULT_DATA, RESULTS, SHARED, write_json  # noqa: E402
 
+INT8_GRAPHS = ("goemox_int8", "static_int8", "dynamic_int8")
+
 
 def ood_texts(folder: Path) -> dict[str, list[str]]:
     """Every non-blank line of each text file of the out-of-domain folder, by file name."""
@@ -36,6 +41,46 @@ def ood_texts(folder: Path) -> dict[str, list[str]]:
         path.stem: [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         for path in sorted(folder.glob("*.txt"))
     }
+
+
+def calibration_texts(texts: list[str], count: int = 512, seed: int = 0) -> list[str]:
+    """`count` training texts sampled with a fixed seed: the static graph's calibration set."""
+    return random.Random(seed).sample(texts, min(count, len(texts)))
+
+
+def static_int8(fp32_path: Path, out: Path, folder: Path, texts: list[str]) -> None:
+    """Static QDQ int8 of the weighted `MatMul`s with MinMax activation ranges from `texts` (one text per run)."""
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    from goemox.inference.onnx import TokenizerFile, onnx_session
+
+    tokenizer = TokenizerFile.from_folder(folder)
+    names = [node.name for node in onnx_session(fp32_path).get_inputs()]
+    feeds = iter(
+        {name: np.asarray(tokenizer.encode([text], 128)[name][:1], dtype=np.int64) for name in names} for text in texts
+    )
+
+    class Feeds:
+        def get_next(self):
+            return next(feeds, None)
+
+    graph = onnx.load(str(fp32_path), load_external_data=False).graph
+    weights = {tensor.name for tensor in graph.initializer}
+    linear = [n.name for n in graph.node if n.op_type == "MatMul" and any(i in weights for i in n.input)]
+    quantize_static(
+        fp32_path,
+        out,
+        Feeds(),
+        quant_format=QuantFormat.QDQ,
+        op_types_to_quantize=["MatMul"],
+        nodes_to_quantize=linear,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax,
+        extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+    )
 
 
 def dynamic_int8(fp32_path: Path, out: Path) -> None:
@@ -81,17 +126,11 @@ def main() -> None:
     texts, y_true = list(validation["text"]), label_matrix(validation).astype(int)
     folder = Path(args.work) / "onnx"
     start = time.perf_counter()
-    record = export_onnx(
-        args.model,
-        folder,
-        quantize="int8",
-        overwrite=True,
-        calibration_texts=list(data["train"]["text"]),
-        calibration_name="GoEmotions train",
-    )
+    record = export_onnx(args.model, folder, quantize="int8", overwrite=True)
     export_seconds = time.perf_counter() - start
-    dynamic_path = Path(args.work) / "model_dynamic_int8.onnx"
+    dynamic_path, static_path = Path(args.work) / "model_dynamic_int8.onnx", Path(args.work) / "model_static_int8.onnx"
     dynamic_int8(folder / "onnx" / "model.onnx", dynamic_path)
+    static_int8(folder / "onnx" / "model.onnx", static_path, folder, calibration_texts(list(data["train"]["text"])))
 
     config, tokenizer = StoredConfig.from_folder(folder), TokenizerFile.from_folder(folder)
 
@@ -100,7 +139,8 @@ def main() -> None:
 
     graphs = {
         "fp32": folder / "onnx" / "model.onnx",
-        "static_int8": folder / "onnx" / "model_quantized.onnx",
+        "goemox_int8": folder / "onnx" / "model_quantized.onnx",
+        "static_int8": static_path,
         "dynamic_int8": dynamic_path,
     }
     fp32 = classifier(graphs["fp32"])
@@ -115,7 +155,7 @@ def main() -> None:
 
     results = {"fp32": {"goemotions_validation_macro_f1": macro_f1(reference["goemotions_validation"])}}
     alone_texts = texts[: args.alone_rows]
-    for name in ("static_int8", "dynamic_int8"):
+    for name in INT8_GRAPHS:
         batched = classifier(graphs[name])
         entry = {}
         for domain, domain_texts in domains.items():
@@ -150,7 +190,7 @@ def main() -> None:
     }
     write_json(Path(args.out), result)
     print(f"fp32 validation macro-F1 {results['fp32']['goemotions_validation_macro_f1']:.4f}")
-    for name in ("static_int8", "dynamic_int8"):
+    for name in INT8_GRAPHS:
         entry = results[name]
         print(
             f"{name}: validation agreement {entry['goemotions_validation']['label_agreement']:.4f}, "

@@ -12,7 +12,7 @@ from goemox.errors import GoEmoXUsageError
 from goemox.hub.model_card import ModelCardOptions
 
 ONNX_HELP = (
-    "Also hold the ONNX export (onnx/model.onnx and the static int8 onnx/model_quantized.onnx), so that optimum and "
+    "Also hold the ONNX export (onnx/model.onnx and the int8 onnx/model_quantized.onnx), so that optimum and "
     "transformers.js load the repository as written (models published as a native class)."
 )
 
@@ -43,13 +43,9 @@ class ExportOnnxArguments:
     )
     quantize: str | None = field(
         default=None,
-        metadata={"help": "Also write a statically quantized copy (onnx/model_quantized.onnx).", "choices": ["int8"]},
-    )
-    calibration_file: str | None = field(
-        default=None,
         metadata={
-            "help": "Texts whose activations set the int8 ranges (txt, csv, tsv or jsonl, like predict's --input; "
-            "training texts, at most 512 are sampled). Default: goemox's demo sentences."
+            "help": "Also write an int8 copy (onnx/model_quantized.onnx; a text's scores do not depend on its batch).",
+            "choices": ["int8"],
         },
     )
     check_file: str | None = field(
@@ -116,24 +112,18 @@ def run_export_onnx(model: TrainedModelArguments, options: ExportOnnxArguments) 
     from goemox.data.text_files import read_inputs
     from goemox.exporters.onnx import export_onnx
 
-    if options.calibration_file and not options.quantize:
-        raise GoEmoXUsageError("--calibration_file sets the int8 ranges; it needs --quantize int8")
-    texts = {}
-    for option in ("calibration_file", "check_file"):
-        path = getattr(options, option)
-        if path is not None:
-            texts[option] = [row[options.text_column] for row in read_inputs(path, options.text_column)]
-            if not texts[option]:
-                raise GoEmoXUsageError(f"--{option} {path}: no texts in it")
+    check_texts = None
+    if options.check_file is not None:
+        check_texts = [row[options.text_column] for row in read_inputs(options.check_file, options.text_column)]
+        if not check_texts:
+            raise GoEmoXUsageError(f"--check_file {options.check_file}: no texts in it")
     record = export_onnx(
         model.model,
         options.output_dir,
         quantize=options.quantize,
         overwrite=options.overwrite,
-        check_texts=texts.get("check_file"),
+        check_texts=check_texts,
         check_name=options.check_file,
-        calibration_texts=texts.get("calibration_file"),
-        calibration_name=options.calibration_file,
     )
     parity = record["parity"]
     print(f"Wrote {', '.join(record['files'].values())}, config.json and the tokenizer to {options.output_dir}")
@@ -152,10 +142,9 @@ def run_export_onnx(model: TrainedModelArguments, options: ExportOnnxArguments) 
     print(f"Fused operators: {fused}" + ("" if fusion["applied"] else f" (not kept: {fusion['reason']})"))
     if record["quantization"]:
         chosen = record["quantization"]
-        calibration = chosen["calibration_texts"]
         print(
-            f"int8: static, activation ranges from {calibration['used']} texts of {calibration['source']} "
-            f"({chosen['calibrate_method']}, the better of {len(chosen['tried'])} by label agreement with fp32)"
+            f"int8: {chosen['method']}, weights and activations in blocks of {chosen['block_size']} values, "
+            "activations per row (a text's scores do not depend on its batch)"
         )
     print(f"Predict with: goemox predict --backend onnx --model {options.output_dir} --input texts.txt")
     return 0

@@ -23,7 +23,7 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICA
 from goemox.errors import GoEmoXUsageError, first_line
 from goemox.exporters.native import BOOKKEEPING_KEYS, is_native_multilabel_classifier, native_config
 from goemox.exporters.portable import export_tokenizer, scrub_local_paths
-from goemox.exporters.quantization import TextFeeds, choose_quantization, sample_texts
+from goemox.exporters.quantization import quantize_int8
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.onnx import (
     EXPORT_RECORD,
@@ -237,8 +237,6 @@ def export_onnx(
     overwrite: bool = False,
     check_texts: list[str] | None = None,
     check_name: str | None = None,
-    calibration_texts: list[str] | None = None,
-    calibration_name: str | None = None,
     batch_size: int = 16,
 ) -> dict:
     """Export a saved classifier to an ONNX folder that goemox, optimum and transformers.js load as written, and
@@ -250,20 +248,17 @@ def export_onnx(
     checks: the largest probability difference from PyTorch and the label agreement at the stored thresholds on
     `check_texts` (default: goemox's 403 demo sentences), run through `EmotionClassifier`'s padded batches.
     The fp32 graph is fused by onnxruntime's transformer optimizer where that keeps parity (`graph_optimization`).
-    int8 is static (:mod:`goemox.exporters.quantization`): activation ranges are read from `calibration_texts`
-    (default: the demo sentences; at most 512, sampled) and fixed in the graph, so a text's scores do not depend on
-    the rest of its batch. Everything is written to a folder beside `out_dir` first and swapped in only after the
-    checks pass, so a failed export leaves `out_dir` as it was.
+    int8 (:mod:`goemox.exporters.quantization`) quantizes weights and activations in small blocks, activations per
+    row, so a text's scores do not depend on the rest of its batch. Everything is written to a folder beside
+    `out_dir` first and swapped in only after the checks pass, so a failed export leaves `out_dir` as it was.
 
     Args:
         model_dir: a folder `AutoModelForSequenceClassification` loads (goemox, BERT, RoBERTa, ...).
         out_dir: the export folder; it must not be, lie inside or hold the model folder.
-        quantize: `"int8"` to add a statically quantized copy.
+        quantize: `"int8"` to add an int8 copy.
         overwrite: replace the export files of a non-empty `out_dir` (other files are kept).
         check_texts: texts for the parity check.
         check_name: what `check_texts` are, for the record (e.g. the file they came from).
-        calibration_texts: texts whose activations set the int8 ranges (training-like texts, not the check texts).
-        calibration_name: what `calibration_texts` are, for the record.
         batch_size: texts per padded batch in the checks.
 
     Returns:
@@ -318,21 +313,7 @@ def export_onnx(
         fusion = apply_fusions(fp32_path, model, score)
         quantization = None
         if quantize:
-            calibration, calibration_source = text_record(calibration_texts, calibration_name)
-            calibration = sample_texts(calibration)
-            calibration_source["used"] = len(calibration)
-            calibration_probs = reference.predict_proba(calibration)
-            tokens = TokenizerFile.from_folder(staging)
-            quantization = choose_quantization(
-                fp32_path,
-                staging / FILES["int8"],
-                lambda: TextFeeds(calibration, tokens.encode, input_names, reference.max_length),
-                lambda path: compare(
-                    calibration_probs, classifier(path).predict_proba(calibration), reference.thresholds
-                ),
-                calibration_source,
-                large=fp32_path.stat().st_size > PROTOBUF_LIMIT_BYTES,
-            )
+            quantization = quantize_int8(fp32_path, staging / FILES["int8"])
         record = {
             "files": {precision: FILES[precision] for precision in precisions},
             "inputs": input_names,

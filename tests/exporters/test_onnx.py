@@ -17,7 +17,7 @@ from goemox.cli import main
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters import onnx as onnx_export
 from goemox.exporters.onnx import export_onnx
-from goemox.exporters.quantization import CALIBRATION_METHODS
+from goemox.exporters.quantization import BLOCK_SIZE
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.onnx import OnnxEmotionClassifier
 from goemox.inference.predictor import LongText
@@ -172,7 +172,7 @@ def test_export_folder_has_the_hub_layout_and_a_config_other_clients_know(goemox
     record = json.loads((onnx_dir / "onnx_export.json").read_text())
     assert record["files"] == {"fp32": "onnx/model.onnx", "int8": "onnx/model_quantized.onnx"}
     assert record["exporter"] == "torch.onnx.export(dynamo=True)"
-    assert record["source_model"] == str(model_dir)
+    assert record["source_model"] == "model (local folder)"  # as named, without the machine's directories
 
 
 def test_a_mean_pooled_distilbert_model_is_named_as_its_encoder_family(goemox_distilbert):
@@ -202,10 +202,10 @@ def test_a_model_and_its_native_hub_folder_export_the_same_folder(goemox_bert, t
     assert np.abs(from_hub.predict_proba(TEXTS) - from_run.predict_proba(TEXTS)).max() <= 1e-5
 
 
-def test_int8_is_static_and_a_text_scores_the_same_in_any_batch(goemox_bert):
+def test_int8_is_block_wise_and_a_text_scores_the_same_in_any_batch(goemox_bert):
     _, onnx_dir = goemox_bert
     int8_ops = [node.op_type for node in onnx.load(onnx_dir / "onnx/model_quantized.onnx").graph.node]
-    assert "QuantizeLinear" in int8_ops and "DynamicQuantizeLinear" not in int8_ops
+    assert "MatMulNBits" in int8_ops and "DynamicQuantizeLinear" not in int8_ops
     texts = [TEXTS[i % len(TEXTS)] + " " * (i % 3) + ("!" * (i % 5)) for i in range(64)]
     batched = OnnxEmotionClassifier.from_pretrained(onnx_dir, precision="int8", max_length=MAX_LENGTH, batch_size=64)
     alone = OnnxEmotionClassifier.from_pretrained(onnx_dir, precision="int8", max_length=MAX_LENGTH, batch_size=1)
@@ -279,7 +279,7 @@ def test_the_onnx_classifier_says_it_cannot_explain(goemox_distilbert):
         classifier.add_explanations(["so furious"], classifier.predict(["so furious"]))
 
 
-def test_graph_fusions_and_the_int8_calibration_are_chosen_and_recorded(goemox_bert):
+def test_graph_fusions_and_the_int8_setting_are_recorded(goemox_bert):
     _, onnx_dir = goemox_bert
     record = json.loads((onnx_dir / "onnx_export.json").read_text())
     fusion = record["graph_optimization"]
@@ -287,25 +287,21 @@ def test_graph_fusions_and_the_int8_calibration_are_chosen_and_recorded(goemox_b
     ops = {node.op_type for node in onnx.load(onnx_dir / "onnx/model.onnx").graph.node}
     assert set(fusion["fused_operators"]) <= ops and "SkipLayerNormalization" in ops
     quantization = record["quantization"]
-    assert [entry["calibrate_method"] for entry in quantization["tried"]] == list(CALIBRATION_METHODS)
-    best = max(entry["label_agreement"] for entry in quantization["tried"])
-    kept = [e for e in quantization["tried"] if e["calibrate_method"] == quantization["calibrate_method"]]
-    assert kept[0]["label_agreement"] == best
-    assert quantization["calibration_texts"] == {"source": "goemox demo sentences", "texts": 403, "used": 403}
+    assert (quantization["bits"], quantization["block_size"], quantization["accuracy_level"]) == (8, BLOCK_SIZE, 4)
     assert sorted(path.name for path in onnx_dir.rglob("*.onnx")) == ["model.onnx", "model_quantized.onnx"]
 
 
-def test_the_calibration_and_check_texts_are_the_ones_given(goemox_cli, goemox_distilbert, tmp_path):
+def test_the_check_texts_are_the_ones_given(goemox_distilbert, tmp_path, capsys):
     model_dir, _ = goemox_distilbert
-    (tmp_path / "train.txt").write_text("\n".join(TEXTS[:5]) + "\n", encoding="utf-8")
     (tmp_path / "dev.csv").write_text("text\n" + "\n".join(TEXTS[5:7]) + "\n", encoding="utf-8")
+    (tmp_path / "empty.csv").write_text("text\n", encoding="utf-8")
     out = tmp_path / "onnx"
-    args = ["export", "onnx", "--model", str(model_dir), "--output_dir", str(out), "--quantize", "int8"]
-    texts = ["--calibration_file", str(tmp_path / "train.txt"), "--check_file", str(tmp_path / "dev.csv")]
-    assert main([*args, *texts]) == 0
+    args = ["export", "onnx", "--model", str(model_dir), "--output_dir", str(out)]
+    assert main([*args, "--check_file", str(tmp_path / "empty.csv")]) == 2
+    assert "--check_file" in capsys.readouterr().err and not out.exists()
+    assert main([*args, "--check_file", str(tmp_path / "dev.csv")]) == 0
     record = json.loads((out / "onnx_export.json").read_text())
-    assert record["quantization"]["calibration_texts"] == {"source": str(tmp_path / "train.txt"), "texts": 5, "used": 5}
-    assert (record["parity"]["source"], record["parity"]["texts"]) == (str(tmp_path / "dev.csv"), 2)
+    assert (record["parity"]["source"], record["parity"]["texts"]) == ("dev.csv (local folder)", 2)
 
 
 def test_a_graph_the_optimizer_cannot_fuse_is_kept_as_exported(tiny_tokenizer, tmp_path, monkeypatch):

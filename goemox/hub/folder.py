@@ -150,7 +150,7 @@ def build_hub_folder(
         native: publish as the encoder family's native classifier when one computes the same function.
         card_options: metadata for the model card (license, base model, dataset id, analysis folder).
         overwrite: replace a non-empty `out_dir` (all of it, once the new folder is complete and checked).
-        onnx: also hold the ONNX export of the published folder (`onnx/model.onnx`, the static int8
+        onnx: also hold the ONNX export of the published folder (`onnx/model.onnx`, the int8
             `onnx/model_quantized.onnx` and `onnx_export.json`, see `export_onnx`), so that optimum and transformers.js
             load the repository too; only for a model published as a native class.
 

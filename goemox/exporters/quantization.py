@@ -15,6 +15,9 @@ blocks keep the outlier dimensions apart from the rest. Attention, softmax, Laye
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 BITS = 8
@@ -23,6 +26,22 @@ BLOCK_SIZE = 32
 batch-independent, where 128 was not (onnxruntime runs another kernel for some row counts)."""
 ACCURACY_LEVEL = 4
 """onnxruntime's `MatMulNBits` accuracy level 4: activations quantized to int8 per row block, int8 arithmetic."""
+
+
+@contextmanager
+def root_logging_kept() -> Iterator[None]:
+    """Undo on exit what onnxruntime's quantizer does to the root logger: its module calls `logging.basicConfig` at
+    import (a handler at INFO level), after which every library's INFO records, its own per-node lines included,
+    would be printed."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def quantize_int8(fp32_path: Path, int8_path: Path) -> dict:
@@ -42,13 +61,15 @@ def quantize_int8(fp32_path: Path, int8_path: Path) -> dict:
     8
     ```"""
     import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
+    with root_logging_kept():
+        from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
     config = DefaultWeightOnlyQuantConfig(
         block_size=BLOCK_SIZE, is_symmetric=True, accuracy_level=ACCURACY_LEVEL, bits=BITS
     )
     quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32_path)), algo_config=config)
-    quantizer.process()
+    with root_logging_kept():
+        quantizer.process()
     quantizer.model.save_model_to_file(str(int8_path), use_external_data_format=False)
     return {
         "method": "onnxruntime MatMulNBitsQuantizer (MatMulNBits)",

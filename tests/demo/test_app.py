@@ -8,7 +8,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import free_port, starts_processes
 from streamlit.testing.v1 import AppTest
 from transformers import AutoTokenizer
 
@@ -312,12 +312,6 @@ def test_bad_files_get_a_message(start_app, four_label_model, name, content, mes
     assert not app.dataframe
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def demo_server(model: Path, log_path: Path, timeout: float = 120):
     """`goemox demo` on 127.0.0.1 and a free port, up once `/_stcore/health` answers; yields its URL, then stops it."""
@@ -416,6 +410,7 @@ def shading_in_browser(driver, timeout: float = 120) -> tuple[str, list[tuple[st
     return element.get_attribute("data-label"), words
 
 
+@starts_processes
 def test_real_browser_highlights_the_apis_labels(tmp_path, request):
     chromium_paths()  # skip before training the model when there is no browser
     classifier = request.getfixturevalue("classifier")

@@ -206,8 +206,13 @@ def test_card_pipeline_snippet_gives_goemox_labels(kind, tmp_path, trained_run_f
     classifier = EmotionClassifier.from_pretrained(str(run_dir), device="cpu")
     assert sum(len(classifier.tokenizer(text)["input_ids"]) > 128 for text in texts) >= 6
     expected = [prediction.labels for prediction in classifier.predict(texts)]
-    assert labels == expected
+    assert [sorted(row) for row in labels] == [sorted(row) for row in expected]
     assert sum(map(bool, expected)) >= 5  # not a comparison of empty label sets
+    # The snippet lists a text's labels by falling score; labels whose scores differ by float rounding alone (the
+    # pipeline pads no batch, the classifier does) may come in either order.
+    for row, probabilities in zip(labels, classifier.predict_proba(texts)):
+        scores = [probabilities[classifier.label_names.index(label)] for label in row]
+        assert all(first >= second - 1e-5 for first, second in zip(scores, scores[1:])), row
 
 
 def test_card_names_the_clients_that_load_the_folder(trained_run_factory):

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx2
 import pytest
 import torch
-from conftest import BLOCK_GOEMOX
+from conftest import BLOCK_GOEMOX, run_root
 from huggingface_hub.errors import HfHubHTTPError
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -319,7 +319,7 @@ def test_exported_and_pushed_folders_name_no_path_of_this_machine(
     import tempfile
 
     forbidden = local_paths(
-        tmp_path_factory.getbasetemp(), minilm_goemotions_run, shared_minilm, shared_goemotions, Path.cwd()
+        run_root(tmp_path_factory), minilm_goemotions_run, shared_minilm, shared_goemotions, Path.cwd()
     )
     forbidden |= {str(Path(tempfile.gettempdir()) / "goemox-hub-")}
     run_config = json.loads((minilm_goemotions_run / "run_config.json").read_text())

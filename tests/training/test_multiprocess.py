@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import free_port, starts_processes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,6 +29,7 @@ def write_splits(folder: Path) -> dict[str, Path]:
     return paths
 
 
+@starts_processes
 @pytest.mark.skipif(
     shutil.which("accelerate", path=str(Path(sys.executable).parent)) is None,
     reason="accelerate's launcher is not installed",
@@ -49,6 +51,8 @@ def test_two_processes_match_a_single_process_evaluation(tmp_path, tiny_encoder_
         "no",
         "--dynamo_backend",
         "no",
+        "--main_process_port",
+        str(free_port()),
         str(REPO / "scripts" / "train.py"),
         "--model_name_or_path",
         str(tiny_encoder_factory("distilbert")),

@@ -11,6 +11,7 @@ import time
 import optuna
 import pytest
 import sqlalchemy
+from conftest import starts_processes
 
 from goemox.cli.parsing import parse_command
 from goemox.cli.train import COMMANDS
@@ -288,6 +289,7 @@ def counts_if_created(tmp_path) -> dict:
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
+@starts_processes
 def test_two_workers_share_one_study(tmp_path, tiny_encoder_factory):
     (tmp_path / "space.yaml").write_text(SMALL_SPACE)
     (tmp_path / "out").mkdir()
@@ -306,6 +308,7 @@ def test_two_workers_share_one_study(tmp_path, tiny_encoder_factory):
     assert all(any("trial " in line for line in output.splitlines()) for output in outputs), "both workers ran trials"
 
 
+@starts_processes
 def test_killed_worker_trial_is_retried_and_nothing_is_lost(tmp_path, tiny_encoder_factory):
     (tmp_path / "space.yaml").write_text(SMALL_SPACE.replace("low: 1, high: 2", "low: 2, high: 2"))
     (tmp_path / "out").mkdir()

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -127,7 +128,10 @@ def file_value(parser: argparse.ArgumentParser, command: Command, dest: str, val
     if value is None or (isinstance(value, dict) and "dict" in declared):
         return value
     if isinstance(value, list) and (action.nargs in ("+", "*") or "list" in declared):
-        return [file_value(parser, command, dest, item, where) for item in value]
+        # A mapping in a list of text options (a `datasets:` entry) becomes the text its flag takes (`--source
+        # '{name: a, dataset: d1}'`: JSON is YAML), so the option reads it as it reads the flag.
+        items = [json.dumps(item) if isinstance(item, dict) and action.type is str else item for item in value]
+        return [file_value(parser, command, dest, item, where) for item in items]
     kind = action.type
     expected = TYPE_NAMES.get(kind, "true or false" if getattr(kind, "__name__", "") == "string_to_bool" else "a value")
     if isinstance(value, (dict, list)):

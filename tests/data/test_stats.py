@@ -170,5 +170,5 @@ def test_cli_rejects_a_file_as_output_folder(data_files, tmp_path, capsys):
     assert main(stats_args(data_files, tmp_path / "taken")) == 2
     assert "exists and is not a folder" in capsys.readouterr().err
     assert main(stats_args(data_files, tmp_path / "taken" / "sub")) == 2
-    assert "cannot create the folder" in capsys.readouterr().err
+    assert "taken is not a folder" in capsys.readouterr().err  # a file where a parent folder should be
     assert (tmp_path / "taken").read_text() == "mine"

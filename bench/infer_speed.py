@@ -181,9 +181,7 @@ def main() -> None:
     texts_file.write_text(json.dumps(texts), encoding="utf-8")
 
     model = args.model or str(train_model(args, work / "model"))
-    export = (
-        export_model(model, onnx_dir, Path(args.data)) if any(v.startswith("onnx_") for v in args.variants) else None
-    )
+    export = export_model(model, onnx_dir) if any(v.startswith("onnx_") for v in args.variants) else None
     runs = {}
     for variant in args.variants:
         command = [

@@ -238,9 +238,11 @@ def test_calibration_methods_script(tiny_goemotions, tiny_encoder_factory, tiny_
     run_script("calibration_methods.py", "--model", str(tmp_path / "calibrated"), "--data", str(tiny_goemotions),
                "--out", str(again), cwd=tmp_path)  # fmt: skip
     repeated = json.loads(again.read_text())
+    # The fold is undone in float32 and each map is fitted again to its optimizer's tolerance: measured up to 1e-4
+    # apart with one torch thread (an xdist worker). Measured on the calibrated logits, the NLL would move by far more.
     for name in methods:
         assert repeated["results"][name]["test"]["nll"] == pytest.approx(
-            result["results"][name]["test"]["nll"], abs=1e-5
+            result["results"][name]["test"]["nll"], abs=5e-4
         )
 
 

@@ -48,6 +48,6 @@ reference: install
 
 REFERENCE ?= runs/reference
 reference-card: install
-	$(VENV)/bin/goemox card --model $(REFERENCE) --output model_card.md --repo_id runs/reference \
+	$(VENV)/bin/goemox card --model $(REFERENCE) --output model_card.md --overwrite --repo_id runs/reference \
 		--base_model sentence-transformers/all-MiniLM-L6-v2 --dataset_id google-research-datasets/go_emotions \
 		$$(test -f docs/domain_shift/analysis.json && echo --analysis_dir docs/domain_shift)

@@ -11,7 +11,9 @@ model's stored thresholds on:
   largest and mean probability difference;
 - the out-of-domain texts of `shared/data/ood` (every line of every file): agreement and differences;
 - batch dependence: the first `--alone_rows` validation texts scored one at a time against the same texts scored in
-  length-sorted batches of 64 (the largest probability difference).
+  length-sorted batches of 64 (the largest probability difference);
+- speed: sentences/s of each graph (fp32 included) on the whole GoEmotions test split, batches of 64, `--threads`
+  onnxruntime threads, the best of two passes, all in this one run (speed only: no test label is read).
 
 Thresholds and the recipe are the model's; nothing here is chosen on test.
 
@@ -111,6 +113,7 @@ def main() -> None:
     parser.add_argument("--ood", default=str(SHARED / "data" / "ood"))
     parser.add_argument("--work", default="runs/bench_int8")
     parser.add_argument("--alone_rows", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=2, help="onnxruntime threads for the speed figures.")
     parser.add_argument("--out", default=str(RESULTS / "int8_agreement_cpu.json"))
     args = parser.parse_args()
 
@@ -180,8 +183,22 @@ def main() -> None:
         )
         results[name] = entry
 
+    test_texts = list(data["test"]["text"])
+    speed = {}
+    for name, path in graphs.items():
+        timed = OnnxEmotionClassifier(onnx_session(path, args.threads), config, tokenizer, batch_size=64)
+        timed.predict_proba(test_texts[:64])  # warm-up
+        passes = []
+        for _ in range(2):
+            start = time.perf_counter()
+            timed.predict_proba(test_texts)
+            passes.append(len(test_texts) / (time.perf_counter() - start))
+        speed[name] = {"sentences_per_second": max(passes), "vs_fp32": None}
+    for entry in speed.values():
+        entry["vs_fp32"] = entry["sentences_per_second"] / speed["fp32"]["sentences_per_second"]
     result = {
         "machine": machine(),
+        "speed": {"texts": len(test_texts), "threads": args.threads, "batch_size": 64, "graphs": speed},
         "model": args.model,
         "export_seconds": export_seconds,
         "export_record": {key: record[key] for key in ("quantization", "parity", "graph_optimization")},
@@ -197,7 +214,8 @@ def main() -> None:
             f"OOD agreement {entry['ood_all']['label_agreement']:.4f}, "
             f"macro-F1 {entry['goemotions_validation_macro_f1']:.4f} "
             f"({entry['macro_f1_difference_vs_fp32']:+.4f}), alone vs batch max diff "
-            f"{entry['batch_dependence']['max_abs_probability_difference_alone_vs_batch_64']:.2e}"
+            f"{entry['batch_dependence']['max_abs_probability_difference_alone_vs_batch_64']:.2e}, "
+            f"{speed[name]['sentences_per_second']:.1f} sentences/s (x{speed[name]['vs_fp32']:.2f} fp32)"
         )
 
 

@@ -299,4 +299,5 @@ def test_int8_agreement_script(tiny_goemotions, tiny_encoder_factory, tiny_token
             entry["goemotions_validation_macro_f1"] - result["results"]["fp32"]["goemotions_validation_macro_f1"]
         )
     assert result["export_record"]["quantization"]["block_size"] == 32
+    assert result["speed"]["texts"] == 20 and result["speed"]["graphs"]["fp32"]["vs_fp32"] == 1.0
     assert set(result["machine"]["cpu_flags"]) >= {"avx2", "avx512_vnni"}

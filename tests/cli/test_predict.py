@@ -36,16 +36,6 @@ def model(tmp_path_factory, tiny_encoder_factory, tiny_tokenizer) -> Path:
     return folder
 
 
-@pytest.fixture
-def no_loading(monkeypatch):
-    """Fail the test if the command gets as far as loading the model."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the model was loaded before the options were checked")
-
-    monkeypatch.setattr("goemox.inference.loading.load_classifier", refuse)
-
-
 @pytest.mark.parametrize(
     ("output", "extra", "message"),
     [

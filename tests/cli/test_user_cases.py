@@ -39,16 +39,6 @@ def onnx_model(model, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def no_loading(monkeypatch):
-    """Fail the test if the command gets as far as loading the model."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the model was loaded before the options were checked")
-
-    monkeypatch.setattr("goemox.inference.loading.load_classifier", refuse)
-
-
-@pytest.fixture
 def texts(tmp_path) -> Path:
     path = tmp_path / "texts.txt"
     path.write_text("thank you so much\nwhy would you do that\ni am scared\n", encoding="utf-8")

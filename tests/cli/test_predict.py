@@ -14,26 +14,12 @@ import pytest
 import torch
 from conftest import CLI_ENV, KEYWORDS, free_port, starts_processes
 
-from goemox import GoEmoXForSequenceClassification
 from goemox.cli import main
 from goemox.cli.predict import PROCESS_COUNT_VARIABLES, several_processes
 from goemox.inference.classifier import EmotionClassifier
-from goemox.labels import get_label_scheme
 from goemox.resources import demo_texts
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory, tiny_encoder_factory, tiny_tokenizer) -> Path:
-    """A saved, untrained goemox model over the ten-label scheme."""
-    folder = tmp_path_factory.mktemp("predict-model")
-    torch.manual_seed(0)
-    GoEmoXForSequenceClassification.from_encoder(
-        str(tiny_encoder_factory("bert")), get_label_scheme("ten")
-    ).save_pretrained(folder)
-    tiny_tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.mark.parametrize(

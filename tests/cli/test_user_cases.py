@@ -10,21 +10,6 @@ import pytest
 import torch
 from conftest import KEYWORDS, TORCH_FREE
 
-from goemox import GoEmoXForSequenceClassification
-from goemox.labels import get_label_scheme
-
-
-@pytest.fixture(scope="module")
-def model(tmp_path_factory, tiny_encoder_factory, tiny_tokenizer) -> Path:
-    """A saved, untrained goemox model over the ten-label scheme."""
-    folder = tmp_path_factory.mktemp("user-model") / "model"
-    torch.manual_seed(0)
-    GoEmoXForSequenceClassification.from_encoder(
-        str(tiny_encoder_factory("bert")), get_label_scheme("ten")
-    ).save_pretrained(folder)
-    tiny_tokenizer.save_pretrained(folder)
-    return folder
-
 
 @pytest.fixture(scope="module")
 def onnx_model(model, tmp_path_factory) -> Path:

@@ -224,9 +224,10 @@ def folder_config(model: PreTrainedModel):
 
 def text_record(texts: list[str] | None, name: str | None) -> tuple[list[str], dict]:
     """The texts of a check (goemox's demo sentences when none are given) and how the record names them."""
+    source = name or "texts given to export_onnx"
     if not texts:
-        return parity_texts(), {"source": "goemox demo sentences", "texts": len(parity_texts())}
-    return list(texts), {"source": name or "texts given to export_onnx", "texts": len(texts)}
+        texts, source = parity_texts(), "goemox demo sentences"
+    return list(texts), {"source": source, "texts": len(texts)}
 
 
 def export_onnx(
@@ -297,12 +298,10 @@ def export_onnx(
         folder_config(model).save_pretrained(staging)
         tokenizer.save_pretrained(staging)
 
-        def classifier(path: Path) -> OnnxEmotionClassifier:
-            config, tokens = StoredConfig.from_folder(staging), TokenizerFile.from_folder(staging)
-            return OnnxEmotionClassifier(onnx_session(path), config, tokens, batch_size=batch_size)
-
         def score(path: Path) -> dict:
-            return compare(torch_probs, classifier(path).predict_proba(texts), reference.thresholds)
+            config, tokens = StoredConfig.from_folder(staging), TokenizerFile.from_folder(staging)
+            graph = OnnxEmotionClassifier(onnx_session(path), config, tokens, batch_size=batch_size)
+            return compare(torch_probs, graph.predict_proba(texts), reference.thresholds)
 
         worst = score(fp32_path)["max_abs_probability_difference"]
         if not worst <= FP32_TOLERANCE:
@@ -311,9 +310,7 @@ def export_onnx(
                 f"{FP32_TOLERANCE:g}); nothing was written to {out_dir}"
             )
         fusion = apply_fusions(fp32_path, model, score)
-        quantization = None
-        if quantize:
-            quantization = quantize_int8(fp32_path, staging / FILES["int8"])
+        quantization = quantize_int8(fp32_path, staging / FILES["int8"]) if quantize else None
         record = {
             "files": {precision: FILES[precision] for precision in precisions},
             "inputs": input_names,
@@ -328,11 +325,7 @@ def export_onnx(
         }
         write_json_atomically(staging / EXPORT_RECORD, record)
         # The check loads the staged folder as a user would, so it also proves the folder is self-contained.
-        parity = {
-            **check_source,
-            "batch_size": batch_size,
-            "reference": "PyTorch fp32 EmotionClassifier",
-        }
+        parity = {**check_source, "batch_size": batch_size, "reference": "PyTorch fp32 EmotionClassifier"}
         for precision in precisions:
             onnx_clf = OnnxEmotionClassifier.from_pretrained(staging, precision=precision, batch_size=batch_size)
             parity[precision] = compare(torch_probs, onnx_clf.predict_proba(texts), reference.thresholds)

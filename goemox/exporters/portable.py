@@ -46,6 +46,11 @@ def is_hub_id(name: str | None) -> bool:
     return True
 
 
+def marked_local(path: str) -> str:
+    """A local path as its base name, marked as local (`LOCAL_SUFFIX`)."""
+    return Path(path).name + LOCAL_SUFFIX
+
+
 def local_name(path: str) -> str:
     """A local path shown without the machine's directories: its base name, marked as local; a Hub id as it is.
 
@@ -58,7 +63,7 @@ def local_name(path: str) -> str:
     >>> local_name("/home/me/models/all-MiniLM-L6-v2"), local_name("distilbert/distilbert-base-uncased")
     ('all-MiniLM-L6-v2 (local folder)', 'distilbert/distilbert-base-uncased')
     ```"""
-    return path if is_hub_id(path) else Path(path).name + LOCAL_SUFFIX
+    return path if is_hub_id(path) else marked_local(path)
 
 
 def is_local_path(value: str) -> bool:
@@ -76,7 +81,7 @@ def _portable(value):
     if isinstance(value, list):
         return [_portable(item) for item in value]
     if isinstance(value, str) and is_local_path(value):
-        return Path(value).name + LOCAL_SUFFIX
+        return marked_local(value)
     return value
 
 

@@ -4,6 +4,7 @@ that cutoff in a model's `config.json`."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -11,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import beta
 from sklearn.metrics import roc_auc_score
 
 from goemox.errors import GoEmoXUsageError
 from goemox.reporting.files import check_output_folder, write_json_atomically
 from goemox.scores import ood_scores
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_OOD_SCORE = "negative_energy"
 """The OOD score of a stored cutoff unless asked otherwise: on the project's reference model it separates other
@@ -23,6 +27,10 @@ domains from GoEmotions far better than the highest probability (README, "Out-of
 
 DEFAULT_OOD_QUANTILE = 0.05
 """Share of in-domain validation texts that fall below a cutoff."""
+
+MIN_TEXTS_BELOW = 5
+"""In-domain texts a cutoff should rest on (at or below it); with fewer, the cutoff is stored with a warning that
+gives the range of in-domain shares it may flag."""
 
 STORED_KEYS = ("score", "cutoff", "source", "quantile")
 """The keys of a config's `ood_cutoff`."""
@@ -41,8 +49,27 @@ def ood_cutoff(in_domain_scores: np.ndarray, quantile: float) -> float:
     return float(np.quantile(in_domain_scores, quantile))
 
 
+def flag_rate_interval(texts_at_or_below: int, texts: int, level: float = 0.9) -> tuple[float, float]:
+    """The range of in-domain shares a cutoff at the `k`-th lowest of `n` scores flags (`level` interval).
+
+    For exchangeable texts the share of new in-domain texts below the `k`-th lowest score follows
+    `Beta(k, n + 1 - k)`.
+
+    Example:
+        >>> [round(v, 3) for v in flag_rate_interval(2, 40)]
+        [0.009, 0.113]
+    """
+    k = max(1, min(texts_at_or_below, texts))
+    tail = (1 - level) / 2
+    return float(beta.ppf(tail, k, texts + 1 - k)), float(beta.ppf(1 - tail, k, texts + 1 - k))
+
+
 def validation_ood_cutoff(logits, score: str, quantile: float, source: str, config=None) -> dict[str, Any]:
     """The `ood_cutoff` entry of one OOD score on the logits of in-domain validation texts.
+
+    The entry records how many texts the cutoff rests on and the range of in-domain shares it may flag; when fewer
+    than `MIN_TEXTS_BELOW` texts lie at or below it, it carries a `warning` saying so (which `train` and `analyze`
+    print).
 
     Args:
         logits: `(n, L)` logits of the validation texts (of the model the cutoff is for).
@@ -55,14 +82,28 @@ def validation_ood_cutoff(logits, score: str, quantile: float, source: str, conf
         >>> validation_ood_cutoff(np.zeros((4, 2)), "max_probability", 0.05, "validation")["cutoff"]
         0.5
     """
-    return {
+    scores = ood_scores(logits, score, config)
+    cutoff = ood_cutoff(scores, quantile)
+    below = int((scores <= cutoff).sum())
+    low, high = flag_rate_interval(below, len(scores))
+    entry = {
         "score": score,
-        "cutoff": ood_cutoff(ood_scores(logits, score, config), quantile),
+        "cutoff": cutoff,
         "source": f"{quantile:g} quantile of {score} on {len(logits)} texts of {source}",
         "quantile": quantile,
         "n_texts": len(logits),
+        "texts_at_or_below": below,
+        "flag_rate_interval_90": [low, high],
         "validation_source": source,
     }
+    if below < MIN_TEXTS_BELOW:
+        entry["warning"] = (
+            f"the cutoff rests on {below} of {len(scores)} in-domain texts: it may flag anywhere from {low:.0%} to "
+            f"{high:.0%} of in-domain texts (90% interval); store one from more in-domain texts with "
+            "`goemox analyze --store_ood_cutoff`"
+        )
+        logger.info("Out-of-domain cutoff: %s", entry["warning"])
+    return entry
 
 
 def store_ood_cutoff(model_dir: str | Path, cutoff: dict[str, Any], copy_to: str | Path | None = None) -> Path:

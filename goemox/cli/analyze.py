@@ -315,6 +315,8 @@ def print_domain_summary(analysis: dict) -> None:
     cutoff = analysis["ood_cutoff"]
     if cutoff:
         print(f"OOD cutoff ({cutoff['score']}): {cutoff['cutoff']:.4f} from {cutoff['validation_source']}")
+        if cutoff.get("warning"):
+            print(f"  Warning: {cutoff['warning']}")
 
 
 def print_labelled_summary(labelled: dict) -> None:

@@ -28,7 +28,8 @@ METHODS = ("none", "temperature", "per_label_temperature", "platt")
 
 
 def scores(logits: np.ndarray, labels: np.ndarray) -> dict:
-    from goemox.calibration.scaling import binary_nll, expected_calibration_error
+    from goemox.calibration.fitting import mean_nll
+    from goemox.calibration.scaling import expected_calibration_error
     from goemox.scores import sigmoid
 
     probs = sigmoid(logits)
@@ -37,15 +38,15 @@ def scores(logits: np.ndarray, labels: np.ndarray) -> dict:
         "ece_class_mean": ece["class_mean"],
         "ece_pooled": ece["pooled"],
         "ece_per_class": ece["per_class"],
-        "nll": float(binary_nll(logits, labels).mean()),
+        "nll": mean_nll(probs, labels),
         "brier": float(np.mean((probs - labels) ** 2)),
     }
 
 
 def calibrated(method: str, fit_logits: np.ndarray, fit_labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    from goemox.calibration.logit_map import fit_logit_map
+    from goemox.calibration.fitting import fit_calibration
 
-    logit_map = fit_logit_map(fit_logits, fit_labels, method)
+    logit_map, _ = fit_calibration(fit_logits, fit_labels, method)
     return logits if logit_map is None else logit_map.apply(logits)
 
 

@@ -20,24 +20,31 @@ from pathlib import Path
 
 import numpy as np
 
-from goemox.calibration.logit_map import CALIBRATION_METHODS, LogitMap, fit_logit_map, fold_logit_map
-from goemox.calibration.report import write_report
+from goemox.calibration.fitting import (
+    CROSS_FIT_FOLDS,
+    cross_fitted_probabilities,
+    fit_on_validation,
+    fit_thresholds,
+    mean_nll,
+    support_rules,
+)
+from goemox.calibration.logit_map import CALIBRATION_METHODS, LogitMap, fold_logit_map
+from goemox.calibration.report import plot_overall_reliability, write_report
 from goemox.calibration.scaling import (
     DEFAULT_BINS,
     TEMPERATURE_KEY,
     at_bounds,
-    binary_nll,
     expected_calibration_error,
     output_layer,
 )
 from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
-from goemox.evaluation.metrics import DEFAULT_GRID, THRESHOLD_STRATEGIES, multilabel_metrics, tune_thresholds
+from goemox.evaluation.metrics import THRESHOLD_STRATEGIES, multilabel_metrics
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.predictor import LongText
 from goemox.reporting.files import check_output_folder, staging_folder, write_json_atomically
 from goemox.scores import sigmoid
-from goemox.training.run_folder import METRICS_FILE, RUN_CONFIG_FILE, library_versions
+from goemox.training.run_folder import METRICS_FILE, RELIABILITY_FILE, RUN_CONFIG_FILE, library_versions
 
 CALIBRATION_FILE = "calibration.json"
 REPORT_FOLDER = "calibration"
@@ -178,37 +185,6 @@ def training_threshold_strategy(model_dir: Path) -> str | None:
     return None
 
 
-def tuned_thresholds(
-    labels: np.ndarray,
-    logits: np.ndarray,
-    strategy: str,
-    logit_map: LogitMap | None = None,
-    mask: np.ndarray | None = None,
-) -> list[float]:
-    """Thresholds chosen with a `goemox train` strategy, on the scores of `logit_map` (the model's own without it).
-
-    The thresholds are tuned on the uncalibrated scores, on the training grid, and carried through the map
-    (`sigmoid(a_k * logit(t) + b_k)`), so each label makes exactly the decisions it made before calibration (ties
-    between grid values are broken as before, not by closeness to 0.5 on the new scale). One global threshold has
-    such an equivalent only when every label has the same map; under per-label maps it is tuned again on the
-    calibrated scores, from the carried grids.
-
-    Args:
-        labels: `(n, L)` 0/1 labels.
-        logits: `(n, L)` logits of the uncalibrated model.
-        strategy: `per_class`, `global` or `fixed` (0.5 on the final scores).
-        logit_map: the calibration; `None` tunes on the model's own scores.
-        mask: `(n, L)` 0/1 marks of the (row, label) pairs that are annotated (several corpora), else `None`.
-    """
-    before = tune_thresholds(labels, sigmoid(logits), strategy, mask=mask)
-    if logit_map is None or strategy == "fixed":
-        return before
-    if strategy == "per_class" or len(set(zip(logit_map.slope, logit_map.intercept))) == 1:
-        return [float(logit_map.carried_grid([t], label)[0]) for label, t in enumerate(before)]
-    grids = [logit_map.carried_grid(DEFAULT_GRID, label) for label in range(labels.shape[1])]
-    return tune_thresholds(labels, sigmoid(logit_map.apply(logits)), strategy, grids, mask=mask)
-
-
 def score_split(
     labels: np.ndarray,
     logits: np.ndarray,
@@ -216,6 +192,7 @@ def score_split(
     thresholds: dict[str, list[float]],
     names: list[str],
     bins: int,
+    cross_fitted: np.ndarray | None = None,
 ) -> dict:
     """Calibration and classification numbers of one split before and after mapping the logits with `logit_map`.
 
@@ -226,17 +203,22 @@ def score_split(
         thresholds: `{"before": [...], "after": [...]}` decision thresholds for each state.
         names: label names.
         bins: probability bins of the ECE.
+        cross_fitted: for the split the map was fitted on, its cross-fitted probabilities
+            (`goemox.calibration.fitting.cross_fitted_probabilities`): the calibration error after is measured on
+            these, out of sample.
     """
     result = {"rows": len(labels)}
     for state, scaled in (("before", logits), ("after", logit_map.apply(logits))):
         probs = sigmoid(scaled)
-        metrics = multilabel_metrics(labels, probs, names, thresholds[state])
+        measured = cross_fitted if state == "after" and cross_fitted is not None else probs
         result[state] = {
-            "ece": expected_calibration_error(probs, labels, bins),
-            "nll": float(binary_nll(scaled, labels).mean()),
-            "brier": float(np.mean((probs - labels) ** 2)),
-            "metrics": metrics,
+            "ece": expected_calibration_error(measured, labels, bins),
+            "nll": mean_nll(measured, labels),
+            "brier": float(np.mean((measured - labels) ** 2)),
+            "metrics": multilabel_metrics(labels, probs, names, thresholds[state]),
         }
+    if cross_fitted is not None:
+        result["after"]["calibration_measured"] = f"cross-fitted on {CROSS_FIT_FOLDS} folds of this split"
     return result
 
 
@@ -272,19 +254,17 @@ def calibrate(request: CalibrationRequest) -> dict:
     fit_data = splits[request.split]
     labels = label_matrix(fit_data).astype(np.int64)
     logits = classifier.predict_logits(fit_data["text"], show_progress=True)
-    result, logit_map = fit_and_score(classifier, request, labels, logits, strategy)
+    result, logit_map, crossed = fit_and_score(classifier, request, labels, logits, strategy)
     result.update({"model": str(model_dir), "output": str(destination)})
+    reliability = {f"{request.split} (after: cross-fitted)": (labels, sigmoid(logits), crossed)}
     if request.test_split:
         test_data = splits[request.test_split]
+        test_labels = label_matrix(test_data).astype(np.int64)
         test_logits = classifier.predict_logits(test_data["text"], show_progress=True)
         result["splits"][request.test_split] = score_split(
-            label_matrix(test_data).astype(np.int64),
-            test_logits,
-            logit_map,
-            result["thresholds"],
-            result["label_names"],
-            request.bins,
+            test_labels, test_logits, logit_map, result["thresholds"], result["label_names"], request.bins
         )
+        reliability[request.test_split] = (test_labels, sigmoid(test_logits), sigmoid(logit_map.apply(test_logits)))
     update_model(classifier, result, logit_map)
     result["report"] = str(report_dir / "report.md")
     save_calibrated_model(
@@ -294,7 +274,8 @@ def calibrate(request: CalibrationRequest) -> dict:
         request.in_place,
         result,
         report_dir,
-        lambda folder: write_report(result, labels, logits, logit_map, folder),
+        lambda folder: write_report(result, reliability, logit_map, folder),
+        lambda folder: plot_overall_reliability(reliability, folder / RELIABILITY_FILE, request.bins),
     )
     return result
 
@@ -323,8 +304,9 @@ def load_calibratable(model_dir: Path, request: CalibrationRequest) -> EmotionCl
 
 def fit_and_score(
     classifier: EmotionClassifier, request: CalibrationRequest, labels: np.ndarray, logits: np.ndarray, strategy: str
-) -> tuple[dict, LogitMap]:
-    """Fit the calibration on the fit split, re-tune the thresholds and score the split.
+) -> tuple[dict, LogitMap, np.ndarray]:
+    """Fit the calibration and the thresholds on the fit split (with the support rules of
+    `goemox.calibration.fitting`) and score the split, its calibration error cross-fitted.
 
     Args:
         classifier: the uncalibrated model.
@@ -334,14 +316,13 @@ def fit_and_score(
         strategy: the threshold strategy.
 
     Returns:
-        Most of `calibration.json`, and the fitted map.
+        Most of `calibration.json`, the fitted map and the split's cross-fitted probabilities.
     """
     names = classifier.label_names
-    logit_map = fit_logit_map(logits, labels, request.method)
-    thresholds = {
-        "before": tuned_thresholds(labels, logits, strategy),
-        "after": tuned_thresholds(labels, logits, strategy, logit_map),
-    }
+    fitted = fit_on_validation(logits, labels, request.method, strategy)
+    thresholds = {"before": fit_thresholds(labels, logits, None, strategy)[0], "after": fitted.thresholds}
+    crossed = cross_fitted_probabilities(logits, labels, request.method)
+    logit_map = fitted.logit_map
     result = {
         "model": request.model,
         "output": request.output_dir,
@@ -358,12 +339,14 @@ def fit_and_score(
         "threshold_strategy": strategy,
         "thresholds": thresholds,
         "stored_thresholds_before": classifier.thresholds,
+        "fitted_per_label": [{**record, "label": names[record["label"]]} for record in fitted.labels],
+        "support_rules": {**support_rules(), "summary": fitted.summary()},
         "bins": request.bins,
-        "splits": {request.split: score_split(labels, logits, logit_map, thresholds, names, request.bins)},
+        "splits": {request.split: score_split(labels, logits, logit_map, thresholds, names, request.bins, crossed)},
         "notes": [],
         "versions": library_versions(),
     }
-    return result, logit_map
+    return result, logit_map, crossed
 
 
 def update_model(classifier: EmotionClassifier, result: dict, logit_map: LogitMap) -> None:
@@ -397,6 +380,7 @@ def save_calibrated_model(
     result: dict,
     report_dir: Path,
     write_report_to: Callable[[Path], object],
+    write_plots_to: Callable[[Path], object],
 ) -> list[str]:
     """Write the calibrated model folder, `calibration.json` and the report; return the entries kept from `model_dir`.
 
@@ -414,10 +398,13 @@ def save_calibrated_model(
         result: the content of `calibration.json` (`copied_files` is added).
         report_dir: the report folder.
         write_report_to: writes `report.md` and the plots into the folder it is given.
+        write_plots_to: writes the model folder's own plots (the reliability diagram) into the folder it is given.
     """
     inside = _relative_inside(report_dir, destination)
     staging = staging_folder(destination, STAGING_INFIX)
     try:
+        staging.mkdir(parents=True, exist_ok=True)
+        write_plots_to(staging)  # before the copy, so the model folder's earlier plot is not brought over
         result["copied_files"] = stage_model(classifier, model_dir, staging, in_place, inside)
         write_json_atomically(staging / CALIBRATION_FILE, result)
         if inside is not None:

@@ -4,8 +4,10 @@ Every calibration method goemox offers is such a map with positive slopes:
 
 - `temperature`: one temperature `T` for all labels, `a_k = 1 / T`, `b_k = 0`.
 - `per_label_temperature`: one `T_k` per label, `a_k = 1 / T_k`, `b_k = 0`.
-- `platt`: per-label Platt scaling `sigmoid(a_k * z_k + b_k)`, `a_k` and `b_k` fitted by minimising the label's
-  binary cross-entropy (a one-feature logistic regression on its logit, unregularised).
+- `platt`: per-label Platt scaling `sigmoid(a_k * z_k + b_k)`.
+
+How the slopes and intercepts are fitted, and which labels have the validation support for values of their own, is
+`goemox.calibration.fitting`.
 
 The output layer computes `z = W h + c`, so the map folds exactly: row `k` of `W` is multiplied by `a_k` and the bias
 becomes `a_k * c_k + b_k`. A positive slope keeps each label's ranking of texts, so every threshold on the old
@@ -27,10 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.optimize import minimize
 from transformers import PreTrainedModel
 
-from goemox.calibration.scaling import TEMPERATURE_KEY, check_logits_labels, fit_temperature, output_layer
+from goemox.calibration.scaling import TEMPERATURE_KEY, output_layer
 from goemox.errors import GoEmoXUsageError
 from goemox.scores import sigmoid
 
@@ -149,71 +150,6 @@ def _summary(values: list[float]) -> str:
     if len(set(values)) == 1:
         return f"{values[0]:.4f}"
     return f"{len(values)} per-label values, {min(values):.3f} to {max(values):.3f}"
-
-
-def _platt_loss(params: np.ndarray, logit: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean BCE of `sigmoid(a * logit + b)` and its gradient in `(a, b)`."""
-    scaled = params[0] * logit + params[1]
-    residual = sigmoid(scaled) - target  # d BCE / d scaled
-    value = float((np.logaddexp(0.0, scaled) - target * scaled).mean())
-    return value, np.array([(residual * logit).mean(), residual.mean()])
-
-
-def fit_platt(logits, labels) -> tuple[float, float] | None:
-    """Platt scaling of one label: the `a, b` minimising the mean BCE of `sigmoid(a * z + b)`.
-
-    Args:
-        logits: `(n,)` validation logits of the label.
-        labels: `(n,)` 0/1 validation labels of the label.
-
-    Returns:
-        `(a, b)`, or `None` where no positive slope fits: a column with one class only, or a logit that carries no
-        usable signal (:func:`fit_logit_map` gives such a label the shared temperature).
-
-    Example:
-        >>> rng = np.random.default_rng(0)
-        >>> z = rng.normal(0, 3, size=20000)
-        >>> y = rng.random(z.shape) < 1 / (1 + np.exp(-(0.5 * z - 1)))
-        >>> [round(v, 1) for v in fit_platt(z, y)]
-        [0.5, -1.0]
-    """
-    z, y = np.asarray(logits, dtype=np.float64), np.asarray(labels, dtype=np.float64)
-    if not 0 < y.sum() < len(y):
-        return None
-    fitted = minimize(_platt_loss, x0=np.array([1.0, 0.0]), args=(z, y), jac=True, method="L-BFGS-B")
-    if not np.all(np.isfinite(fitted.x)) or fitted.x[0] <= 0:  # a separable column may stop short of "success"
-        return None
-    return float(fitted.x[0]), float(fitted.x[1])
-
-
-def fit_logit_map(logits, labels, method: str, mask=None) -> LogitMap | None:
-    """Fit a calibration method on validation logits and labels (`None` for `none`).
-
-    Each label's map is fitted on its own column; a label whose column holds one class only (or, for Platt, shows
-    no usable signal) gets the temperature fitted on all labels together.
-
-    Args:
-        logits: `(n, L)` validation logits of the uncalibrated model.
-        labels: `(n, L)` 0/1 validation labels.
-        method: one of `CALIBRATION_METHODS`.
-        mask: `(n, L)` 0/1 marks of the annotated (row, label) pairs (several corpora): only those are fitted on.
-
-    Example:
-        >>> fit_logit_map(z, y, "platt").method  # doctest: +SKIP
-        'platt'
-    """
-    if method not in CALIBRATION_METHODS:
-        raise GoEmoXUsageError(f"calibration method must be one of {', '.join(CALIBRATION_METHODS)}, got {method!r}")
-    if method == "none":
-        return None
-    z, y = check_logits_labels(logits, labels)
-    if method != "platt":
-        temperature = fit_temperature(z, y, per_class=method == "per_label_temperature", mask=mask)
-        return LogitMap.from_temperature(temperature, z.shape[1])
-    shared = fit_temperature(z, y, mask=mask)
-    keep = np.ones(z.shape, dtype=bool) if mask is None else np.asarray(mask) > 0
-    fitted = [fit_platt(z[keep[:, k], k], y[keep[:, k], k]) or (1.0 / shared, 0.0) for k in range(z.shape[1])]
-    return LogitMap(method, tuple(a for a, _ in fitted), tuple(b for _, b in fitted))
 
 
 def fold_logit_map(model: PreTrainedModel, logit_map: LogitMap) -> LogitMap:

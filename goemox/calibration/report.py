@@ -13,7 +13,7 @@ from goemox.calibration.logit_map import LogitMap
 from goemox.calibration.scaling import DEFAULT_BINS, reliability_bins
 from goemox.reporting.markdown import MarkdownReport
 from goemox.reporting.plots import plt
-from goemox.scores import sigmoid
+from goemox.training.run_folder import RELIABILITY_FILE
 
 MIN_BIN_COUNT = 5
 """Bins with fewer predictions are left out of the per-label curves (their frequency is mostly noise)."""
@@ -29,39 +29,43 @@ def _diagonal(ax) -> None:
 
 
 def plot_overall_reliability(
-    labels: np.ndarray,
-    probs_before: np.ndarray,
-    probs_after: np.ndarray,
+    splits: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
     path: str | Path,
     bins: int = DEFAULT_BINS,
     title: str = "Reliability over all (text, label) pairs",
 ) -> Path:
-    """Reliability diagrams of all (text, label) pairs, before (left) and after (right), with bin counts below.
+    """Reliability diagrams of all (text, label) pairs: one row per split, before (left) and after (right)
+    calibration, each with its counts per bin below.
 
     Args:
-        labels: `(n, L)` 0/1 labels.
-        probs_before: `(n, L)` probabilities before calibration.
-        probs_after: `(n, L)` probabilities after calibration.
+        splits: split name -> `(labels, probabilities before, probabilities after)`, arrays of any matching shape.
         path: where to write the PNG.
         bins: number of equal-width bins.
         title: the figure title.
+
+    Example:
+        >>> plot_overall_reliability({"test": (y, p_before, p_after)}, "reliability.png")  # doctest: +SKIP
     """
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), height_ratios=(3, 1.2), sharex=True)
-    for column, (probs, style) in enumerate(((probs_before, BEFORE_STYLE), (probs_after, AFTER_STYLE))):
-        binned = reliability_bins(probs, labels, bins)
-        centers = (binned.edges[:-1] + binned.edges[1:]) / 2
-        width = 1.0 / bins
-        filled = binned.counts > 0
-        ax, ax_count = axes[0, column], axes[1, column]
-        _diagonal(ax)
-        ax.bar(centers[filled], binned.frequency[filled], width=width * 0.9, color=style["color"], alpha=0.8)
-        ax.plot(binned.confidence[filled], binned.frequency[filled], "k.", markersize=5)
-        ax.set_title(f"{style['label']} calibration: ECE {binned.ece:.4f}")
-        ax.set_ylabel("observed frequency of the label")
-        ax_count.bar(centers, binned.counts, width=width * 0.9, color=style["color"], alpha=0.8)
-        ax_count.set_yscale("log")
-        ax_count.set_ylabel("pairs per bin")
-        ax_count.set_xlabel("predicted probability")
+    fig, axes = plt.subplots(
+        2 * len(splits), 2, figsize=(11, 5.5 * len(splits)), height_ratios=(3, 1.2) * len(splits), squeeze=False
+    )
+    for row, (split, (labels, probs_before, probs_after)) in enumerate(splits.items()):
+        for column, (probs, style) in enumerate(((probs_before, BEFORE_STYLE), (probs_after, AFTER_STYLE))):
+            binned = reliability_bins(probs, labels, bins)
+            centers = (binned.edges[:-1] + binned.edges[1:]) / 2
+            width = 1.0 / bins
+            filled = binned.counts > 0
+            ax, ax_count = axes[2 * row, column], axes[2 * row + 1, column]
+            _diagonal(ax)
+            ax.bar(centers[filled], binned.frequency[filled], width=width * 0.9, color=style["color"], alpha=0.8)
+            ax.plot(binned.confidence[filled], binned.frequency[filled], "k.", markersize=5)
+            ax.set_title(f"{split}, {style['label']} calibration: ECE {binned.ece:.4f}")
+            ax.set_ylabel("observed frequency of the label")
+            ax_count.bar(centers, binned.counts, width=width * 0.9, color=style["color"], alpha=0.8)
+            ax_count.set_yscale("log")
+            ax_count.set_xlim(0, 1)
+            ax_count.set_ylabel("pairs per bin")
+            ax_count.set_xlabel("predicted probability")
     fig.suptitle(f"{title} (bars: frequency per bin, dots: at the bin's mean probability)")
     fig.tight_layout()
     return _save(fig, path)
@@ -142,14 +146,24 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
-def write_report(result: dict, labels: np.ndarray, logits: np.ndarray, logit_map: LogitMap, report_dir: Path) -> Path:
-    """`report.md` with the numbers of `result` and the reliability diagrams of the fit split."""
+def write_report(
+    result: dict,
+    reliability: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    logit_map: LogitMap,
+    report_dir: Path,
+) -> Path:
+    """`report.md` with the numbers of `result` and the reliability diagrams.
+
+    Args:
+        result: the content of `calibration.json`.
+        reliability: split -> `(labels, probabilities before, after)`, the fit split first (its "after" cross-fitted).
+        logit_map: the fitted calibration.
+        report_dir: where the report and its PNGs go.
+    """
     names = result["label_names"]
     fit = result["splits"][result["fit_split"]]
-    probs_before, probs_after = sigmoid(logits), sigmoid(logit_map.apply(logits))
-    overall = plot_overall_reliability(
-        labels, probs_before, probs_after, report_dir / "reliability_overall.png", result["bins"]
-    )
+    labels, probs_before, probs_after = next(iter(reliability.values()))
+    overall = plot_overall_reliability(reliability, report_dir / RELIABILITY_FILE, result["bins"])
     grid = plot_class_reliability(
         labels, probs_before, probs_after, names, report_dir / "reliability_per_label.png", result["bins"]
     )
@@ -166,6 +180,9 @@ def write_report(result: dict, labels: np.ndarray, logits: np.ndarray, logit_map
             f"{LogitMap.from_dict(result['stored_calibration']).describe()}",
             f"thresholds re-tuned on the `{result['fit_split']}` split with the `{result['threshold_strategy']}` "
             "strategy, before and after calibration",
+            f"validation support: {result['support_rules']['summary']}",
+            f"the calibration error after calibration on `{result['fit_split']}` is cross-fitted: each of "
+            f"{result['support_rules']['cross_fit_folds']} folds is scored by the map fitted on the other folds",
             *result["notes"],
         ]
     )
@@ -206,6 +223,8 @@ def write_report(result: dict, labels: np.ndarray, logits: np.ndarray, logit_map
             [
                 name,
                 before["metrics"]["per_class"][name]["support"],
+                result["fitted_per_label"][index]["calibration"],
+                result["fitted_per_label"][index]["threshold"],
                 *([logit_map.slope[index], logit_map.intercept[index]] if per_label else []),
                 before["ece"]["per_class"][index],
                 after["ece"]["per_class"][index],
@@ -215,7 +234,7 @@ def write_report(result: dict, labels: np.ndarray, logits: np.ndarray, logit_map
                 after["metrics"]["per_class"][name]["f1"],
             ]
         )
-    headers = ["label", "positives", *(["slope a", "intercept b"] if per_label else [])]
+    headers = ["label", "positives", "calibration", "threshold", *(["slope a", "intercept b"] if per_label else [])]
     headers += ["ECE before", "ECE after", "threshold before", "threshold after", "F1 before", "F1 after"]
     report.table(headers, table)
     report.heading("Definitions")
@@ -227,7 +246,10 @@ def write_report(result: dict, labels: np.ndarray, logits: np.ndarray, logit_map
             "ECE, all (text, label) pairs: the same binned error over every (text, label) pair at once; most pairs are "
             "negatives near probability 0, so it is small and follows the frequent labels.",
             "Calibration map: probabilities become sigmoid(a * logit + b) per label, fitted by minimising the binary "
-            "cross-entropy on the fit split. Temperature scaling is a = 1 / T, b = 0 (T > 1 softens over-confident "
+            "cross-entropy on the fit split, with Platt's smoothed targets; a label with fewer than "
+            f"{result['support_rules']['min_positives']} positives (or {result['support_rules']['min_negatives']} "
+            "negatives) takes the map pooled over all labels, and the others are pulled toward it "
+            "(`goemox.calibration.fitting`). Temperature scaling is a = 1 / T, b = 0 (T > 1 softens over-confident "
             "scores); Platt scaling fits a and b per label. The map is folded into the output layer (weight rows "
             "times a, bias times a plus b), so the saved model needs no extra code.",
         ]

@@ -1,10 +1,10 @@
-"""Temperature scaling for multi-label (sigmoid) classifiers: fitting, calibration error, and the output layer a
+"""Temperature scaling for multi-label (sigmoid) classifiers: calibration error, and the output layer a
 calibration is folded into (see `goemox.calibration.logit_map` for the folding).
 
 Temperature scaling divides every logit by a temperature `T > 0` (one for all labels, or one per label), so the
 probabilities become `sigmoid(logit / T)`. `T` is fitted on validation data by minimising the binary cross-entropy
-(negative log-likelihood) of those probabilities. Because `sigmoid` is monotone, each label's ranking of texts is
-unchanged; only how confident the scores are changes.
+(negative log-likelihood) of those probabilities (`goemox.calibration.fitting`). Because `sigmoid` is monotone,
+each label's ranking of texts is unchanged; only how confident the scores are changes.
 
 **Expected calibration error (ECE)** for sigmoid outputs, as computed here:
 
@@ -19,11 +19,9 @@ unchanged; only how confident the scores are changes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from torch import nn
 from transformers import (
     BertForSequenceClassification,
@@ -36,7 +34,8 @@ from goemox.errors import GoEmoXUsageError
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
 
 TEMPERATURE_BOUNDS = (0.05, 20.0)
-"""Search interval of a fitted temperature; a fit that ends on an edge is reported as such."""
+"""Search interval of a fitted temperature (slopes `1 / T` from 0.05 to 20); a fit that ends on an edge is reported
+as such."""
 
 DEFAULT_BINS = 15
 
@@ -57,79 +56,6 @@ def check_logits_labels(logits, labels) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(z).all():
         raise ValueError("logits contain NaN or infinite values")
     return z, y
-
-
-def binary_nll(logits, labels, temperature: float | Sequence[float] = 1.0) -> np.ndarray:
-    """Mean binary cross-entropy of `sigmoid(logits / T)` per label (natural log).
-
-    Args:
-        logits: `(n, L)` logits.
-        labels: `(n, L)` 0/1 labels.
-        temperature: one temperature or `L` of them.
-
-    Returns:
-        `(L,)` array: each label's mean negative log-likelihood over the rows.
-
-    Example:
-        >>> binary_nll([[0.0]], [[1]]).round(4).tolist()
-        [0.6931]
-    """
-    z, y = check_logits_labels(logits, labels)
-    scaled = z / np.asarray(temperature, dtype=np.float64)
-    # -log sigmoid(s) for positives, -log(1 - sigmoid(s)) for negatives: softplus(s) - y * s.
-    return (np.logaddexp(0.0, scaled) - y * scaled).mean(axis=0)
-
-
-def _fit_one_temperature(z: np.ndarray, y: np.ndarray) -> float:
-    """The temperature minimising the mean BCE of `sigmoid(z / T)` over all entries of `z` (searched in log T).
-
-    The loss is convex in 1/T, so it has one minimum in log T and a bounded Brent search finds it.
-    """
-
-    def loss(log_t: float) -> float:
-        scaled = z / np.exp(log_t)
-        return float((np.logaddexp(0.0, scaled) - y * scaled).mean())
-
-    low, high = np.log(TEMPERATURE_BOUNDS)
-    result = minimize_scalar(loss, bounds=(low, high), method="bounded", options={"xatol": 1e-7})
-    return float(np.exp(result.x))
-
-
-def fit_temperature(logits, labels, per_class: bool = False, mask=None) -> Temperature:
-    """Fit the temperature that minimises the binary cross-entropy of `sigmoid(logits / T)`.
-
-    Args:
-        logits: `(n, L)` validation logits.
-        labels: `(n, L)` 0/1 validation labels.
-        per_class: fit one temperature per label. A label whose column holds only positives or only negatives
-            has no finite best temperature (its loss keeps falling as T shrinks); it gets the temperature fitted
-            on all labels together.
-        mask: `(n, L)` 0/1 marks of the annotated (row, label) pairs (several corpora): only those are fitted on.
-
-    Returns:
-        One float, or a list of `L` floats with `per_class=True`. Values lie in `TEMPERATURE_BOUNDS`.
-
-    Example:
-        >>> rng = np.random.default_rng(0)
-        >>> z = rng.normal(0, 4, size=(20000, 1))
-        >>> y = rng.random(z.shape) < 1 / (1 + np.exp(-z / 2))  # the true probabilities are sigmoid(z / 2)
-        >>> round(fit_temperature(z, y), 1)
-        2.0
-    """
-    z, y = check_logits_labels(logits, labels)
-    keep = np.ones(z.shape, dtype=bool) if mask is None else np.asarray(mask) > 0
-    shared = _fit_one_temperature(z[keep], y[keep])
-    if not per_class:
-        return shared
-    temperatures = []
-    for column in range(z.shape[1]):
-        rows = keep[:, column]
-        target = y[rows, column]
-        if 0 < target.sum() < len(target):
-            temperatures.append(_fit_one_temperature(z[rows, column], target))
-        else:
-            temperatures.append(shared)
-    return temperatures
 
 
 def at_bounds(temperature: Temperature) -> bool:

@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("train", "Optuna hyperparameter search (resumable, several workers)."),
     "evaluate": ("evaluate", "Score a saved model on a labelled split (optionally an error analysis)."),
     "predict": ("predict", "Label texts from a file or standard input."),
-    "calibrate": ("calibrate", "Temperature scaling of a saved model's scores."),
+    "calibrate": ("calibrate", "Calibrate a saved model's scores (Platt or temperature scaling)."),
     "analyze": ("analyze", "Domain shift analysis of a model."),
     "bias-probe": ("analyze", "Swap identity terms into sentences and measure how each label's score moves."),
     "data stats": ("data", "Describe a labelled data set: labels, co-occurrence, lengths, emoji."),

@@ -95,6 +95,11 @@ def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options
                 f"{split + ', ' + state:<18}{values['ece']['class_mean']:>16.4f}{values['ece']['pooled']:>12.4f}"
                 f"{values['nll']:>9.4f}{values['metrics']['macro_f1']:>10.4f}"
             )
+    print(
+        f"(calibration error after on {result['fit_split']}: cross-fitted, each of "
+        f"{result['support_rules']['cross_fit_folds']} folds scored by the map fitted on the others)"
+    )
+    print(f"Validation support: {result['support_rules']['summary']}")
     for note in result["notes"]:
         print(f"Note: {note}")
     print(f"Saved the calibrated model to {result['output']} and the report to {result['report']}")

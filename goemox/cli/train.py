@@ -82,7 +82,8 @@ def print_training_summary(metrics: dict, output_dir: str) -> None:
     for split in ("validation", "test"):
         for name, values in (metrics.get(f"{split}_by_source") or {}).items():
             rows.append((f"{split} {name}, tuned ({len(values['tuned']['per_class'])} labels)", values["tuned"]))
-    print(f"\nSaved model, metrics.json, training_curve.png and the model card README.md to {output_dir}")
+    plots = "training_curve.png" + (", reliability.png" if (metrics.get("calibration") or {}).get("map") else "")
+    print(f"\nSaved model, metrics.json, {plots} and the model card README.md to {output_dir}")
     if metrics.get("sources"):
         print("Several corpora: pooled rows score each label on the rows that annotate it; a corpus on its own labels.")
     print(f"{'':<38}{'macro-F1':>9}{'micro-F1':>9}{'ROC-AUC':>9}{'Hamming':>9}")
@@ -94,15 +95,16 @@ def print_training_summary(metrics: dict, output_dir: str) -> None:
         )
     calibration = metrics.get("calibration") or {}
     if calibration.get("map"):
-        eces = ", ".join(
-            f"{split} {calibration[split]['ece_before']['class_mean']:.4f} -> "
-            f"{calibration[split]['ece_after']['class_mean']:.4f}"
-            for split in ("validation", "test")
-            if split in calibration
-        )
-        print(f"Calibration ({calibration['method']}, folded into the model): ECE per label {eces}")
+        from goemox.training.train import calibration_summary
+
+        print(f"Calibration ({calibration['method']}, folded into the model): {calibration_summary(calibration)}")
+    if metrics.get("support_rules"):
+        print(f"Validation support: {metrics['support_rules']['summary']}")
     if metrics.get("ood_cutoff"):
-        print(f"Out-of-domain cutoff stored: {metrics['ood_cutoff']['source']} (predictions carry `unfamiliar`)")
+        cutoff = metrics["ood_cutoff"]
+        print(f"Out-of-domain cutoff stored: {cutoff['source']} (predictions carry `unfamiliar`)")
+        if cutoff.get("warning"):
+            print(f"  Warning: {cutoff['warning']}")
     for split in ("validation", "test"):
         for name, values in (metrics.get(f"{split}_by_source") or {}).items():
             single = values.get("single_label")

@@ -7,7 +7,7 @@ Example:
 ```python
 >>> from goemox.training.run_folder import METRICS_FILE, METRICS_SCHEMA_VERSION
 >>> METRICS_FILE, METRICS_SCHEMA_VERSION
-('metrics.json', 2)
+('metrics.json', 3)
 ```"""
 
 from __future__ import annotations
@@ -17,10 +17,14 @@ import platform
 from goemox import __version__
 
 METRICS_FILE = "metrics.json"
-METRICS_SCHEMA_VERSION = 2
-"""2: validation threshold strategies under `global_threshold` / `per_class_thresholds` (1: `global` / `per_class`)."""
+METRICS_SCHEMA_VERSION = 3
+"""3: `calibration.<split>` holds `before` / `after` errors measured out of sample, with `fitted_per_label` and
+`support_rules` beside it (2: in-sample `ece_before` / `ece_after`); 2: validation threshold strategies under
+`global_threshold` / `per_class_thresholds` (1: `global` / `per_class`)."""
 RUN_CONFIG_FILE = "run_config.json"
 CURVE_FILE = "training_curve.png"
+RELIABILITY_FILE = "reliability.png"
+"""Reliability diagram of the calibration, pooled over labels, before and after, per split."""
 CARD_FILE = "README.md"
 
 

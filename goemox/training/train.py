@@ -12,9 +12,16 @@ from datasets import DatasetDict, concatenate_datasets
 from transformers import AutoTokenizer, TrainerCallback, set_seed
 
 from goemox.analysis.ood import validation_ood_cutoff
-from goemox.calibration.calibrate import tuned_thresholds
-from goemox.calibration.logit_map import LogitMap, fit_logit_map, fold_logit_map
-from goemox.calibration.scaling import expected_calibration_error
+from goemox.calibration.fitting import (
+    CROSS_FIT_FOLDS,
+    FittedOnValidation,
+    calibration_error,
+    cross_fitted_probabilities,
+    fit_on_validation,
+    support_rules,
+)
+from goemox.calibration.logit_map import fold_logit_map
+from goemox.calibration.report import plot_overall_reliability
 from goemox.data import LoadReport, load_emotion_dataset, tokenize_dataset
 from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN, combine_sources, load_source, source_summary
 from goemox.data.tokenize import count_truncated
@@ -41,6 +48,7 @@ from goemox.training.run_folder import (
     CURVE_FILE,
     METRICS_FILE,
     METRICS_SCHEMA_VERSION,
+    RELIABILITY_FILE,
     RUN_CONFIG_FILE,
     library_versions,
 )
@@ -250,13 +258,18 @@ def run_metrics(
     scheme: LabelScheme,
     train_metrics: dict,
     card_log: ModelCardCallback,
-) -> dict:
-    """Calibrate the model on validation (`--calibration`), tune (or keep) the thresholds on the calibrated scores,
-    store the out-of-domain cutoff (`--ood_score`), and measure validation and test: `metrics.json`.
+) -> tuple[dict, dict[str, tuple]]:
+    """Calibrate the model on validation (`--calibration`), tune (or keep) the thresholds, store the out-of-domain
+    cutoff (`--ood_score`), and measure validation and test.
 
-    `metrics["validation"]` compares the threshold strategies on the uncalibrated scores; the calibrated thresholds
-    are the same decision rules carried through the calibration map (per label; a global threshold under a per-label
-    map is tuned again on the calibrated scores)."""
+    Calibration and thresholds follow the support rules of `goemox.calibration.fitting`: a label has values of its
+    own only where its validation positives carry them. `metrics["validation"]` compares the threshold strategies
+    on the uncalibrated scores.
+
+    Returns:
+        `metrics.json`, and per split `(labels, probabilities before, after)` over the annotated pairs for the
+        reliability diagram (validation: cross-fitted).
+    """
     labels = list(scheme.labels)
     metrics: dict = {
         "metrics_schema_version": METRICS_SCHEMA_VERSION,
@@ -285,6 +298,7 @@ def run_metrics(
     scored = [split for split in ("validation", "test") if split in data.tokenized]
     masks = {split: mask_of(data.tokenized[split]) for split in scored} if data.sources else {}
     predicted = {split: logits_and_labels(trainer, data.tokenized[split]) for split in scored}
+    reliability: dict[str, tuple] = {}
     if data.stored_thresholds is not None:
         thresholds = data.stored_thresholds
         metrics["thresholds_from"] = data_args.thresholds_from
@@ -301,8 +315,12 @@ def run_metrics(
         val_logits, val_true = predicted["validation"]
         val_mask = masks.get("validation")
         metrics["validation"] = threshold_report(val_true, sigmoid(val_logits), labels, mask=val_mask)
-        logit_map = calibrate_model(trainer.model, predicted, data_args.calibration, val_mask, metrics)
-        thresholds = tuned_thresholds(val_true, val_logits, data_args.threshold_strategy, logit_map, val_mask)
+        fitted = fit_on_validation(val_logits, val_true, data_args.calibration, data_args.threshold_strategy, val_mask)
+        metrics["fitted_per_label"] = [{**record, "label": labels[record["label"]]} for record in fitted.labels]
+        metrics["support_rules"] = {**support_rules(), "summary": fitted.summary()}
+        logger.info("Validation support: %s", fitted.summary())
+        reliability = calibrate_model(trainer.model, predicted, fitted, data_args.calibration, masks, metrics)
+        thresholds = fitted.thresholds
         val_logits = predicted["validation"][0]  # calibrated
         store_ood_cutoff_of_run(trainer.model.config, val_logits, data_args)
         if data.sources:
@@ -330,46 +348,75 @@ def run_metrics(
             )
     metrics["best_epoch"] = epoch_of_checkpoint(trainer)
     metrics["epochs"] = card_log.epoch_log()
-    return metrics
+    return metrics, reliability
 
 
 def calibrate_model(
-    model, predicted: dict[str, tuple[np.ndarray, np.ndarray]], method: str, mask: np.ndarray | None, metrics: dict
-) -> LogitMap | None:
-    """Fit `method` on the validation logits, fold it into `model` and map every split's logits in `predicted`.
+    model,
+    predicted: dict[str, tuple[np.ndarray, np.ndarray]],
+    fitted: FittedOnValidation,
+    method: str,
+    masks: dict[str, np.ndarray],
+    metrics: dict,
+) -> dict[str, tuple]:
+    """Fold the fitted calibration into `model`, map every split's logits in `predicted`, and record its error.
 
-    Records in `metrics["calibration"]` the map and each split's ECE per label before and after (test measured
-    once, with the map fitted on validation).
+    `metrics["calibration"]` holds the map and each split's calibration error before and after, both out of
+    sample: on validation the map is cross-fitted (each fold scored by the map fitted on the others), on test it is
+    the map fitted on validation.
 
     Args:
         model: the trained model (changed in place).
         predicted: split -> (logits, labels) of the uncalibrated model; the logits are replaced by calibrated ones.
-        method: one of `CALIBRATION_METHODS`.
-        mask: the validation split's annotated pairs (several corpora), else `None`.
+        fitted: the calibration and thresholds fitted on validation.
+        method: the calibration method.
+        masks: split -> annotated pairs (several corpora); empty otherwise.
         metrics: the run's `metrics.json` content.
+
+    Returns:
+        Per split, `(labels, probabilities before, after)` over the annotated pairs.
     """
-    val_logits, val_true = predicted["validation"]
-    logit_map = fit_logit_map(val_logits, val_true, method, mask=mask)
-    if logit_map is None:
+    if fitted.logit_map is None:
         metrics["calibration"] = {"method": "none"}
-        return None
-    fold_logit_map(model, logit_map)
-    record = {"method": method, "fitted_on": "validation", "map": logit_map.to_dict()}
+        return {}
+    fold_logit_map(model, fitted.logit_map)
+    record = {"method": method, "fitted_on": "validation", "map": fitted.logit_map.to_dict()}
+    val_logits, val_true = predicted["validation"]
+    crossed = cross_fitted_probabilities(val_logits, val_true, method, masks.get("validation"))
+    reliability = {}
     for split, (logits, labels) in predicted.items():
-        calibrated = logit_map.apply(logits)
+        mask = masks.get(split)
+        calibrated = fitted.logit_map.apply(logits)
+        before, after = sigmoid(logits), crossed if split == "validation" else sigmoid(calibrated)
         record[split] = {
-            "ece_before": expected_calibration_error(sigmoid(logits), labels),
-            "ece_after": expected_calibration_error(sigmoid(calibrated), labels),
+            "before": calibration_error(before, labels, mask=mask),
+            "after": calibration_error(after, labels, mask=mask),
+            "after_measured": f"cross-fitted on {CROSS_FIT_FOLDS} folds"
+            if split == "validation"
+            else "held out, with the map fitted on validation",
         }
+        keep = np.ones(labels.shape, dtype=bool) if mask is None else mask > 0
+        reliability[split] = (labels[keep], before[keep], after[keep])
         predicted[split] = (calibrated, labels)
-    logger.info(
-        "Calibration (%s) folded into the output layer: validation ECE per label %.4f -> %.4f",
-        method,
-        record["validation"]["ece_before"]["class_mean"],
-        record["validation"]["ece_after"]["class_mean"],
-    )
     metrics["calibration"] = record
-    return logit_map
+    logger.info("Calibration (%s) folded into the output layer: %s", method, calibration_summary(record))
+    return reliability
+
+
+def calibration_summary(record: dict) -> str:
+    """One line of a run's calibration record: ECE per label before -> after, per split, and how it was measured.
+
+    Example:
+        >>> calibration_summary(metrics["calibration"])  # doctest: +SKIP
+        'ECE per label: validation 0.3120 -> 0.0310 (cross-fitted on 5 folds), test 0.3050 -> 0.0290 (held out, ...)'
+    """
+    parts = [
+        f"{split} {record[split]['before']['ece_per_label']:.4f} -> {record[split]['after']['ece_per_label']:.4f} "
+        f"({record[split]['after_measured']})"
+        for split in ("validation", "test")
+        if split in record
+    ]
+    return "ECE per label: " + ", ".join(parts)
 
 
 def store_ood_cutoff_of_run(config, val_logits: np.ndarray, data_args: DataArguments) -> None:
@@ -392,13 +439,16 @@ def source_ids_of(split) -> np.ndarray:
     return np.asarray(split[SOURCE_COLUMN])
 
 
-def save_run(trainer: GoEmoXTrainer, metrics: dict, run_config: dict) -> Path:
-    """Write the model, `metrics.json`, `run_config.json`, the training curve and the model card."""
+def save_run(trainer: GoEmoXTrainer, metrics: dict, run_config: dict, reliability: dict[str, tuple]) -> Path:
+    """Write the model, `metrics.json`, `run_config.json`, the training curve, the reliability diagram (when a
+    calibration was fitted) and the model card."""
     out = Path(trainer.args.output_dir)
     trainer.save_model(str(out))
     write_json_atomically(out / METRICS_FILE, metrics)
     write_json_atomically(out / RUN_CONFIG_FILE, json.loads(json.dumps(run_config, default=str)))
     plot_training_curve(trainer.state.log_history, out / CURVE_FILE, metrics["best_epoch"])
+    if reliability:
+        plot_overall_reliability(reliability, out / RELIABILITY_FILE)
     render_model_card(out).save(out / CARD_FILE)
     return out
 
@@ -450,7 +500,7 @@ def run_training(
     scheme = get_label_scheme(data_args.resolved_scheme())
     data = prepare_data(model_args, data_args, training_args, scheme)
     trainer, card_log, train_metrics = fit(model_args, data, scheme, callbacks)
-    metrics = run_metrics(trainer, data, data_args, scheme, train_metrics, card_log)
+    metrics, reliability = run_metrics(trainer, data, data_args, scheme, train_metrics, card_log)
     metrics["initialised_from"] = starting_point(model_args.model_name_or_path, scheme).to_dict()
     trainer.model.config.update(LongText.of(data_args).stored_settings())  # the default of prediction
     if trainer.is_world_process_zero():
@@ -461,7 +511,7 @@ def run_training(
             "versions": library_versions(),
             "search": search_summary,
         }
-        out = save_run(trainer, metrics, run_config)
+        out = save_run(trainer, metrics, run_config, reliability)
         if publish:
             from goemox.hub.push import push_to_hub
 

@@ -16,7 +16,7 @@ from conftest import CLI_ENV
 from transformers import BertForSequenceClassification, ElectraConfig, ElectraForSequenceClassification, pipeline
 
 from goemox import GoEmoXForSequenceClassification
-from goemox.calibration.calibrate import CalibrationRequest, calibrate, tuned_thresholds
+from goemox.calibration.calibrate import CalibrationRequest, calibrate
 from goemox.calibration.logit_map import LogitMap
 from goemox.cli import main
 from goemox.data import label_matrix, load_emotion_dataset
@@ -124,10 +124,16 @@ def test_new_folder_holds_the_calibrated_model_and_the_input_is_untouched(goemox
     assert fit["after"]["metrics"]["macro_f1"] == pytest.approx(fit["before"]["metrics"]["macro_f1"], abs=1e-12)
     assert "test" in result["splits"]
     report = (out / "calibration" / "report.md").read_text()
-    for image in ("reliability_overall.png", "reliability_per_label.png", "ece_per_label.png"):
+    for image in ("reliability.png", "reliability_per_label.png", "ece_per_label.png"):
         assert f"]({image})" in report
         assert (out / "calibration" / image).read_bytes()[:4] == b"\x89PNG"
+    assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG"  # beside calibration.json
     assert "| test | ECE, mean over labels |" in report
+    assert fit["after"]["calibration_measured"] == "cross-fitted on 5 folds of this split"
+    assert "cross-fitted" in report and "validation support:" in report
+    records = result["fitted_per_label"]
+    assert [r["label"] for r in records] == result["label_names"]
+    assert all(r["threshold"] == "global" and r["calibration"] == "shared" for r in records)
 
     # The saved model scores sigmoid(original logits / T) with no extra code.
     calibrated = EmotionClassifier.from_pretrained(str(out), device="cpu")
@@ -143,40 +149,14 @@ def add_ood_cutoff(folder: Path, cutoff: float, score: str = "max_probability", 
     (folder / "config.json").write_text(json.dumps(config))
 
 
-@pytest.mark.parametrize("strategy", ["per_class", "global"])
-def test_thresholds_re_tuned_after_calibration_make_the_same_choices(strategy):
-    rng = np.random.default_rng(0)
-    logits = rng.normal(-1.5, 2.0, size=(2000, 6))
-    labels = (rng.random(logits.shape) < sigmoid(logits / 1.7 - 0.5)).astype(int)
-    maps = [LogitMap.from_temperature(0.4, 6)]
-    if strategy == "per_class":  # one global threshold has an equivalent only under one map for all labels
-        maps.append(LogitMap.from_temperature([0.2, 0.4, 0.6, 0.9, 1.5, 3.0], 6))
-        maps.append(LogitMap("platt", (0.3, 0.5, 0.6, 0.9, 1.5, 3.0), (-1, 0, 0.5, 1, 2, -2)))
-    before = np.asarray(tuned_thresholds(labels, logits, strategy))
-    for logit_map in maps:
-        after = np.asarray(tuned_thresholds(labels, logits, strategy, logit_map))
-        carried = sigmoid(logit_map.apply(np.broadcast_to(np.log(before / (1 - before)), (1, 6))))[0]
-        np.testing.assert_allclose(after, carried, rtol=1e-9)
-        assert tuned_thresholds(labels, logits, "fixed", logit_map) == [0.5] * 6
-
-
-def test_tied_thresholds_are_carried_not_re_broken_on_the_new_scale():
-    # Scores 0.1 and 0.9 only: every threshold from 0.15 to 0.9 gives the same F1, and 0.5 wins the tie.
-    probs = np.array([[0.1], [0.9], [0.9], [0.1]])
-    labels = np.array([[0], [1], [1], [0]])
-    logits = np.log(probs / (1 - probs))
-    shifted = LogitMap("platt", (1.0,), (3.0,))  # 0.5 becomes 0.95: closeness to 0.5 would now pick another rule
-    before = tuned_thresholds(labels, logits, "per_class")
-    assert before == [0.5]
-    assert tuned_thresholds(labels, logits, "per_class", shifted) == pytest.approx([sigmoid(3.0)])
-
-
 def test_native_model_round_trip_through_pipeline_per_class(native_folder, tmp_path):
     logits, _ = validation_logits(native_folder)
     add_ood_cutoff(native_folder, 0.01)
     result = run(native_folder, output_dir=str(tmp_path / "out"), method="per_label_temperature")
+    # 40 validation rows give no label the ten positives a temperature of its own needs: all take the pooled one.
+    assert {r["calibration"] for r in result["fitted_per_label"]} == {"pooled"}
     t = np.asarray(result["temperature"])
-    assert t.shape == (10,) and result["threshold_strategy"] == "per_class"
+    assert t.shape == () and result["threshold_strategy"] == "per_class"
     assert result["copied_files"] == []
     fit = result["splits"]["validation"]
     for name in result["label_names"]:
@@ -197,8 +177,8 @@ def test_in_place_replaces_files_and_composes_temperatures(goemox_folder, tmp_pa
     (once / "pytorch_model.bin").write_bytes(b"stale weights of an older save")
     second = run(once, in_place=True, method="per_label_temperature")
     config = json.loads((once / "config.json").read_text())
-    expected = [first["temperature"] * t for t in second["temperature"]]
-    assert config["calibration_temperature"] == pytest.approx(expected)
+    expected = first["temperature"] * np.asarray(second["temperature"])
+    np.testing.assert_allclose(config["calibration_temperature"], expected, rtol=1e-9)
     assert config["calibration"]["method"] == "temperature+per_label_temperature"
     assert second["previous_calibration"] == "temperature"
     assert any("already calibrated" in note for note in second["notes"])
@@ -422,6 +402,9 @@ def test_command_line(goemox_cli, goemox_folder, tmp_path, capsys):
         and "validation, before" in result.stdout
         and "test, after" in result.stdout
     )
+    assert "Validation support: labels with fewer than 10 validation positives" in result.stdout
+    assert "cross-fitted, each of 5 folds" in result.stdout
+    assert (out / "reliability.png").is_file() and (report / "reliability.png").is_file()
     calibration = json.loads((report / "calibration.json").read_text())
     assert calibration["threshold_strategy"] == "per_class"
     assert (report / "report.md").is_file() and (out / "config.json").is_file()

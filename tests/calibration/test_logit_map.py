@@ -13,8 +13,8 @@ from transformers import (
 )
 
 from goemox import GoEmoXForSequenceClassification
-from goemox.calibration.logit_map import LogitMap, fit_logit_map, fit_platt, fold_logit_map
-from goemox.calibration.scaling import binary_nll, expected_calibration_error, output_layer
+from goemox.calibration.logit_map import LogitMap, fold_logit_map
+from goemox.calibration.scaling import output_layer
 from goemox.errors import GoEmoXUsageError
 from goemox.scores import sigmoid
 
@@ -28,70 +28,6 @@ def synthetic(slopes, intercepts, rows=20000, seed=0):
     z = rng.normal(-1.0, 4.0, size=(rows, len(slopes)))
     y = (rng.random(z.shape) < sigmoid(z * np.asarray(slopes) + np.asarray(intercepts))).astype(int)
     return z, y
-
-
-def test_platt_recovers_each_label_slope_and_intercept():
-    z, y = synthetic([0.5, 2.0, 1.0], [-1.0, 0.5, 0.0])
-    fitted = [fit_platt(z[:, k], y[:, k]) for k in range(3)]
-    slopes, intercepts = [a for a, _ in fitted], [b for _, b in fitted]
-    assert slopes == pytest.approx([0.5, 2.0, 1.0], rel=0.08)
-    assert intercepts == pytest.approx([-1.0, 0.5, 0.0], abs=0.1)
-
-
-def test_platt_minimises_each_label_loss():
-    z, y = synthetic([0.7, 1.5], [0.8, -0.4], rows=3000)
-    fitted = fit_logit_map(z, y, "platt")
-    best = binary_nll(fitted.apply(z), y)
-    for da, db in ((0.02, 0), (-0.02, 0), (0, 0.05), (0, -0.05)):
-        moved = LogitMap("platt", tuple(np.add(fitted.slope, da)), tuple(np.add(fitted.intercept, db)))
-        assert np.all(binary_nll(moved.apply(z), y) > best)
-
-
-def test_platt_beats_temperature_where_a_shift_is_needed():
-    z, y = synthetic([0.5, 0.5], [-1.5, 1.0])
-    before = expected_calibration_error(sigmoid(z), y)["class_mean"]
-    eces = {
-        m: expected_calibration_error(sigmoid(fit_logit_map(z, y, m).apply(z)), y)["class_mean"]
-        for m in ("temperature", "per_label_temperature", "platt")
-    }
-    assert eces["platt"] < 0.02 < eces["per_label_temperature"] < before
-
-
-def test_labels_platt_cannot_fit_keep_the_shared_temperature():
-    z, y = synthetic([0.5, 0.5, 0.5], [0.0, 0.0, 0.0], rows=2000)
-    y[:, 1] = 0  # no positives
-    z[:, 2] = np.random.default_rng(1).normal(size=len(z))  # pure noise: the best slope is about 0, or below
-    y[:, 2] = (z[:, 2] < 0).astype(int)  # ... or negative: a higher logit means fewer positives
-    fitted = fit_logit_map(z, y, "platt")
-    shared = 1.0 / fit_logit_map(z, y, "temperature").temperature
-    assert fitted.slope[1] == pytest.approx(shared) and fitted.intercept[1] == 0.0
-    assert fitted.slope[2] == pytest.approx(shared) and fitted.intercept[2] == 0.0
-    assert fitted.slope[0] == pytest.approx(0.5, rel=0.15)
-
-
-def test_a_mask_fits_each_label_on_its_annotated_rows_only():
-    z, y = synthetic([0.5, 2.0], [-1.0, 0.5])
-    mask = np.ones_like(y)
-    mask[: len(y) // 2, 1] = 0
-    y_corrupt = y.copy()
-    y_corrupt[: len(y) // 2, 1] = 1 - y[: len(y) // 2, 1]  # unannotated rows carry meaningless labels
-    half = len(y) // 2
-    for method in ("per_label_temperature", "platt"):
-        masked = fit_logit_map(z, y_corrupt, method, mask=mask)
-        clean = fit_logit_map(z[half:], y[half:], method)
-        assert masked.slope[1] == pytest.approx(clean.slope[1], abs=1e-6)
-        assert masked.slope[0] == pytest.approx(fit_logit_map(z, y, method).slope[0], abs=1e-6)
-    annotated_z, annotated_y = np.r_[z[:, 0], z[half:, 1]][:, None], np.r_[y[:, 0], y[half:, 1]][:, None]
-    assert fit_logit_map(z, y_corrupt, "temperature", mask=mask).temperature == pytest.approx(
-        fit_logit_map(annotated_z, annotated_y, "temperature").temperature
-    )
-
-
-def test_none_fits_nothing_and_unknown_methods_are_refused():
-    z, y = synthetic([1.0], [0.0], rows=100)
-    assert fit_logit_map(z, y, "none") is None
-    with pytest.raises(GoEmoXUsageError, match="calibration method must be one of none, temperature"):
-        fit_logit_map(z, y, "isotonic")
 
 
 def test_maps_need_positive_slopes_and_one_value_per_label():

@@ -18,5 +18,5 @@ def test_run_folder_imports_no_training_stack_at_module_level():
 def test_train_and_calibrate_share_the_run_folder_names():
     assert goemox.training.train.METRICS_FILE is run_folder.METRICS_FILE
     assert goemox.calibration.calibrate.RUN_CONFIG_FILE is run_folder.RUN_CONFIG_FILE
-    assert run_folder.METRICS_SCHEMA_VERSION == 2
+    assert run_folder.METRICS_SCHEMA_VERSION == 3
     assert {"torch", "transformers", "goemox"} <= set(run_folder.library_versions())

@@ -85,9 +85,17 @@ def test_train_calibrates_and_stores_an_ood_cutoff_by_default(tmp_path, tiny_enc
     assert plain["calibration"] == {"method": "none"} and plain["ood_cutoff"] is None
     record = calibrated["calibration"]
     assert record["method"] == "platt" and record["fitted_on"] == "validation"
-    val = record["validation"]
-    assert val["ece_after"]["class_mean"] < val["ece_before"]["class_mean"]
-    assert len(record["test"]["ece_after"]["per_class"]) == len(TEN)
+    val, test = record["validation"], record["test"]
+    assert val["after_measured"] == "cross-fitted on 5 folds" and test["after_measured"].startswith("held out")
+    assert val["after"]["ece_pooled"] < val["before"]["ece_pooled"]
+    assert test["after"]["ece_pooled"] < test["before"]["ece_pooled"]
+    assert len(test["after"]["per_label"]) == len(TEN)
+    # 40 validation rows: no label has the support for values of its own, and the run says so.
+    assert {(r["calibration"], r["threshold"]) for r in calibrated["fitted_per_label"]} == {("pooled", "global")}
+    assert calibrated["support_rules"]["min_positives"] == 10
+    assert "10 of 10 use the pooled calibration" in calibrated["support_rules"]["summary"]
+    assert (tmp_path / "calibrated" / "reliability.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "plain" / "reliability.png").exists()
     # The same training run: calibration changes the scores, not the decisions.
     for name in TEN:
         assert calibrated["test"]["tuned"]["per_class"][name]["f1"] == plain["test"]["tuned"]["per_class"][name]["f1"]
@@ -102,6 +110,7 @@ def test_train_calibrates_and_stores_an_ood_cutoff_by_default(tmp_path, tiny_enc
     assert config["calibration"] == record["map"]
     cutoff = config["ood_cutoff"]
     assert (cutoff["score"], cutoff["quantile"]) == ("negative_energy", 0.05) and cutoff == calibrated["ood_cutoff"]
+    assert cutoff["texts_at_or_below"] < 5 and "rests on" in cutoff["warning"]  # a quantile of 40 texts
     flagged = [p.unfamiliar for p in after.predict(texts)]
     assert 0 < sum(flagged) <= math.ceil(0.05 * len(texts))
     assert "ood_cutoff" not in json.loads((tmp_path / "plain" / "config.json").read_text())

@@ -1,0 +1,438 @@
+"""Fitting a calibration and decision thresholds on validation data of any size: only what the data can carry.
+
+A user's validation split may hold tens of rows in which most labels have a handful of positives or none. A value
+fitted per label from three positives is noise, and a steep Platt map turns that noise into certainty. The rules
+here (chosen on validation subsets of 50 to 1,200 GoEmotions rows, never on test: BENCHMARKS.md, "Calibration and
+thresholds at every data size") are:
+
+- **Support.** A label's support is its count of validation positives and negatives (over the rows that annotate
+  it, with several corpora). A label *carries* per-label values when it has at least `MIN_POSITIVES` positives and
+  `MIN_NEGATIVES` negatives.
+- **Calibration** (`platt`, the default). One pooled map `sigmoid(a0 * z + b0)` is fitted on every annotated
+  (row, label) pair, with Platt's smoothed targets (`(N+ + 1) / (N+ + 2)` for a positive, `1 / (N- + 2)` for a
+  negative) counted over all pairs. A label that carries per-label values gets its own `(a, b)`, fitted with the
+  smoothed targets of its own counts and pulled toward the pooled map by a penalty worth `PRIOR_STRENGTH`
+  positives, its slope kept within `SLOPE_RANGE` times the pooled slope. Every other label uses the pooled map.
+  `per_label_temperature` does the same with slopes only; `temperature` fits the pooled slope alone.
+- **Thresholds** (`per_class`). A label with at least `MIN_POSITIVES` positives gets its own threshold (tuned on
+  its uncalibrated scores and carried through its map, so it makes the same decisions); every other label gets the
+  global threshold, one value tuned on the calibrated probabilities of all labels together. `global` stores that
+  value for every label; `fixed` stores 0.5.
+- **Error out of sample.** The calibration error reported for the validation split is cross-fitted: the rows are
+  split into `CROSS_FIT_FOLDS` folds, and each fold is scored by the rules fitted on the other folds.
+
+Example:
+
+```python
+>>> rng = np.random.default_rng(0)
+>>> z = rng.normal(-2, 2, size=(400, 3))
+>>> y = (rng.random(z.shape) < 1 / (1 + np.exp(-z))).astype(int)
+>>> y[:, 2] = 0; y[:3, 2] = 1  # three positives: not enough for a value of its own
+>>> fitted = fit_on_validation(z, y, "platt", "per_class")
+>>> [label["calibration"] for label in fitted.labels]
+['per_label', 'per_label', 'pooled']
+>>> fitted.labels[2]["threshold"]
+'global'
+
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+from goemox.calibration.logit_map import CALIBRATION_METHODS, LogitMap
+from goemox.calibration.scaling import (
+    DEFAULT_BINS,
+    TEMPERATURE_BOUNDS,
+    check_logits_labels,
+    expected_calibration_error,
+)
+from goemox.errors import GoEmoXUsageError
+from goemox.evaluation.metrics import DEFAULT_GRID, THRESHOLD_STRATEGIES, tune_thresholds
+from goemox.scores import sigmoid
+
+MIN_POSITIVES = 10
+"""Validation positives a label needs before a calibration or threshold of its own is fitted."""
+
+MIN_NEGATIVES = 10
+"""Validation negatives a label needs before a calibration of its own is fitted."""
+
+PRIOR_STRENGTH = 10.0
+"""How strongly a label's own calibration is pulled toward the pooled one, counted in positives: a label with this
+many validation positives lands about halfway between its own fit and the pooled map."""
+
+SLOPE_RANGE = 4.0
+"""A label's calibration slope stays within this factor of the pooled slope (both ways)."""
+
+CROSS_FIT_FOLDS = 5
+"""Folds of the cross-fitted calibration error on validation."""
+
+SLOPE_BOUNDS = (1.0 / TEMPERATURE_BOUNDS[1], 1.0 / TEMPERATURE_BOUNDS[0])
+"""Where a pooled slope is searched (the temperatures of `TEMPERATURE_BOUNDS`)."""
+
+
+def support_rules() -> dict[str, float]:
+    """The settings of the rules, as recorded in a run's `metrics.json`.
+
+    Example:
+        >>> support_rules()["min_positives"]
+        10
+    """
+    return {
+        "min_positives": MIN_POSITIVES,
+        "min_negatives": MIN_NEGATIVES,
+        "prior_strength": PRIOR_STRENGTH,
+        "slope_range": SLOPE_RANGE,
+        "cross_fit_folds": CROSS_FIT_FOLDS,
+    }
+
+
+@dataclass(frozen=True)
+class Support:
+    """Validation positives and negatives per label (over the rows that annotate it).
+
+    Attributes:
+        positives: `(L,)` counts of positive rows.
+        negatives: `(L,)` counts of negative rows.
+    """
+
+    positives: np.ndarray
+    negatives: np.ndarray
+
+    @classmethod
+    def of(cls, labels, mask=None) -> Support:
+        """Count a `(n, L)` 0/1 label matrix, over the annotated pairs of `mask` when one is given.
+
+        Example:
+            >>> Support.of([[1, 0], [0, 0], [1, 1]]).positives.tolist()
+            [2, 1]
+        """
+        y = np.asarray(labels, dtype=np.int64)
+        keep = np.ones(y.shape, dtype=bool) if mask is None else np.asarray(mask) > 0
+        positives = (y * keep).sum(axis=0)
+        return cls(positives, keep.sum(axis=0) - positives)
+
+    def carries_calibration(self) -> np.ndarray:
+        """`(L,)` booleans: whether each label has the support for a calibration of its own."""
+        return (self.positives >= MIN_POSITIVES) & (self.negatives >= MIN_NEGATIVES)
+
+    def carries_threshold(self) -> np.ndarray:
+        """`(L,)` booleans: whether each label has the support for a threshold of its own."""
+        return self.positives >= MIN_POSITIVES
+
+
+def smoothed_targets(labels, support: Support) -> np.ndarray:
+    """Platt's targets: `(N+ + 1) / (N+ + 2)` for a positive and `1 / (N- + 2)` for a negative, per label.
+
+    Example:
+        >>> smoothed_targets([[1], [0]], Support.of([[1], [0]])).round(3).tolist()
+        [[0.667], [0.333]]
+    """
+    y = np.asarray(labels, dtype=np.float64)
+    high = (support.positives + 1.0) / (support.positives + 2.0)
+    low = 1.0 / (support.negatives + 2.0)
+    return np.where(y > 0, high, low)
+
+
+def _platt_objective(params, logits, targets, prior, strength, fit_intercept):
+    """Summed cross-entropy of `sigmoid(exp(log_a) * z + b)` against soft targets, plus a quadratic pull of
+    `(log_a, b)` toward `prior`; returns the value and its gradient."""
+    log_a, b = params[0], params[1] if fit_intercept else 0.0
+    a = np.exp(log_a)
+    scaled = a * logits + b
+    residual = sigmoid(scaled) - targets
+    value = float((np.logaddexp(0.0, scaled) - targets * scaled).sum())
+    gradient = [a * float((residual * logits).sum()), float(residual.sum())]
+    if strength > 0:
+        gaps = (log_a - np.log(prior[0]), b - prior[1])
+        value += 0.5 * strength * (gaps[0] ** 2 + (gaps[1] ** 2 if fit_intercept else 0.0))
+        gradient = [gradient[0] + strength * gaps[0], gradient[1] + strength * gaps[1]]
+    return value, np.asarray(gradient[: 2 if fit_intercept else 1])
+
+
+def fit_affine(
+    logits,
+    targets,
+    fit_intercept: bool,
+    prior: tuple[float, float] = (1.0, 0.0),
+    strength: float = 0.0,
+    slope_bounds: tuple[float, float] = SLOPE_BOUNDS,
+) -> tuple[float, float]:
+    """The `(a, b)` minimising the cross-entropy of `sigmoid(a * z + b)` against (soft) targets.
+
+    Args:
+        logits: logits `z`, any shape.
+        targets: targets in [0, 1], the same shape (Platt's smoothed targets keep the fit finite).
+        fit_intercept: fit `b` too (Platt scaling) or keep it 0 (temperature scaling, `a = 1 / T`).
+        prior: `(a0, b0)` the fit is pulled toward.
+        strength: weight of the pull on `(log a - log a0)^2 + (b - b0)^2`, in units of rows.
+        slope_bounds: the interval `a` is searched in.
+
+    Returns:
+        `(a, b)`.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> z = rng.normal(0, 3, size=20000)
+        >>> y = rng.random(z.shape) < 1 / (1 + np.exp(-(0.5 * z - 1)))
+        >>> [round(v, 1) for v in fit_affine(z, y.astype(float), fit_intercept=True)]
+        [0.5, -1.0]
+    """
+    z = np.asarray(logits, dtype=np.float64).ravel()
+    t = np.asarray(targets, dtype=np.float64).ravel()
+    start = np.clip(prior[0], *slope_bounds)
+    initial = np.array([np.log(start), prior[1]][: 2 if fit_intercept else 1])
+    bounds = [tuple(np.log(slope_bounds))] + ([(None, None)] if fit_intercept else [])
+    fitted = minimize(
+        _platt_objective,
+        initial,
+        args=(z, t, prior, strength, fit_intercept),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+    )
+    return float(np.exp(fitted.x[0])), float(fitted.x[1]) if fit_intercept else 0.0
+
+
+@dataclass
+class FittedOnValidation:
+    """A calibration and thresholds fitted on validation, and how each label's values were chosen.
+
+    Attributes:
+        logit_map: the calibration (`None` for `none`).
+        thresholds: one threshold per label, on the calibrated probabilities.
+        global_threshold: the one threshold tuned on all labels together (`None` with `fixed`).
+        labels: per label, `{"label", "positives", "negatives", "calibration", "threshold"}`: which rule gave its
+            calibration (`per_label`, `pooled`, `shared`, `none`) and its threshold (`per_label`, `global`,
+            `fixed`).
+    """
+
+    logit_map: LogitMap | None
+    thresholds: list[float]
+    global_threshold: float | None
+    labels: list[dict]
+
+    def fallback_counts(self) -> dict[str, int]:
+        """How many labels fell back to a pooled calibration and to the global threshold."""
+        return {
+            "pooled_calibration": sum(label["calibration"] == "pooled" for label in self.labels),
+            "global_threshold": sum(label["threshold"] == "global" for label in self.labels),
+        }
+
+    def summary(self) -> str:
+        """One line saying how many labels had the support for values of their own.
+
+        Example:
+            >>> fitted.summary()  # doctest: +SKIP
+            '19 of 28 labels have fewer than 10 validation positives: they use the pooled calibration and ...'
+        """
+        counts = self.fallback_counts()
+        total = len(self.labels)
+        if not any(counts.values()):
+            return f"every label has at least {MIN_POSITIVES} validation positives: all {total} fitted per label"
+        parts = []
+        if counts["pooled_calibration"]:
+            parts.append(f"{counts['pooled_calibration']} of {total} use the pooled calibration")
+        if counts["global_threshold"]:
+            parts.append(f"{counts['global_threshold']} of {total} the global threshold {self.global_threshold:.2f}")
+        return (
+            f"labels with fewer than {MIN_POSITIVES} validation positives (or {MIN_NEGATIVES} negatives) fall back: "
+            + ", ".join(parts)
+        )
+
+
+def fit_calibration(logits, labels, method: str, mask=None) -> tuple[LogitMap | None, list[str]]:
+    """Fit a calibration method with the support rules of this module.
+
+    Args:
+        logits: `(n, L)` validation logits of the uncalibrated model.
+        labels: `(n, L)` 0/1 validation labels.
+        method: one of `CALIBRATION_METHODS`.
+        mask: `(n, L)` 0/1 marks of the annotated (row, label) pairs (several corpora), else `None`.
+
+    Returns:
+        The map (`None` for `none`) and, per label, the rule that gave its values.
+
+    Example:
+        >>> logit_map, rules = fit_calibration(z, y, "platt")  # doctest: +SKIP
+    """
+    if method not in CALIBRATION_METHODS:
+        raise GoEmoXUsageError(f"calibration method must be one of {', '.join(CALIBRATION_METHODS)}, got {method!r}")
+    z, y = check_logits_labels(logits, labels)
+    count = z.shape[1]
+    if method == "none":
+        return None, ["none"] * count
+    keep = np.ones(z.shape, dtype=bool) if mask is None else np.asarray(mask) > 0
+    support = Support.of(y, keep)
+    targets = smoothed_targets(y, support)
+    fit_intercept = method == "platt"
+    pooled_support = Support(support.positives.sum(keepdims=True), support.negatives.sum(keepdims=True))
+    pooled_targets = smoothed_targets(y[keep], pooled_support)
+    pooled = fit_affine(z[keep], pooled_targets, fit_intercept) if keep.any() else (1.0, 0.0)
+    if method == "temperature":
+        return LogitMap(method, (pooled[0],) * count, (0.0,) * count), ["shared"] * count
+    slopes, intercepts, rules = [], [], []
+    bounds = (pooled[0] / SLOPE_RANGE, pooled[0] * SLOPE_RANGE)
+    for label, carried in enumerate(support.carries_calibration()):
+        if carried:
+            rows = keep[:, label]
+            a, b = fit_affine(z[rows, label], targets[rows, label], fit_intercept, pooled, PRIOR_STRENGTH, bounds)
+            rules.append("per_label")
+        else:
+            a, b = pooled
+            rules.append("pooled")
+        slopes.append(a)
+        intercepts.append(b)
+    return LogitMap(method, tuple(slopes), tuple(intercepts)), rules
+
+
+def fit_thresholds(
+    labels, logits, logit_map: LogitMap | None, strategy: str, mask=None
+) -> tuple[list[float], float | None, list[str]]:
+    """Thresholds of a strategy on the calibrated probabilities, with the support rule for `per_class`.
+
+    A label's own threshold is tuned on its uncalibrated scores on `DEFAULT_GRID` and carried through its map
+    (`LogitMap.carried_grid`), so it makes the decisions it made before calibration. The global threshold is tuned
+    on the calibrated probabilities of all labels together, over the union of the labels' carried grids.
+
+    Args:
+        labels: `(n, L)` 0/1 validation labels.
+        logits: `(n, L)` validation logits of the uncalibrated model.
+        logit_map: the calibration (`None`: the model's own scores).
+        strategy: `per_class`, `global` or `fixed`.
+        mask: `(n, L)` 0/1 marks of the annotated pairs (several corpora), else `None`.
+
+    Returns:
+        The thresholds, the global threshold (`None` for `fixed`) and, per label, `per_label`, `global` or `fixed`.
+
+    Example:
+        >>> fit_thresholds([[1, 0], [0, 1]], [[0.3, 0.1], [0.2, 0.35]], None, "fixed")
+        ([0.5, 0.5], None, ['fixed', 'fixed'])
+    """
+    if strategy not in THRESHOLD_STRATEGIES:
+        raise GoEmoXUsageError(f"threshold strategy must be one of {THRESHOLD_STRATEGIES}, got {strategy!r}")
+    z = np.asarray(logits, dtype=np.float64)
+    count = z.shape[1]
+    if strategy == "fixed":
+        return [0.5] * count, None, ["fixed"] * count
+    if logit_map is None:
+        grids, probs = [DEFAULT_GRID] * count, sigmoid(z)
+    else:
+        grids = [logit_map.carried_grid(DEFAULT_GRID, label) for label in range(count)]
+        probs = sigmoid(logit_map.apply(z))
+    shared = tune_thresholds(labels, probs, "global", grids, mask=mask)[0]
+    if strategy == "global":
+        return [shared] * count, shared, ["global"] * count
+    own = tune_thresholds(labels, sigmoid(z), "per_class", mask=mask)
+    if logit_map is not None:
+        own = [float(logit_map.carried_grid([t], label)[0]) for label, t in enumerate(own)]
+    carried = Support.of(labels, mask).carries_threshold()
+    thresholds = [float(t) if ok else shared for t, ok in zip(own, carried)]
+    return thresholds, shared, ["per_label" if ok else "global" for ok in carried]
+
+
+def fit_on_validation(logits, labels, method: str, strategy: str, mask=None) -> FittedOnValidation:
+    """Fit the calibration, then the thresholds on the calibrated probabilities, with the support rules.
+
+    Args:
+        logits: `(n, L)` validation logits of the uncalibrated model.
+        labels: `(n, L)` 0/1 validation labels.
+        method: one of `CALIBRATION_METHODS`.
+        strategy: one of `THRESHOLD_STRATEGIES`.
+        mask: `(n, L)` 0/1 marks of the annotated pairs (several corpora), else `None`.
+
+    Example:
+        >>> fit_on_validation(z, y, "platt", "per_class").thresholds  # doctest: +SKIP
+    """
+    logit_map, calibration_rules = fit_calibration(logits, labels, method, mask)
+    thresholds, shared, threshold_rules = fit_thresholds(labels, logits, logit_map, strategy, mask)
+    support = Support.of(labels, mask)
+    records = [
+        {
+            "label": index,
+            "positives": int(support.positives[index]),
+            "negatives": int(support.negatives[index]),
+            "calibration": calibration_rules[index],
+            "threshold": threshold_rules[index],
+        }
+        for index in range(len(thresholds))
+    ]
+    return FittedOnValidation(logit_map, thresholds, shared, records)
+
+
+def cross_fitted_probabilities(logits, labels, method: str, mask=None, folds: int = CROSS_FIT_FOLDS, seed: int = 0):
+    """Each validation row's calibrated probabilities from the calibration fitted on the other folds.
+
+    Args:
+        logits: `(n, L)` validation logits of the uncalibrated model.
+        labels: `(n, L)` 0/1 validation labels.
+        method: one of `CALIBRATION_METHODS`.
+        mask: `(n, L)` 0/1 marks of the annotated pairs, else `None`.
+        folds: number of folds (at most `n`).
+        seed: seed of the split into folds.
+
+    Returns:
+        `(n, L)` probabilities, none of them from a map that saw its own row.
+
+    Example:
+        >>> cross_fitted_probabilities(z, y, "platt").shape  # doctest: +SKIP
+        (400, 3)
+    """
+    z, y = check_logits_labels(logits, labels)
+    keep = np.ones(z.shape) if mask is None else np.asarray(mask)
+    fold_of = np.random.default_rng(seed).permutation(len(z)) % max(1, min(folds, len(z)))
+    probs = np.empty_like(z)
+    for fold in np.unique(fold_of):
+        held, fit = fold_of == fold, fold_of != fold
+        if not fit.any():
+            probs[held] = sigmoid(z[held])
+            continue
+        logit_map, _ = fit_calibration(z[fit], y[fit], method, keep[fit])
+        probs[held] = sigmoid(z[held] if logit_map is None else logit_map.apply(z[held]))
+    return probs
+
+
+def mean_nll(probs, labels) -> float:
+    """Mean binary cross-entropy (natural log) of probabilities against 0/1 labels, over all entries.
+
+    Example:
+        >>> round(mean_nll([[0.5]], [[1]]), 4)
+        0.6931
+    """
+    p = np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1 - 1e-12)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
+
+
+def calibration_error(probs, labels, bins: int = DEFAULT_BINS, mask=None) -> dict:
+    """ECE per label and pooled (see `goemox.calibration.scaling`) and the mean NLL, over the annotated pairs.
+
+    Args:
+        probs: `(n, L)` probabilities.
+        labels: `(n, L)` 0/1 labels.
+        bins: equal-width probability bins.
+        mask: `(n, L)` 0/1 marks of the annotated pairs, else `None`.
+
+    Example:
+        >>> round(calibration_error([[0.5]], [[1]])["nll"], 4)
+        0.6931
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    keep = np.ones(p.shape, dtype=bool) if mask is None else np.asarray(mask) > 0
+    per_label = [
+        expected_calibration_error(p[keep[:, k], k : k + 1], y[keep[:, k], k : k + 1], bins)["class_mean"]
+        if keep[:, k].any()
+        else None
+        for k in range(p.shape[1])
+    ]
+    return {
+        "ece_per_label": float(np.mean([value for value in per_label if value is not None])),
+        "ece_pooled": expected_calibration_error(p[keep][:, None], y[keep][:, None], bins)["pooled"],
+        "nll": mean_nll(p[keep], y[keep]),
+        "per_label": per_label,
+    }

@@ -6,18 +6,18 @@ here (chosen on validation subsets of 50 to 1,200 GoEmotions rows, never on test
 thresholds at every data size") are:
 
 - **Support.** A label's support is its count of validation positives and negatives (over the rows that annotate
-  it, with several corpora). A label *carries* per-label values when it has at least `MIN_POSITIVES` positives and
-  `MIN_NEGATIVES` negatives.
+  it, with several corpora).
 - **Calibration** (`platt`, the default). One pooled map `sigmoid(a0 * z + b0)` is fitted on every annotated
   (row, label) pair, with Platt's smoothed targets (`(N+ + 1) / (N+ + 2)` for a positive, `1 / (N- + 2)` for a
-  negative) counted over all pairs. A label that carries per-label values gets its own `(a, b)`, fitted with the
-  smoothed targets of its own counts and pulled toward the pooled map by a penalty worth `PRIOR_STRENGTH`
-  positives, its slope kept within `SLOPE_RANGE` times the pooled slope. Every other label uses the pooled map.
-  `per_label_temperature` does the same with slopes only; `temperature` fits the pooled slope alone.
-- **Thresholds** (`per_class`). A label with at least `MIN_POSITIVES` positives gets its own threshold (tuned on
-  its uncalibrated scores and carried through its map, so it makes the same decisions); every other label gets the
-  global threshold, one value tuned on the calibrated probabilities of all labels together. `global` stores that
-  value for every label; `fixed` stores 0.5.
+  negative) counted over all pairs. A label with at least `MIN_POSITIVES` positives and `MIN_NEGATIVES` negatives
+  gets its own `(a, b)`, fitted with the smoothed targets of its own counts and pulled toward the pooled map by a
+  penalty worth `PRIOR_STRENGTH` positives, its slope kept within `SLOPE_RANGE` times the pooled slope. Every other
+  label uses the pooled map. `per_label_temperature` does the same with slopes only; `temperature` fits the pooled
+  slope alone.
+- **Thresholds** (`per_class`). A label with at least `MIN_THRESHOLD_POSITIVES` positives gets its own threshold,
+  tuned on its uncalibrated scores and carried through its map (so it makes the same decisions). Every other label
+  gets the global threshold, one value tuned on the calibrated probabilities of all labels together. `global`
+  stores that value for every label; `fixed` stores 0.5.
 - **Error out of sample.** The calibration error reported for the validation split is cross-fitted: the rows are
   split into `CROSS_FIT_FOLDS` folds, and each fold is scored by the rules fitted on the other folds.
 
@@ -27,7 +27,7 @@ Example:
 >>> rng = np.random.default_rng(0)
 >>> z = rng.normal(-2, 2, size=(400, 3))
 >>> y = (rng.random(z.shape) < 1 / (1 + np.exp(-z))).astype(int)
->>> y[:, 2] = 0; y[:3, 2] = 1  # three positives: not enough for a value of its own
+>>> y[:, 2] = 0; y[:2, 2] = 1  # two positives: not enough for a value of its own
 >>> fitted = fit_on_validation(z, y, "platt", "per_class")
 >>> [label["calibration"] for label in fitted.labels]
 ['per_label', 'per_label', 'pooled']
@@ -56,7 +56,10 @@ from goemox.evaluation.metrics import DEFAULT_GRID, THRESHOLD_STRATEGIES, tune_t
 from goemox.scores import sigmoid
 
 MIN_POSITIVES = 10
-"""Validation positives a label needs before a calibration or threshold of its own is fitted."""
+"""Validation positives a label needs before a calibration of its own is fitted."""
+
+MIN_THRESHOLD_POSITIVES = 3
+"""Validation positives a label needs before a threshold of its own is tuned."""
 
 MIN_NEGATIVES = 10
 """Validation negatives a label needs before a calibration of its own is fitted."""
@@ -84,6 +87,7 @@ def support_rules() -> dict[str, float]:
     """
     return {
         "min_positives": MIN_POSITIVES,
+        "min_threshold_positives": MIN_THRESHOLD_POSITIVES,
         "min_negatives": MIN_NEGATIVES,
         "prior_strength": PRIOR_STRENGTH,
         "slope_range": SLOPE_RANGE,
@@ -122,7 +126,7 @@ class Support:
 
     def carries_threshold(self) -> np.ndarray:
         """`(L,)` booleans: whether each label has the support for a threshold of its own."""
-        return self.positives >= MIN_POSITIVES
+        return self.positives >= MIN_THRESHOLD_POSITIVES
 
 
 def smoothed_targets(labels, support: Support) -> np.ndarray:
@@ -224,25 +228,26 @@ class FittedOnValidation:
         }
 
     def summary(self) -> str:
-        """One line saying how many labels had the support for values of their own.
+        """One line saying how many labels lacked the support for values of their own.
 
         Example:
             >>> fitted.summary()  # doctest: +SKIP
-            '19 of 28 labels have fewer than 10 validation positives: they use the pooled calibration and ...'
+            '19 of 28 labels have fewer than 10 validation positives (or 10 negatives) and use the pooled ...'
         """
         counts = self.fallback_counts()
         total = len(self.labels)
-        if not any(counts.values()):
-            return f"every label has at least {MIN_POSITIVES} validation positives: all {total} fitted per label"
         parts = []
         if counts["pooled_calibration"]:
-            parts.append(f"{counts['pooled_calibration']} of {total} use the pooled calibration")
+            parts.append(
+                f"{counts['pooled_calibration']} of {total} labels have fewer than {MIN_POSITIVES} validation "
+                f"positives (or {MIN_NEGATIVES} negatives) and use the pooled calibration"
+            )
         if counts["global_threshold"]:
-            parts.append(f"{counts['global_threshold']} of {total} the global threshold {self.global_threshold:.2f}")
-        return (
-            f"labels with fewer than {MIN_POSITIVES} validation positives (or {MIN_NEGATIVES} negatives) fall back: "
-            + ", ".join(parts)
-        )
+            parts.append(
+                f"{counts['global_threshold']} of {total} have fewer than {MIN_THRESHOLD_POSITIVES} and use the "
+                f"global threshold {self.global_threshold:.2f}"
+            )
+        return "; ".join(parts) or f"all {total} labels have the validation support for values of their own"
 
 
 def fit_calibration(logits, labels, method: str, mask=None) -> tuple[LogitMap | None, list[str]]:

@@ -402,7 +402,7 @@ def test_command_line(goemox_cli, goemox_folder, tmp_path, capsys):
         and "validation, before" in result.stdout
         and "test, after" in result.stdout
     )
-    assert "Validation support: labels with fewer than 10 validation positives" in result.stdout
+    assert "Validation support: 10 of 10 labels have fewer than 10 validation positives" in result.stdout
     assert "cross-fitted, each of 5 folds" in result.stdout
     assert (out / "reliability.png").is_file() and (report / "reliability.png").is_file()
     calibration = json.loads((report / "calibration.json").read_text())

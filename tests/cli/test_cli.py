@@ -43,7 +43,7 @@ def trained(goemox_cli, tmp_path_factory, tiny_encoder_factory) -> Path:
     assert "test, thresholds tuned on validation" in result.stdout
     assert "Example, through pipeline(" in result.stdout
     # About 40 validation rows: the run says which values were pooled and how the error was measured.
-    assert "Validation support: labels with fewer than 10 validation positives" in result.stdout
+    assert "Validation support: 10 of 10 labels have fewer than 10 validation positives" in result.stdout
     assert "(cross-fitted on 5 folds)" in result.stdout and "reliability.png" in result.stdout
     assert "Warning: the cutoff rests on" in result.stdout
     return folder

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 import yaml
 from browser import chromium_paths, headless_chromium
 from conftest import starts_processes
-from doc_pages import DOCS, ROOT, pages
+from doc_pages import DOCS, ROOT, needs_mkdocs, pages
 
 
 def nav_pages(entries) -> list[str]:
@@ -61,6 +62,47 @@ def test_the_cli_reference_shows_every_command_and_option(built_site):
         assert f'id="goemox-{name.replace(" ", "-")}"' in html, name
     options = {option for option in option_names(build_parser(PREDICT["predict"])) if "-" not in option}
     assert {option for option in options - {"help", "h"} if f"<code>--{option}</code>" not in html} == set()
+
+
+def build_one_page(folder: Path, text: str) -> None:
+    """Build a site of one page, `index.md` holding `text`, with the project's own configuration (hooks, plugins,
+    strict validation)."""
+    needs_mkdocs()
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    (folder / "docs").mkdir()
+    (folder / "docs" / "index.md").write_text(f"# Home\n\n{text}\n", encoding="utf-8")
+    overrides = {"docs_dir": str(folder / "docs"), "site_dir": str(folder / "site"), "nav": [{"Home": "index.md"}]}
+    build(load_config(str(ROOT / "mkdocs.yml"), **overrides))
+
+
+def test_a_page_with_good_links_and_references_builds(tmp_path):
+    """The control of the test below: the same one-page site builds when its links and references lead somewhere."""
+    build_one_page(
+        tmp_path,
+        "See [home](#home) and [the loader][goemox.data.loading.load_emotion_dataset].\n\n"
+        "::: goemox.data.loading.load_emotion_dataset",
+    )
+    assert (tmp_path / "site" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "See [the guide](guides/missing.md).",  # a page that does not exist
+        "See [the heading](#no-such-heading).",  # an anchor that does not exist
+        "See [the loader][goemox.data.loading.no_such_function].",  # an API cross-reference to nothing
+        "<!-- api: goemox.no_such_package -->",  # an API page marker for a package that does not exist
+    ],
+)
+def test_the_strict_build_fails_on_a_broken_link_or_reference(broken, tmp_path):
+    """The project's own configuration, on a one-page site: one broken link or reference aborts the build."""
+    needs_mkdocs()
+    from mkdocs.exceptions import Abort
+
+    with pytest.raises(Abort, match="in strict mode"):
+        build_one_page(tmp_path, broken)
 
 
 @contextmanager

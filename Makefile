@@ -1,6 +1,7 @@
 # One-command entry points. Each does its own set-up in .venv on a fresh machine.
 #   make demo   train on the packaged demo set with the offline MiniLM encoder (a few minutes on 2 CPU cores)
 #   make test   the whole test suite, on 2 pytest-xdist workers (TEST_WORKERS=auto: one per core)
+#   make docs   build the documentation site into site/ (strict: any warning fails)
 #   make clients  build the third-party clients that tests/clients runs exports in (.clients/)
 #   make reference  train the reference models (28-label, Ekman, sentiment) on the shared GoEmotions + MiniLM
 #                   and render model_card.md from the 28-label one
@@ -12,7 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 TEST_WORKERS ?= 2
 SHARED ?= $(or $(GOEMOX_SHARED),../shared)
 
-.PHONY: install demo test lint clients reference reference-card
+.PHONY: install demo test docs lint clients reference reference-card
 
 install: $(VENV)/.installed
 
@@ -20,7 +21,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,docs]"
 	touch $@
 
 demo: install
@@ -29,6 +30,9 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clients:
 	PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" bash scripts/install_clients.sh

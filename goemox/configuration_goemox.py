@@ -30,7 +30,7 @@ class GoEmoXConfig(PreTrainedConfig):
 
     The encoder's own configuration is nested under `encoder`, so a saved model rebuilds with no network.
 
-    Args:
+    Attributes:
         encoder (`PreTrainedConfig` or `dict`, *optional*):
             Configuration of the encoder (any model `AutoModel` builds: DistilBERT, BERT, RoBERTa, ...).
             Defaults to a DistilBERT configuration.

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_OOD_SCORE = "negative_energy"
 """The OOD score of a stored cutoff unless asked otherwise: on the project's reference model it separates other
-domains from GoEmotions far better than the highest probability (README, "Out-of-domain texts")."""
+domains from GoEmotions far better than the highest probability (docs/guides/calibration.md, "Out-of-domain flags")."""
 
 DEFAULT_OOD_QUANTILE = 0.05
 """Share of in-domain validation texts that fall below a cutoff."""

@@ -24,7 +24,7 @@ from goemox.evaluation.metrics import multilabel_metrics
 from goemox.evaluation.scoring import ScoredSplit
 from goemox.labels import NO_LABEL
 from goemox.reporting.files import write_json_atomically, write_text_atomically
-from goemox.reporting.markdown import MarkdownReport
+from goemox.reporting.markdown import MarkdownReport, plain_text
 from goemox.reporting.plots import plot_heatmap, save_figure
 from goemox.scores import apply_thresholds
 
@@ -181,7 +181,7 @@ def _errors_section(report: MarkdownReport, label: str, errors: list[dict[str, A
             [
                 [
                     f"{error['score']:.3f}",
-                    _shorten(error["text"]),
+                    plain_text(_shorten(error["text"])),
                     ", ".join(error["true_labels"]) or "-",
                     ", ".join(error["predicted_labels"]) or "-",
                 ]

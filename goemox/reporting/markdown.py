@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from goemox.reporting.files import write_text_atomically
+
+MARKDOWN_MARKUP = re.compile(r"([\\`*_\[\]<>#~])")
+"""Characters that Markdown may read as markup in running text (a table's `|` is escaped by the table itself)."""
+
+
+def plain_text(text: str) -> str:
+    r"""Text from the data (a comment, a tweet) escaped so that Markdown shows it as typed: `[NAME]`, `*sigh*` and
+    `<3` stay text instead of becoming a link reference, emphasis or HTML.
+
+    Args:
+        text: the text.
+
+    Example:
+
+    ```python
+    >>> print(plain_text("[NAME] said *what*?"))
+    \[NAME\] said \*what\*?
+
+    ```"""
+    return MARKDOWN_MARKUP.sub(r"\\\1", text)
 
 
 def _cell(value) -> str:

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from browser import chromium_paths, headless_chromium
 from conftest import free_port, starts_processes
 from streamlit.testing.v1 import AppTest
 from transformers import AutoTokenizer
@@ -339,43 +339,6 @@ def demo_server(model: Path, log_path: Path, timeout: float = 120):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=20)
-
-
-def chromium_paths() -> tuple[str, str]:
-    """Debian's Chromium and its chromedriver; skips the test when either (or selenium) is missing."""
-    pytest.importorskip("selenium", reason="needs selenium (pip install -e '.[dev]')")
-    browser, driver_path = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
-    if not browser or not driver_path:
-        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
-    return browser, driver_path
-
-
-@contextmanager
-def headless_chromium(profile_dir: Path, width: int = 1400, height: int = 1000):
-    """Headless Chromium driven by its chromedriver, both given by path so Selenium Manager downloads nothing."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    browser, driver_path = chromium_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        f"--user-data-dir={profile_dir}",
-        f"--window-size={width},{height}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def classify_in_browser(driver, url: str, text: str, timeout: float = 120) -> list[str]:

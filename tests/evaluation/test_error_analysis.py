@@ -144,3 +144,10 @@ def test_evaluate_report_bad_split_is_a_message(tiny_model, tmp_path, capsys):
     args = ["evaluate", "--model", str(tiny_model), "--test_file", str(data), "--split", "validation"]
     assert main([*args, "--report", str(tmp_path / "r")]) == 2
     assert "the data has no 'validation' split; it has ['test']" in capsys.readouterr().err
+
+
+def test_report_shows_error_texts_as_typed(tmp_path):
+    """A text's `[NAME]` placeholders stay text in report.md instead of reading as a Markdown link reference."""
+    scored = ScoredSplit("test", ["a", "b", "[NAME] [NAME] Bros", "d", "e"], Y_TRUE, PROBS)
+    text = write_error_report(scored, LABELS, THRESHOLDS, tmp_path, errors_per_class=2).read_text(encoding="utf-8")
+    assert "| 0.700 | \\[NAME\\] \\[NAME\\] Bros | anger | anger, joy |" in text

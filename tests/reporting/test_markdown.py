@@ -1,4 +1,4 @@
-from goemox.reporting.markdown import MarkdownReport
+from goemox.reporting.markdown import MarkdownReport, plain_text
 
 
 def test_report_renders_tables_images_and_writes_atomically(tmp_path):
@@ -15,3 +15,12 @@ def test_report_renders_tables_images_and_writes_atomically(tmp_path):
     assert "![a plot](plots/x.png)" in text
     assert "- one\n- two" in text
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_plain_text_shows_data_as_typed():
+    """A comment's brackets, stars and angle brackets are escaped, so Markdown shows them instead of reading a link
+    reference (`[NAME] [NAME]`), emphasis or HTML; plain words are left alone."""
+    assert plain_text("[NAME] [NAME] Bros *sigh* <3 a_b `x` #1 ~ok~ back\\slash") == (
+        "\\[NAME\\] \\[NAME\\] Bros \\*sigh\\* \\<3 a\\_b \\`x\\` \\#1 \\~ok\\~ back\\\\slash"
+    )
+    assert plain_text("Thanks, this made my day!") == "Thanks, this made my day!"

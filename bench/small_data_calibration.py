@@ -9,6 +9,9 @@ on the arm's validation rows:
 - (b) `support`: the current rules (`goemox.calibration.fitting`);
 - (c) `none`: no calibration, every threshold 0.5.
 
+The full-data model is also fitted on seeded validation subsets of 50, 200 and 1,200 rows (3 seeds each, the rest of
+validation held out): a well-trained model with few validation rows.
+
 Each is scored once on the whole test split: macro-F1, micro-F1, ECE per label and pooled, NLL, and the number of
 stored thresholds fitted from fewer than `MIN_THRESHOLD_POSITIVES` positives.
 
@@ -41,13 +44,18 @@ from goemox.evaluation.metrics import multilabel_metrics, tune_thresholds  # noq
 from goemox.scores import sigmoid  # noqa: E402
 
 RULES = ("previous", "support", "none")
-SETTINGS = {
-    "MIN_POSITIVES": (3, 5, 10, 20),
-    "MIN_THRESHOLD_POSITIVES": (1, 3, 5, 10),
-    "PRIOR_STRENGTH": (0.0, 5.0, 10.0, 30.0),
-    "SLOPE_RANGE": (4.0, 1e3),
-}
-"""The values `--select` compares (each combination)."""
+CANDIDATES = (
+    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 3, "PRIOR_STRENGTH": 5.0, "SLOPE_RANGE": 4.0},
+    {"MIN_POSITIVES": 3, "MIN_THRESHOLD_POSITIVES": 3, "PRIOR_STRENGTH": 5.0, "SLOPE_RANGE": 4.0},
+    {"MIN_POSITIVES": 10, "MIN_THRESHOLD_POSITIVES": 3, "PRIOR_STRENGTH": 5.0, "SLOPE_RANGE": 4.0},
+    {"MIN_POSITIVES": 10, "MIN_THRESHOLD_POSITIVES": 10, "PRIOR_STRENGTH": 10.0, "SLOPE_RANGE": 4.0},
+    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 1, "PRIOR_STRENGTH": 5.0, "SLOPE_RANGE": 4.0},
+    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 5, "PRIOR_STRENGTH": 5.0, "SLOPE_RANGE": 4.0},
+    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 3, "PRIOR_STRENGTH": 0.0, "SLOPE_RANGE": 1e3},
+    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 3, "PRIOR_STRENGTH": 10.0, "SLOPE_RANGE": 4.0},
+)
+"""The settings `--select` compares, each a change of one or two values from the chosen default (the first); an
+earlier full grid of 3 x 3 x 3 x 2 values on the first arms picked the region these come from."""
 
 
 def previous_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float] | None:
@@ -116,6 +124,24 @@ def load_arm(path: Path) -> dict[str, np.ndarray]:
         "test_logits": arm["test_logits"].astype(np.float64),
         "test_labels": arm["test_labels"].astype(np.int64),
     }
+
+
+VALIDATION_SUBSETS = (50, 200, 1200)
+"""Validation rows the full-data model is also fitted on (3 seeds each): a well-trained model with a user's few
+validation rows."""
+
+
+def validation_subsets(full: dict) -> dict[str, dict]:
+    """Arms of the full-data model fitted on seeded validation subsets; the rest of validation is held out."""
+    z, y = full["fit_logits"], full["fit_labels"]
+    arms = {}
+    for rows, seed in itertools.product(VALIDATION_SUBSETS, range(3)):
+        picked = np.random.default_rng(seed).permutation(len(y))
+        fit, held = picked[:rows], picked[rows:]
+        arms[f"full_val{rows}_seed{seed}"] = {
+            **full, "fit_logits": z[fit], "fit_labels": y[fit], "held_logits": z[held], "held_labels": y[held]
+        }  # fmt: skip
+    return arms
 
 
 def size_of(name: str) -> str:
@@ -189,14 +215,13 @@ def by_size_means(scores: dict[str, dict]) -> dict:
 
 
 def select(arms: dict[str, dict]) -> dict:
-    """Each combination of `SETTINGS` (and, for reference, the previous rules and none), fitted on validation rows
-    and scored on other validation rows (`held_out_pairs`); never on test."""
-    defaults = {key: getattr(fitting, key) for key in SETTINGS}
+    """Each of `CANDIDATES` (and, for reference, the previous rules and none), fitted on validation rows and scored
+    on other validation rows (`held_out_pairs`); never on test."""
+    defaults = {key: getattr(fitting, key) for key in CANDIDATES[0]}
     reference = {rule: by_size_means({n: held_out_scores(a, rule) for n, a in arms.items()}) for rule in RULES}
     results = []
     try:
-        for values in itertools.product(*SETTINGS.values()):
-            setting = dict(zip(SETTINGS, values))
+        for setting in CANDIDATES:
             for key, value in setting.items():
                 setattr(fitting, key, value)
             scores = {name: held_out_scores(arm, "support") for name, arm in arms.items()}
@@ -240,6 +265,8 @@ def main() -> None:
     arms = {path.stem: load_arm(path) for path in sorted(Path(args.logits).glob("*.npz"))}
     if not arms:
         raise SystemExit(f"{args.logits}: no .npz files; run bench/small_data_logits.py first")
+    if "full" in arms:
+        arms.update(validation_subsets(arms["full"]))
     result = select(arms) if args.select else compare(arms)
     result["arms"] = {
         name: {"fit_rows": len(arm["fit_labels"]), "held_rows": len(arm["held_labels"])} for name, arm in arms.items()

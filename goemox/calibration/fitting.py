@@ -55,7 +55,7 @@ from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import DEFAULT_GRID, THRESHOLD_STRATEGIES, tune_thresholds
 from goemox.scores import sigmoid
 
-MIN_POSITIVES = 10
+MIN_POSITIVES = 5
 """Validation positives a label needs before a calibration of its own is fitted."""
 
 MIN_THRESHOLD_POSITIVES = 3
@@ -64,7 +64,7 @@ MIN_THRESHOLD_POSITIVES = 3
 MIN_NEGATIVES = 10
 """Validation negatives a label needs before a calibration of its own is fitted."""
 
-PRIOR_STRENGTH = 10.0
+PRIOR_STRENGTH = 5.0
 """How strongly a label's own calibration is pulled toward the pooled one, counted in positives: a label with this
 many validation positives lands about halfway between its own fit and the pooled map."""
 
@@ -232,7 +232,7 @@ class FittedOnValidation:
 
         Example:
             >>> fitted.summary()  # doctest: +SKIP
-            '19 of 28 labels have fewer than 10 validation positives (or 10 negatives) and use the pooled ...'
+            '19 of 28 labels have fewer than 5 validation positives (or 10 negatives) and use the pooled ...'
         """
         counts = self.fallback_counts()
         total = len(self.labels)

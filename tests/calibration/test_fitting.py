@@ -174,7 +174,7 @@ def test_forty_rows_store_no_value_fitted_from_a_handful_of_positives():
     assert [r["threshold"] == "global" for r in fitted.labels] == thin.tolist()
     assert {t for t, few in zip(fitted.thresholds, thin) if few} == {fitted.global_threshold}
     assert fitted.fallback_counts() == {"pooled_calibration": 10, "global_threshold": int(thin.sum())}
-    assert fitted.summary().startswith("10 of 10 labels have fewer than 10 validation positives")
+    assert fitted.summary().startswith(f"10 of 10 labels have fewer than {MIN_POSITIVES} validation positives")
     assert [r["positives"] for r in fitted.labels] == labels.sum(axis=0).tolist()
 
 

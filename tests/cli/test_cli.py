@@ -2,6 +2,7 @@
 
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def trained(goemox_cli, tmp_path_factory, tiny_encoder_factory) -> Path:
     assert "test, thresholds tuned on validation" in result.stdout
     assert "Example, through pipeline(" in result.stdout
     # About 40 validation rows: the run says which values were pooled and how the error was measured.
-    assert "Validation support: 10 of 10 labels have fewer than 10 validation positives" in result.stdout
+    assert re.search(r"Validation support: \d+ of 10 labels have fewer than 5 validation positives", result.stdout)
     assert "(cross-fitted on 5 folds)" in result.stdout and "reliability.png" in result.stdout
     assert "Warning: the cutoff rests on" in result.stdout
     return folder

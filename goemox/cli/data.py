@@ -55,8 +55,8 @@ def run_stats(data: DataSourceArguments, options: StatsArguments) -> int:
     from goemox.data import load_emotion_dataset
     from goemox.data.stats import dataset_statistics
     from goemox.data.stats_report import write_stats_report
+    from goemox.file_io import prepare_output_folder
     from goemox.labels import get_label_scheme
-    from goemox.reporting.files import prepare_output_folder
 
     inputs = [data.dataset, *data.split_files().values(), options.tokenizer]
     folder = prepare_output_folder(options.output_dir, options.overwrite, inputs=inputs)
@@ -185,7 +185,7 @@ def run_fetch(fetch: FetchArguments, source) -> int:
 
     from goemox.fetch.http import RetryPolicy
     from goemox.fetch.sources import FetchCache, output_format, resumable, write_rows
-    from goemox.reporting.files import check_output_file
+    from goemox.file_io import check_output_file
 
     fmt = output_format(fetch.output, fetch.format)
     output = check_output_file(fetch.output, fetch.overwrite, inputs=[fetch.cache_dir])

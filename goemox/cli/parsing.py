@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goemox.errors import GoEmoXUsageError
-from goemox.reporting.files import read_mapping_file
+from goemox.file_io import read_mapping_file
 
 
 @dataclass(frozen=True)

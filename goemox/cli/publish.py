@@ -171,8 +171,8 @@ def run_push(model: TrainedModelArguments, options: PushArguments, card: ModelCa
 
 
 def run_card(model: TrainedModelArguments, options: CardArguments, card: ModelCardOptions) -> int:
+    from goemox.file_io import check_output_file, write_text_atomically
     from goemox.hub.model_card import render_model_card
-    from goemox.reporting.files import check_output_file, write_text_atomically
 
     check_card_repo_id(card)
     model_dir = Path(model.model)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from goemox.cli.parsing import Command
 from goemox.errors import GoEmoXUsageError
-from goemox.reporting.files import read_mapping_file
+from goemox.file_io import read_mapping_file
 
 TRAIN_HELP = """Fine-tune an encoder with the Tanh head. Every option can also come from a YAML/JSON file given with
 --config, and the searched options from a `goemox search` best_params.json given with --params (flags on the

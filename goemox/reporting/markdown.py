@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from goemox.reporting.files import write_text_atomically
+from goemox.file_io import write_text_atomically
 
 
 def _cell(value) -> str:

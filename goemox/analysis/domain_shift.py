@@ -47,7 +47,7 @@ from scipy.special import entr
 from scipy.stats import entropy as scipy_entropy
 
 from goemox.analysis.ood import DEFAULT_OOD_SCORE, ood_auroc, validation_ood_cutoff
-from goemox.data.text_sources import Domain, TextLoader, TextSource, sample_texts
+from goemox.data.domains import Domain, TextLoader, TextSource, sample_texts
 from goemox.errors import GoEmoXUsageError
 from goemox.file_io import write_json_atomically
 from goemox.inference.classifier import EmotionClassifier

@@ -12,7 +12,7 @@ from goemox.cli.options import (
     label_map_field,
     overwrite_field,
 )
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.data.arguments import DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 
@@ -150,11 +150,10 @@ def evaluate_single_label(classifier, model: SavedModelArguments, data: DataSour
     return 0
 
 
-COMMANDS = {
-    "evaluate": Command(
+COMMANDS = by_name(
+    Command(
         "evaluate",
-        "Score a saved model on a labelled split.",
         (SavedModelArguments, BackendArguments, DataSourceArguments, EvaluateArguments),
         run_evaluate,
     )
-}
+)

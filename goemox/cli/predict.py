@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from goemox.cli.options import BackendArguments, SavedModelArguments, check_at_least, overwrite_field
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.data.text_files import INPUT_FORMATS
 from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.inference.attribution import DEFAULT_STEPS
@@ -247,11 +247,10 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
     return 0
 
 
-COMMANDS = {
-    "predict": Command(
+COMMANDS = by_name(
+    Command(
         "predict",
-        "Label texts from a file or standard input.",
         (SavedModelArguments, BackendArguments, PredictArguments),
         run_predict,
     )
-}
+)

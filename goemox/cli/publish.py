@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from goemox.cli.options import overwrite_field
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.errors import GoEmoXUsageError
 from goemox.hub.model_card import ModelCardOptions
 
@@ -190,17 +190,15 @@ def run_card(model: TrainedModelArguments, options: CardArguments, card: ModelCa
     return 0
 
 
-COMMANDS = {
-    "export hub": Command(
+COMMANDS = by_name(
+    Command(
         "export hub",
-        "Write the exact folder `goemox push` would upload, without uploading.",
         (TrainedModelArguments, ExportHubArguments, ModelCardOptions),
         run_export_hub,
         legacy_positionals=("model", "output_dir"),
     ),
-    "export onnx": Command(
+    Command(
         "export onnx",
-        "ONNX for CPU inference with onnxruntime (`goemox predict --backend onnx`).",
         (TrainedModelArguments, ExportOnnxArguments),
         run_export_onnx,
         description="Export a saved model folder to ONNX in --output_dir in the Hub layout that optimum and "
@@ -209,20 +207,18 @@ COMMANDS = {
         "more than 1e-4.",
         legacy_positionals=("model", "output_dir"),
     ),
-    "push": Command(
+    Command(
         "push",
-        "Publish a trained model to the Hub (one commit; native class when possible).",
         (TrainedModelArguments, PushArguments, ModelCardOptions),
         run_push,
         description="Publish a trained model folder to a Hub model repository in a single commit. The token comes "
         "from huggingface_hub (HF_TOKEN or `hf auth login`) and is never printed.",
         legacy_positionals=("model", "repo_id"),
     ),
-    "card": Command(
+    Command(
         "card",
-        "Render a trained run's model card (README.md).",
         (TrainedModelArguments, CardArguments, ModelCardOptions),
         run_card,
         legacy_positionals=("model",),
     ),
-}
+)

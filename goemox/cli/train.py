@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.errors import GoEmoXUsageError
 from goemox.file_io import read_mapping_file
 
@@ -145,14 +145,13 @@ def search_arguments() -> tuple[type, ...]:
     return (*train_arguments(), SearchArguments)
 
 
-COMMANDS = {
-    "train": Command(
+COMMANDS = by_name(
+    Command(
         "train",
-        "Fine-tune an encoder with the Tanh head.",
         lambda: (*train_arguments(), ParamsArguments),
         run_train,
         description=TRAIN_HELP,
         extra_files=(("--params", read_params_file),),
     ),
-    "search": Command("search", "Optuna hyperparameter search.", search_arguments, run_search, description=SEARCH_HELP),
-}
+    Command("search", search_arguments, run_search, description=SEARCH_HELP),
+)

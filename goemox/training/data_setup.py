@@ -20,7 +20,7 @@ from dataclasses import replace
 from datasets import DatasetDict, concatenate_datasets
 
 from goemox.data import LoadReport, load_emotion_dataset
-from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN, combine_sources, load_source, source_summary
+from goemox.data.corpora import MASK_COLUMN, SOURCE_COLUMN, combine_sources, load_source, source_summary
 from goemox.errors import DataError, GoEmoXUsageError
 from goemox.evaluation.metrics import make_compute_metrics
 from goemox.labels import LabelScheme

@@ -23,7 +23,7 @@ from goemox.calibration.fitting import (
 from goemox.calibration.logit_map import fold_logit_map
 from goemox.calibration.report import plot_overall_reliability
 from goemox.data import tokenize_dataset
-from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN
+from goemox.data.corpora import MASK_COLUMN, SOURCE_COLUMN
 from goemox.data.tokenize import count_truncated
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import annotated_metrics, multilabel_metrics, threshold_report

@@ -31,7 +31,7 @@ import optuna  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, RESULTS, machine, write_json  # noqa: E402
-from goemox.training.search import PRUNERS  # noqa: E402
+from goemox.training import PRUNERS  # noqa: E402
 
 SPACE_FILE = "num_train_epochs: {type: int, low: 2, high: 4}\n"
 HEADLINE = ("macro_f1", "micro_f1", "roc_auc_macro", "hamming_score", "subset_accuracy")

@@ -60,7 +60,7 @@ RECIPE_GRID = {"learning_rate": (1e-4, 3e-4), "epochs": (10, 20)}
 
 
 def training_args(out: Path, **changes):
-    from goemox.training.training_args import GoEmoXTrainingArguments
+    from goemox.training import GoEmoXTrainingArguments
 
     options = {
         "output_dir": str(out),
@@ -143,8 +143,7 @@ def goemotions_test(metrics: dict, source: str | None) -> dict:
 def goemox_model(name: str, args, work: Path, datasets: list | None) -> dict:
     """Train one goemox model on GoEmotions (and CARER) and score it."""
     from goemox.inference.classifier import EmotionClassifier
-    from goemox.training.arguments import DataArguments, ModelArguments
-    from goemox.training.train import run_training
+    from goemox.training import DataArguments, ModelArguments, run_training
 
     mode = MODES[args.mode]
     out = work / name
@@ -219,8 +218,7 @@ def plain_goemotions(args, work: Path) -> dict:
     from goemox.data import label_matrix, tokenize_dataset
     from goemox.evaluation.metrics import multilabel_metrics, tune_per_class_thresholds
     from goemox.labels import GOEMOTIONS_LABELS, get_label_scheme
-    from goemox.training.arguments import DataArguments
-    from goemox.training.train import load_data
+    from goemox.training import DataArguments, load_data
 
     mode, labels = MODES[args.mode], list(GOEMOTIONS_LABELS)
     data = DataArguments(dataset=str(args.data), max_train_samples=mode["goemotions_rows"], split_seed=0)
@@ -304,8 +302,7 @@ def adapted_run(args, start: str, train: Path, selection: Path, scheme: Path, ou
     """goemox on CARER rows from `start` (the raw encoder or a trained model), fixed epochs, thresholds re-tuned on
     the selection rows; returns the classifier's CARER validation argmax scores."""
     from goemox.inference.classifier import EmotionClassifier
-    from goemox.training.arguments import DataArguments, ModelArguments
-    from goemox.training.train import run_training
+    from goemox.training import DataArguments, ModelArguments, run_training
 
     run_training(
         ModelArguments(model_name_or_path=start, pooling="mean"),

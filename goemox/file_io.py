@@ -25,6 +25,21 @@ import yaml
 
 from goemox.errors import GoEmoXUsageError
 
+__all__ = [
+    "check_apart_from_inputs",
+    "check_can_create",
+    "check_output_file",
+    "check_output_folder",
+    "check_regular_or_new",
+    "open_atomically",
+    "plain_mode",
+    "prepare_output_folder",
+    "read_json_object",
+    "read_mapping_file",
+    "write_json_atomically",
+    "write_text_atomically",
+]
+
 
 def read_mapping_file(path: str | Path, expected: str = "a mapping of option names to values") -> dict:
     """A YAML or JSON file holding one mapping (option name -> value); an empty file is an empty mapping.

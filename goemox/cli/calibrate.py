@@ -64,7 +64,7 @@ class CalibrateArguments:
 
 
 def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options: CalibrateArguments) -> int:
-    from goemox.calibration.calibrate import CalibrationRequest, calibrate
+    from goemox.calibration.job import CalibrationRequest, calibrate
 
     request = CalibrationRequest(
         model=model.model,

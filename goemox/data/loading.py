@@ -47,6 +47,7 @@ __all__ = ["DataError", "LoadReport", "load_emotion_dataset"]
 logger = logging.getLogger(__name__)
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
+"""The splits a loaded data set may hold, in this order."""
 DEMO_SOURCE = "demo"
 _SPLIT_ALIASES = {
     "train": "train",

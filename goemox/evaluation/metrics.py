@@ -36,6 +36,7 @@ DEFAULT_GRID: np.ndarray = np.round(np.arange(0.05, 0.951, 0.01), 2)
 
 _TIE_TOL = 1e-12
 THRESHOLD_STRATEGIES = ("per_class", "global", "fixed")
+"""How decision thresholds are chosen: one per label, one shared by all labels (both tuned on validation), or 0.5."""
 
 
 SUMMARY_METRICS = (

@@ -81,6 +81,7 @@ POS_WEIGHT_SPACE: dict[str, dict] = {
 SPACES = {"standard": STANDARD_SPACE, "pos-weight": POS_WEIGHT_SPACE}
 FINISHED_OR_TAKEN = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")
 PRUNERS = ("median", "successive_halving", "hyperband", "none")
+"""The values of `--pruner`: how weak trials are stopped, compared per epoch."""
 
 
 @dataclass

@@ -16,7 +16,7 @@ from conftest import CLI_ENV
 from transformers import BertForSequenceClassification, ElectraConfig, ElectraForSequenceClassification, pipeline
 
 from goemox import GoEmoXForSequenceClassification
-from goemox.calibration.calibrate import CalibrationRequest, calibrate
+from goemox.calibration.job import CalibrationRequest, calibrate
 from goemox.calibration.logit_map import LogitMap
 from goemox.cli import main
 from goemox.data import label_matrix, load_emotion_dataset
@@ -224,7 +224,7 @@ KILL_SCRIPT = """
 import os, shutil, signal, sys
 from pathlib import Path
 from goemox import run_folder
-from goemox.calibration import calibrate as job
+from goemox.calibration import job
 
 model, point = Path(sys.argv[1]), sys.argv[2]
 real_exchange, real_rename, real_rmtree = run_folder.exchange_paths, os.rename, shutil.rmtree

@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from goemox.data import label_matrix, load_emotion_dataset
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference import EmotionClassifier
 
     classifier = EmotionClassifier.from_pretrained(args.model)
     splits = load_emotion_dataset(args.data, scheme=classifier.label_scheme())

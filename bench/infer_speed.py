@@ -99,7 +99,7 @@ def load_variant(variant: str, model: str, onnx_dir: Path, threads: int, batch_s
 
     torch.set_num_threads(threads)
     if variant in ("goemox", "goemox_bf16"):
-        from goemox.inference.classifier import EmotionClassifier
+        from goemox.inference import EmotionClassifier
 
         classifier = EmotionClassifier.from_pretrained(model, device="cpu", batch_size=batch_size)
 
@@ -206,9 +206,10 @@ def main() -> None:
         runs[variant] = json.loads((work / f"{variant}.json").read_text())
 
     from bench.common import machine
-    from goemox.evaluation.metrics import multilabel_metrics
+    from goemox.evaluation import multilabel_metrics
+    from goemox.run_folder import CONFIG_FILE, read_run_file
 
-    id2label = json.loads((Path(model) / "config.json").read_text())["id2label"]
+    id2label = read_run_file(model, CONFIG_FILE)["id2label"]
     label_names = [id2label[str(i)] for i in range(len(id2label))]  # the JSON keys are strings, sorted as text
     labels = {name: run.pop("labels") for name, run in runs.items()}
     for name, run in runs.items():

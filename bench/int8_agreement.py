@@ -119,7 +119,7 @@ def main() -> None:
 
     from bench.common import machine
     from goemox.data import label_matrix, load_emotion_dataset
-    from goemox.evaluation.metrics import multilabel_metrics
+    from goemox.evaluation import multilabel_metrics
     from goemox.exporters import export_onnx
     from goemox.inference import OnnxEmotionClassifier, StoredConfig, TokenizerFile, onnx_session
     from goemox.scores import apply_thresholds

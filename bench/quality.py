@@ -71,7 +71,7 @@ def run_plain(args, seed: int, out_dir: Path) -> dict:
     from transformers import AutoTokenizer
 
     from goemox.data import label_matrix
-    from goemox.evaluation.metrics import tune_per_class_thresholds
+    from goemox.evaluation import tune_per_class_thresholds
     from goemox.labels import GOEMOTIONS_LABELS
 
     labels = list(GOEMOTIONS_LABELS)
@@ -104,7 +104,7 @@ def run_plain(args, seed: int, out_dir: Path) -> dict:
 def run_goemox(args, seed: int, out_dir: Path) -> dict:
     """goemox's default recipe through its own training job."""
     from goemox.data import label_matrix, load_emotion_dataset
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference import EmotionClassifier
     from goemox.labels import GOEMOTIONS_LABELS
     from goemox.training import DataArguments, GoEmoXTrainingArguments, ModelArguments, run_training
 

@@ -146,7 +146,9 @@ def run_search(args, work: Path, pruner: str, enqueue: bool) -> dict:
 
 def run_summary(run_dir: Path) -> dict:
     """Validation (tuned thresholds) and test figures of a `goemox train` run."""
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    from goemox.run_folder import METRICS_FILE, read_run_file
+
+    metrics = read_run_file(run_dir, METRICS_FILE)
     return {
         "validation_macro_f1_tuned": metrics["validation"]["per_class_thresholds"]["macro_f1"],
         "test": {key: metrics["test"]["tuned"][key] for key in HEADLINE},

@@ -181,7 +181,7 @@ def validation_scores(trainer, validation) -> dict:
     would compile again for the evaluation shapes) under the autocast it trained with."""
     import numpy as np
 
-    from goemox.evaluation.metrics import multilabel_metrics
+    from goemox.evaluation import multilabel_metrics
     from goemox.labels import GOEMOTIONS_LABELS
     from goemox.scores import sigmoid
 

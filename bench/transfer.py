@@ -142,7 +142,8 @@ def goemotions_test(metrics: dict, source: str | None) -> dict:
 
 def goemox_model(name: str, args, work: Path, datasets: list | None) -> dict:
     """Train one goemox model on GoEmotions (and CARER) and score it."""
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference import EmotionClassifier
+    from goemox.run_folder import METRICS_FILE, read_run_file
     from goemox.training import DataArguments, ModelArguments, run_training
 
     mode = MODES[args.mode]
@@ -154,8 +155,8 @@ def goemox_model(name: str, args, work: Path, datasets: list | None) -> dict:
         max_train_samples=mode["goemotions_rows"] if datasets is None else None,
         split_seed=0,
     )
-    if (out / "metrics.json").is_file() and not args.redo:  # a finished run of an earlier call: scored again only
-        metrics = json.loads((out / "metrics.json").read_text())
+    if (out / METRICS_FILE).is_file() and not args.redo:  # a finished run of an earlier call: scored again only
+        metrics = read_run_file(out, METRICS_FILE)
     else:
         metrics = run_training(
             ModelArguments(model_name_or_path=str(args.encoder), pooling="mean"),
@@ -216,7 +217,7 @@ def plain_goemotions(args, work: Path) -> dict:
     from transformers import AutoTokenizer
 
     from goemox.data import label_matrix, tokenize_dataset
-    from goemox.evaluation.metrics import multilabel_metrics, tune_per_class_thresholds
+    from goemox.evaluation import multilabel_metrics, tune_per_class_thresholds
     from goemox.labels import GOEMOTIONS_LABELS, get_label_scheme
     from goemox.training import DataArguments, load_data
 
@@ -301,7 +302,7 @@ def epochs_for(n: int, recipe_epochs: int) -> int:
 def adapted_run(args, start: str, train: Path, selection: Path, scheme: Path, out: Path, lr: float, epochs: int, seed):
     """goemox on CARER rows from `start` (the raw encoder or a trained model), fixed epochs, thresholds re-tuned on
     the selection rows; returns the classifier's CARER validation argmax scores."""
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference import EmotionClassifier
     from goemox.training import DataArguments, ModelArguments, run_training
 
     run_training(
@@ -350,7 +351,7 @@ def plain_run(args, train_rows: list[str], out: Path, lr: float, epochs: int, se
 
 
 def selection_scores(folder: Path, selection_rows: list[str], max_length: int) -> float:
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference import EmotionClassifier
 
     pairs = [row.rsplit("\t", 1) for row in selection_rows]
     classifier = EmotionClassifier.from_pretrained(str(folder), max_length=max_length, batch_size=128)

@@ -173,11 +173,12 @@ def run_push(model: TrainedModelArguments, options: PushArguments, card: ModelCa
 def run_card(model: TrainedModelArguments, options: CardArguments, card: ModelCardOptions) -> int:
     from goemox.file_io import check_output_file, write_text_atomically
     from goemox.hub.model_card import render_model_card
+    from goemox.run_folder import CARD_FILE
 
     check_card_repo_id(card)
     model_dir = Path(model.model)
-    output = Path(options.output or model_dir / "README.md")
-    own_card = output.resolve() == (model_dir / "README.md").resolve()
+    output = Path(options.output or model_dir / CARD_FILE)
+    own_card = output.resolve() == (model_dir / CARD_FILE).resolve()
     inputs = [card.analysis_dir] if own_card else [model_dir, card.analysis_dir]
     # The model's own card is the one the command re-renders; any other existing file is the user's.
     check_output_file(output, overwrite=own_card or options.overwrite, inputs=inputs, option="--output")

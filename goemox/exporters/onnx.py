@@ -37,7 +37,7 @@ from goemox.inference.onnx import (
 )
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
 from goemox.resources import demo_texts
-from goemox.run_folder import check_model_folder, staged_folder
+from goemox.run_folder import CONFIG_FILE, check_model_folder, staged_folder
 from goemox.scores import apply_thresholds
 
 FILES = {"fp32": "onnx/model.onnx", "int8": "onnx/model_quantized.onnx"}
@@ -97,7 +97,7 @@ def load_source(model_dir: Path) -> tuple[PreTrainedModel, object]:
     problem = model.config.problem_type
     if problem not in (None, "multi_label_classification"):
         raise GoEmoXUsageError(
-            f"{model_dir / 'config.json'}: problem_type is {problem!r}; goemox exports multi-label classifiers "
+            f"{model_dir / CONFIG_FILE}: problem_type is {problem!r}; goemox exports multi-label classifiers "
             "(problem_type 'multi_label_classification')"
         )
     return model.eval(), tokenizer

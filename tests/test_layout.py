@@ -108,6 +108,10 @@ def test_the_import_graph_has_no_cycle():
     assert cycles == []
 
 
+JOBS = ("goemox.training.train", "goemox.training.search", "goemox.calibration.job")
+"""The modules behind `goemox train`, `goemox search` and `goemox calibrate`: jobs, not libraries."""
+
+
 def package_of(module: str) -> str:
     """The layer entry a module belongs to: its subpackage, or `ground` for the modules at the top of `goemox/`."""
     parts = module.split(".")
@@ -133,3 +137,11 @@ def test_no_package_imports_one_beside_or_above_it():
         if package_of(target) != package_of(name) and level[package_of(target)] >= level[package_of(name)]
     )
     assert upward == []
+
+
+def test_only_the_command_line_imports_a_job():
+    """What a job shares with others lives in a module of its own (e.g. `goemox.training.data_setup`)."""
+    importers = {
+        name: sorted(set(targets) & set(JOBS)) for name, targets in import_graph().items() if package_of(name) != "cli"
+    }
+    assert {name: jobs for name, jobs in importers.items() if jobs} == {}

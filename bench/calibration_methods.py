@@ -28,8 +28,7 @@ METHODS = ("none", "temperature", "per_label_temperature", "platt")
 
 
 def scores(logits: np.ndarray, labels: np.ndarray) -> dict:
-    from goemox.calibration.fitting import mean_nll
-    from goemox.calibration.scaling import expected_calibration_error
+    from goemox.calibration import expected_calibration_error, mean_nll
     from goemox.scores import sigmoid
 
     probs = sigmoid(logits)
@@ -44,7 +43,7 @@ def scores(logits: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def calibrated(method: str, fit_logits: np.ndarray, fit_labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    from goemox.calibration.fitting import fit_calibration
+    from goemox.calibration import fit_calibration
 
     logit_map, _ = fit_calibration(fit_logits, fit_labels, method)
     return logits if logit_map is None else logit_map.apply(logits)
@@ -63,7 +62,7 @@ def cross_fitted_ece(logits: np.ndarray, labels: np.ndarray, method: str, seed: 
 
 def uncalibrated_logits(classifier, texts: list[str]) -> np.ndarray:
     """The model's logits with any folded calibration undone (`(z - b) / a`)."""
-    from goemox.calibration.logit_map import LogitMap
+    from goemox.calibration import LogitMap
 
     logits = classifier.predict_logits(texts, show_progress=True).astype(np.float64)
     stored = LogitMap.stored(classifier.config)
@@ -81,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from goemox.data import label_matrix, load_emotion_dataset
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference import EmotionClassifier
 
     classifier = EmotionClassifier.from_pretrained(args.model)
     splits = load_emotion_dataset(args.data, scheme=classifier.label_scheme())

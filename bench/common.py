@@ -14,8 +14,8 @@ import torch
 from transformers import TrainerCallback
 
 from bench.lightweight import DEFAULT_DATA, DEFAULT_ENCODER, REPO, RESULTS, SHARED, peak_rss_mib, write_json
-from goemox.evaluation.metrics import multilabel_metrics
-from goemox.training.train import library_versions
+from goemox.evaluation import multilabel_metrics
+from goemox.run_folder import library_versions
 
 __all__ = [
     "DEFAULT_DATA",

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from bench.common import DEFAULT_DATA, RESULTS, machine, write_json  # noqa: E402
-from goemox.data.loading import load_emotion_dataset  # noqa: E402
-from goemox.inference.classifier import EmotionClassifier  # noqa: E402
+from goemox.data import load_emotion_dataset  # noqa: E402
+from goemox.inference import EmotionClassifier  # noqa: E402
 
 
 def without_word(text: str, start: int, end: int) -> str:

@@ -57,7 +57,7 @@ def read_test(data: Path, rows: int) -> tuple[list[str], np.ndarray]:
 
 def export_model(model: str, out: Path) -> dict:
     """Export the model to ONNX with an int8 copy, timed; returns the export's record and seconds."""
-    from goemox.exporters.onnx import export_onnx
+    from goemox.exporters import export_onnx
 
     start = time.perf_counter()
     record = export_onnx(model, out, quantize="int8", overwrite=True)
@@ -65,9 +65,7 @@ def export_model(model: str, out: Path) -> dict:
 
 
 def train_model(args, out: Path) -> Path:
-    from goemox.training.arguments import DataArguments, ModelArguments
-    from goemox.training.train import run_training
-    from goemox.training.training_args import GoEmoXTrainingArguments
+    from goemox.training import DataArguments, GoEmoXTrainingArguments, ModelArguments, run_training
 
     run_training(
         ModelArguments(model_name_or_path=str(args.encoder), pooling="mean"),
@@ -88,7 +86,7 @@ def train_model(args, out: Path) -> Path:
 def load_variant(variant: str, model: str, onnx_dir: Path, threads: int, batch_size: int):
     """The variant's predictor: a callable from texts to label sets (PyTorch ones set torch's thread count)."""
     if variant.startswith("onnx_"):
-        from goemox.inference.onnx import OnnxEmotionClassifier
+        from goemox.inference import OnnxEmotionClassifier
 
         precision = variant.removeprefix("onnx_")
         classifier = OnnxEmotionClassifier.from_pretrained(
@@ -101,7 +99,7 @@ def load_variant(variant: str, model: str, onnx_dir: Path, threads: int, batch_s
 
     torch.set_num_threads(threads)
     if variant in ("goemox", "goemox_bf16"):
-        from goemox.inference.classifier import EmotionClassifier
+        from goemox.inference import EmotionClassifier
 
         classifier = EmotionClassifier.from_pretrained(model, device="cpu", batch_size=batch_size)
 
@@ -208,9 +206,10 @@ def main() -> None:
         runs[variant] = json.loads((work / f"{variant}.json").read_text())
 
     from bench.common import machine
-    from goemox.evaluation.metrics import multilabel_metrics
+    from goemox.evaluation import multilabel_metrics
+    from goemox.run_folder import CONFIG_FILE, read_run_file
 
-    id2label = json.loads((Path(model) / "config.json").read_text())["id2label"]
+    id2label = read_run_file(model, CONFIG_FILE)["id2label"]
     label_names = [id2label[str(i)] for i in range(len(id2label))]  # the JSON keys are strings, sorted as text
     labels = {name: run.pop("labels") for name, run in runs.items()}
     for name, run in runs.items():

@@ -55,7 +55,7 @@ def static_int8(fp32_path: Path, out: Path, folder: Path, texts: list[str]) -> N
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from goemox.inference.onnx import TokenizerFile, onnx_session
+    from goemox.inference import TokenizerFile, onnx_session
 
     tokenizer = TokenizerFile.from_folder(folder)
     names = [node.name for node in onnx_session(fp32_path).get_inputs()]
@@ -119,9 +119,9 @@ def main() -> None:
 
     from bench.common import machine
     from goemox.data import label_matrix, load_emotion_dataset
-    from goemox.evaluation.metrics import multilabel_metrics
-    from goemox.exporters.onnx import export_onnx
-    from goemox.inference.onnx import OnnxEmotionClassifier, StoredConfig, TokenizerFile, onnx_session
+    from goemox.evaluation import multilabel_metrics
+    from goemox.exporters import export_onnx
+    from goemox.inference import OnnxEmotionClassifier, StoredConfig, TokenizerFile, onnx_session
     from goemox.scores import apply_thresholds
 
     data = load_emotion_dataset(args.data)

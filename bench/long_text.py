@@ -114,8 +114,7 @@ def main() -> None:
     import torch
 
     from bench.common import machine
-    from goemox.inference.classifier import EmotionClassifier
-    from goemox.inference.predictor import LongText
+    from goemox.inference import EmotionClassifier, LongText
 
     torch.set_num_threads(args.threads)
     ood = [line for name in OOD_FILES for line in read_lines(Path(args.ood) / name)]

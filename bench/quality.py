@@ -5,7 +5,7 @@ The plain recipe: `AutoModelForSequenceClassification(problem_type="multi_label_
 model at threshold 0.5 (its best measured setting). For reference it is also scored with per-class
 thresholds tuned on validation.
 
-goemox: `goemox.train.run_training` with its defaults for this encoder (first-token pooling, Tanh head,
+goemox: `goemox.training.run_training` with its defaults for this encoder (first-token pooling, Tanh head,
 label smoothing 0.05, pos weights clip(sqrt(neg/pos), 1, 10), lr 1e-4, batch 32, early stopping on
 validation macro-F1, per-class thresholds tuned on validation).
 
@@ -54,8 +54,7 @@ def load_splits(data: str, mode: str, max_length: int, tokenizer):
     """Raw and tokenized GoEmotions splits (the split seed is fixed, so every run sees the same rows)."""
     from goemox.data import tokenize_dataset
     from goemox.labels import get_label_scheme
-    from goemox.training.arguments import DataArguments
-    from goemox.training.train import load_data
+    from goemox.training import DataArguments, load_data
 
     limits = SUBSET if mode == "subset" else {}
     data_args = DataArguments(dataset=data, max_length=max_length, split_seed=0, **limits)
@@ -72,7 +71,7 @@ def run_plain(args, seed: int, out_dir: Path) -> dict:
     from transformers import AutoTokenizer
 
     from goemox.data import label_matrix
-    from goemox.evaluation.metrics import tune_per_class_thresholds
+    from goemox.evaluation import tune_per_class_thresholds
     from goemox.labels import GOEMOTIONS_LABELS
 
     labels = list(GOEMOTIONS_LABELS)
@@ -105,11 +104,9 @@ def run_plain(args, seed: int, out_dir: Path) -> dict:
 def run_goemox(args, seed: int, out_dir: Path) -> dict:
     """goemox's default recipe through its own training job."""
     from goemox.data import label_matrix, load_emotion_dataset
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference import EmotionClassifier
     from goemox.labels import GOEMOTIONS_LABELS
-    from goemox.training.arguments import DataArguments, ModelArguments
-    from goemox.training.train import run_training
-    from goemox.training.training_args import GoEmoXTrainingArguments
+    from goemox.training import DataArguments, GoEmoXTrainingArguments, ModelArguments, run_training
 
     limits = SUBSET if args.mode == "subset" else {}
     clock = WallClock()

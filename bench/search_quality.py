@@ -31,7 +31,7 @@ import optuna  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, RESULTS, machine, write_json  # noqa: E402
-from goemox.training.search import PRUNERS  # noqa: E402
+from goemox.training import PRUNERS  # noqa: E402
 
 SPACE_FILE = "num_train_epochs: {type: int, low: 2, high: 4}\n"
 HEADLINE = ("macro_f1", "micro_f1", "roc_auc_macro", "hamming_score", "subset_accuracy")
@@ -146,7 +146,9 @@ def run_search(args, work: Path, pruner: str, enqueue: bool) -> dict:
 
 def run_summary(run_dir: Path) -> dict:
     """Validation (tuned thresholds) and test figures of a `goemox train` run."""
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    from goemox.run_folder import METRICS_FILE, read_run_file
+
+    metrics = read_run_file(run_dir, METRICS_FILE)
     return {
         "validation_macro_f1_tuned": metrics["validation"]["per_class_thresholds"]["macro_f1"],
         "test": {key: metrics["test"]["tuned"][key] for key in HEADLINE},

@@ -120,8 +120,7 @@ def tokenized_splits(data: str, encoder: str, train_rows: int | None):
 
     from goemox.data import tokenize_dataset
     from goemox.labels import get_label_scheme
-    from goemox.training.arguments import DataArguments
-    from goemox.training.train import load_data
+    from goemox.training import DataArguments, load_data
 
     tokenizer = AutoTokenizer.from_pretrained(encoder)
     data_args = DataArguments(dataset=data, max_length=MAX_LENGTH, max_train_samples=train_rows)
@@ -136,9 +135,7 @@ def build(recipe: str, args, out_dir: Path):
 
     from goemox import GoEmoXForSequenceClassification
     from goemox.labels import GOEMOTIONS_LABELS
-    from goemox.training.collator import bucket_lengths
-    from goemox.training.trainer import GoEmoXTrainer
-    from goemox.training.training_args import GoEmoXTrainingArguments
+    from goemox.training import GoEmoXTrainer, GoEmoXTrainingArguments, bucket_lengths
 
     labels = list(GOEMOTIONS_LABELS)
     tokenizer, train, _ = tokenized_splits(args.data, args.encoder, args.train_rows)
@@ -184,7 +181,7 @@ def validation_scores(trainer, validation) -> dict:
     would compile again for the evaluation shapes) under the autocast it trained with."""
     import numpy as np
 
-    from goemox.evaluation.metrics import multilabel_metrics
+    from goemox.evaluation import multilabel_metrics
     from goemox.labels import GOEMOTIONS_LABELS
     from goemox.scores import sigmoid
 

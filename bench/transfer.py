@@ -60,7 +60,7 @@ RECIPE_GRID = {"learning_rate": (1e-4, 3e-4), "epochs": (10, 20)}
 
 
 def training_args(out: Path, **changes):
-    from goemox.training.training_args import GoEmoXTrainingArguments
+    from goemox.training import GoEmoXTrainingArguments
 
     options = {
         "output_dir": str(out),
@@ -142,9 +142,9 @@ def goemotions_test(metrics: dict, source: str | None) -> dict:
 
 def goemox_model(name: str, args, work: Path, datasets: list | None) -> dict:
     """Train one goemox model on GoEmotions (and CARER) and score it."""
-    from goemox.inference.classifier import EmotionClassifier
-    from goemox.training.arguments import DataArguments, ModelArguments
-    from goemox.training.train import run_training
+    from goemox.inference import EmotionClassifier
+    from goemox.run_folder import METRICS_FILE, read_run_file
+    from goemox.training import DataArguments, ModelArguments, run_training
 
     mode = MODES[args.mode]
     out = work / name
@@ -155,8 +155,8 @@ def goemox_model(name: str, args, work: Path, datasets: list | None) -> dict:
         max_train_samples=mode["goemotions_rows"] if datasets is None else None,
         split_seed=0,
     )
-    if (out / "metrics.json").is_file() and not args.redo:  # a finished run of an earlier call: scored again only
-        metrics = json.loads((out / "metrics.json").read_text())
+    if (out / METRICS_FILE).is_file() and not args.redo:  # a finished run of an earlier call: scored again only
+        metrics = read_run_file(out, METRICS_FILE)
     else:
         metrics = run_training(
             ModelArguments(model_name_or_path=str(args.encoder), pooling="mean"),
@@ -217,10 +217,9 @@ def plain_goemotions(args, work: Path) -> dict:
     from transformers import AutoTokenizer
 
     from goemox.data import label_matrix, tokenize_dataset
-    from goemox.evaluation.metrics import multilabel_metrics, tune_per_class_thresholds
+    from goemox.evaluation import multilabel_metrics, tune_per_class_thresholds
     from goemox.labels import GOEMOTIONS_LABELS, get_label_scheme
-    from goemox.training.arguments import DataArguments
-    from goemox.training.train import load_data
+    from goemox.training import DataArguments, load_data
 
     mode, labels = MODES[args.mode], list(GOEMOTIONS_LABELS)
     data = DataArguments(dataset=str(args.data), max_train_samples=mode["goemotions_rows"], split_seed=0)
@@ -303,9 +302,8 @@ def epochs_for(n: int, recipe_epochs: int) -> int:
 def adapted_run(args, start: str, train: Path, selection: Path, scheme: Path, out: Path, lr: float, epochs: int, seed):
     """goemox on CARER rows from `start` (the raw encoder or a trained model), fixed epochs, thresholds re-tuned on
     the selection rows; returns the classifier's CARER validation argmax scores."""
-    from goemox.inference.classifier import EmotionClassifier
-    from goemox.training.arguments import DataArguments, ModelArguments
-    from goemox.training.train import run_training
+    from goemox.inference import EmotionClassifier
+    from goemox.training import DataArguments, ModelArguments, run_training
 
     run_training(
         ModelArguments(model_name_or_path=start, pooling="mean"),
@@ -353,7 +351,7 @@ def plain_run(args, train_rows: list[str], out: Path, lr: float, epochs: int, se
 
 
 def selection_scores(folder: Path, selection_rows: list[str], max_length: int) -> float:
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference import EmotionClassifier
 
     pairs = [row.rsplit("\t", 1) for row in selection_rows]
     classifier = EmotionClassifier.from_pretrained(str(folder), max_length=max_length, batch_size=128)

@@ -8,6 +8,18 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+__all__ = [
+    "DataError",
+    "FetchError",
+    "GoEmoXError",
+    "GoEmoXUsageError",
+    "HttpStatusError",
+    "LabelSchemeError",
+    "RateLimitError",
+    "UnknownLabelError",
+    "first_line",
+]
+
 
 class GoEmoXError(ValueError):
     """Base class of every error caused by the user's input, files or options."""

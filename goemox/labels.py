@@ -119,6 +119,7 @@ GOEMOTIONS_LABELS: tuple[str, ...] = (
     "surprise",
     "neutral",
 )
+"""The 28 labels of GoEmotions (27 emotions and neutral), in the data set's order."""
 
 
 @dataclass(frozen=True)
@@ -371,6 +372,7 @@ _TEN_GROUPS = {
 
 # Names accepted by `get_label_scheme` besides file paths; "emotions10" is an alias of "ten".
 BUILTIN_SCHEMES: tuple[str, ...] = ("goemotions", "ekman", "sentiment", "ten", "emotions10")
+"""The label schemes `get_label_scheme` knows by name (any other name is read as a scheme JSON file)."""
 
 
 def _builtin(name: str) -> LabelScheme:

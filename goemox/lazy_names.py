@@ -6,6 +6,10 @@ import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+__all__ = [
+    "lazy_names",
+]
+
 
 def lazy_names(package: str, modules: Mapping[str, str]) -> Callable[[str], Any]:
     """A module-level `__getattr__` that imports each public name from its module the first time it is read.

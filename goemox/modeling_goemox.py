@@ -62,6 +62,8 @@ def encoder_dropout_overrides(config, hidden: float | None, attention: float | N
 
 
 class GoEmoXPreTrainedModel(PreTrainedModel):
+    """The transformers base of goemox models: their configuration class and weight initialisation."""
+
     config: GoEmoXConfig
     config_class = GoEmoXConfig
     base_model_prefix = "goemox"

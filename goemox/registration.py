@@ -28,6 +28,10 @@ import threading
 from collections.abc import Callable
 from types import ModuleType
 
+__all__ = [
+    "register_with_auto_classes",
+]
+
 CONFIG_AUTO = "transformers.models.auto.configuration_auto"
 MODEL_AUTO = "transformers.models.auto.modeling_auto"
 

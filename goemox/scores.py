@@ -21,10 +21,26 @@ import numpy as np
 
 from goemox.errors import GoEmoXError
 
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "OOD_SCORES",
+    "apply_thresholds",
+    "has_stored_thresholds",
+    "negative_energy",
+    "ood_scores",
+    "resolve_thresholds",
+    "sigmoid",
+    "stored_ood_cutoff",
+    "stored_ood_score",
+    "stored_thresholds",
+    "uncalibrated_logits",
+]
+
 if TYPE_CHECKING:  # the ONNX runtime path reads configs without transformers
     from transformers import PretrainedConfig
 
 DEFAULT_THRESHOLD = 0.5
+"""The decision threshold of a label without a stored one."""
 OOD_SCORES = ("max_probability", "negative_energy")
 """Scores an `ood_cutoff` can apply to; both are higher for texts more like the training domain."""
 

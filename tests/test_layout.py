@@ -1,4 +1,8 @@
-"""The package's shape: which modules may import which, read from the code's own import statements."""
+"""The package's shape: which modules may import which, read from the code's own import statements.
+
+The subpackages stand in layers (`LAYERS`, lowest first): a module imports modules of its own package, of the ground
+floor (the modules at the top of `goemox/` and `goemox.resources`) or of a package in a lower layer, never one
+beside or above it."""
 
 from __future__ import annotations
 
@@ -9,6 +13,22 @@ import goemox
 
 PACKAGE = Path(goemox.__file__).parent
 REMOTE_CODE = ("goemox.configuration_goemox", "goemox.modeling_goemox")
+LAYERS = (
+    ("ground",),
+    ("reporting",),
+    ("data", "fetch"),
+    ("inference",),
+    ("evaluation",),
+    ("calibration",),
+    ("analysis",),
+    ("exporters",),
+    ("hub",),
+    ("training", "demo"),
+    ("cli",),
+)
+"""The order of the packages, lowest first; the packages of one layer do not import each other. `ground` is the
+modules at the top of `goemox/` (errors, labels, scores, file I/O, the run folder, the model pair...) and
+`goemox.resources`; `goemox.__main__` belongs to the command line."""
 
 
 def module_name(path: Path) -> str:
@@ -86,3 +106,42 @@ def test_the_import_graph_has_no_cycle():
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+JOBS = ("goemox.training.train", "goemox.training.search", "goemox.calibration.job")
+"""The modules behind `goemox train`, `goemox search` and `goemox calibrate`: jobs, not libraries."""
+
+
+def package_of(module: str) -> str:
+    """The layer entry a module belongs to: its subpackage, or `ground` for the modules at the top of `goemox/`."""
+    parts = module.split(".")
+    if module == "goemox.__main__":
+        return "cli"
+    if len(parts) == 1 or not (PACKAGE / parts[1] / "__init__.py").is_file() or parts[1] == "resources":
+        return "ground"
+    return parts[1]
+
+
+def test_every_package_has_a_place_in_the_layers():
+    placed = [package for layer in LAYERS for package in layer]
+    packages = {package_of(name) for name in import_graph()}
+    assert sorted(placed) == sorted(packages)
+
+
+def test_no_package_imports_one_beside_or_above_it():
+    level = {package: index for index, layer in enumerate(LAYERS) for package in layer}
+    upward = sorted(
+        f"{name} -> {target}"
+        for name, targets in import_graph().items()
+        for target in targets
+        if package_of(target) != package_of(name) and level[package_of(target)] >= level[package_of(name)]
+    )
+    assert upward == []
+
+
+def test_only_the_command_line_imports_a_job():
+    """What a job shares with others lives in a module of its own (e.g. `goemox.training.data_setup`)."""
+    importers = {
+        name: sorted(set(targets) & set(JOBS)) for name, targets in import_graph().items() if package_of(name) != "cli"
+    }
+    assert {name: jobs for name, jobs in importers.items() if jobs} == {}

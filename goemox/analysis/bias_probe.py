@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from goemox.data.text_sources import TextLoader, parse_text_source, sample_texts
+from goemox.data.domains import TextLoader, parse_text_source, sample_texts
 from goemox.errors import GoEmoXUsageError
 from goemox.resources import read_resource
 from goemox.scores import apply_thresholds

@@ -47,10 +47,10 @@ from scipy.special import entr
 from scipy.stats import entropy as scipy_entropy
 
 from goemox.analysis.ood import DEFAULT_OOD_SCORE, ood_auroc, validation_ood_cutoff
-from goemox.data.text_sources import Domain, TextLoader, TextSource, sample_texts
+from goemox.data.domains import Domain, TextLoader, TextSource, sample_texts
 from goemox.errors import GoEmoXUsageError
+from goemox.file_io import write_json_atomically
 from goemox.inference.classifier import EmotionClassifier
-from goemox.reporting.files import write_json_atomically
 from goemox.scores import OOD_SCORES, apply_thresholds, negative_energy, ood_scores, sigmoid, uncalibrated_logits
 
 logger = logging.getLogger(__name__)

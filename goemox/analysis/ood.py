@@ -3,11 +3,7 @@ that cutoff in a model's `config.json`."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +12,8 @@ from scipy.stats import beta
 from sklearn.metrics import roc_auc_score
 
 from goemox.errors import GoEmoXUsageError
-from goemox.reporting.files import check_output_folder, write_json_atomically
+from goemox.file_io import check_output_folder
+from goemox.run_folder import CONFIG_FILE, check_model_folder, copy_model_files, staged_folder, update_config
 from goemox.scores import ood_scores
 
 logger = logging.getLogger(__name__)
@@ -110,40 +107,30 @@ def store_ood_cutoff(model_dir: str | Path, cutoff: dict[str, Any], copy_to: str
     """Write `ood_cutoff` = {"score", "cutoff", "source", "quantile"} into a model folder's `config.json`.
 
     Without `copy_to` the folder's `config.json` is rewritten in place (atomically; every other key is kept).
-    With `copy_to`, the folder is first copied there (without `checkpoint-*` folders) and only the copy changes.
+    With `copy_to`, the files that make the model folder (`goemox.run_folder.model_folder_files`: no checkpoints)
+    are first copied there and only the copy changes.
 
     Args:
         model_dir: a local model folder.
         cutoff: the `ood_cutoff` entry of `analysis.json`.
         copy_to: a folder that does not exist yet (or is empty), apart from `model_dir`; the copy is built
-            beside it and renamed into place.
+            beside it and put in place when complete.
 
     Returns:
         The `config.json` that was written.
-    """
-    source = Path(model_dir)
-    if not (source / "config.json").is_file():
-        raise GoEmoXUsageError(f"{model_dir}: storing the OOD cutoff needs a local model folder with a config.json")
-    entry = {key: cutoff[key] for key in STORED_KEYS if key in cutoff}
+
+    Example:
+
+    ```python
+    >>> store_ood_cutoff("runs/demo", analysis["ood_cutoff"], copy_to="runs/demo-ood")  # doctest: +SKIP
+    PosixPath('runs/demo-ood/config.json')
+    ```"""
+    source = check_model_folder(model_dir, "--store_ood_cutoff writes into one")
+    entry = {"ood_cutoff": {key: cutoff[key] for key in STORED_KEYS if key in cutoff}}
     if copy_to is None:
-        return _write_cutoff(source / "config.json", entry)
+        return update_config(source, entry)
     folder = check_output_folder(copy_to, False, inputs=[source], option="--model_copy")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.copying-"))
-    try:
-        copy = staging / "model"
-        shutil.copytree(source, copy, ignore=shutil.ignore_patterns("checkpoint-*"))
-        _write_cutoff(copy / "config.json", entry)
-        if folder.exists():
-            folder.rmdir()  # checked empty above
-        os.replace(copy, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return folder / "config.json"
-
-
-def _write_cutoff(config_path: Path, entry: dict[str, Any]) -> Path:
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    config["ood_cutoff"] = entry
-    write_json_atomically(config_path, config, sort_keys=True)  # as transformers writes config.json
-    return config_path
+    with staged_folder(folder) as staging:
+        copy_model_files(source, staging)
+        update_config(staging, entry)
+    return folder / CONFIG_FILE

@@ -13,7 +13,7 @@ from goemox.calibration.logit_map import LogitMap
 from goemox.calibration.scaling import DEFAULT_BINS, reliability_bins
 from goemox.reporting.markdown import MarkdownReport
 from goemox.reporting.plots import plt
-from goemox.training.run_folder import RELIABILITY_FILE
+from goemox.run_folder import RELIABILITY_FILE
 
 MIN_BIN_COUNT = 5
 """Bins with fewer predictions are left out of the per-label curves (their frequency is mostly noise)."""

@@ -1,8 +1,9 @@
 """The `goemox` command line: one sub-command per job (`goemox --help` lists them).
 
-Each command module (`goemox/cli/<group>.py`) declares its commands as :class:`~goemox.cli.parsing.Command`s:
-option dataclasses and the function that runs them. :func:`main` finds the command, parses its options with one
-`HfArgumentParser` and is the one place where a goemox error becomes `goemox: error: ...` and exit status 2.
+Each command is named and summarised once, in :data:`COMMANDS`; its module (`goemox/cli/<group>.py`) declares it
+as a :class:`~goemox.cli.parsing.Command`: option dataclasses and the function that runs them. :func:`main` finds
+the command, parses its options with one `HfArgumentParser` and is the one place where a goemox error becomes
+`goemox: error: ...` and exit status 2.
 Nothing outside this package imports it."""
 
 from __future__ import annotations
@@ -13,24 +14,31 @@ from collections.abc import Sequence
 
 from goemox.errors import GoEmoXError
 
+__all__ = ["COMMANDS", "main"]
+
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("train", "Fine-tune an encoder with the Tanh head (goemox train --help)."),
+    "train": ("train", "Fine-tune an encoder with the Tanh head."),
     "search": ("train", "Optuna hyperparameter search (resumable, several workers)."),
     "evaluate": ("evaluate", "Score a saved model on a labelled split (optionally an error analysis)."),
     "predict": ("predict", "Label texts from a file or standard input."),
     "calibrate": ("calibrate", "Calibrate a saved model's scores (Platt or temperature scaling)."),
     "analyze": ("analyze", "Domain shift analysis of a model."),
     "bias-probe": ("analyze", "Swap identity terms into sentences and measure how each label's score moves."),
-    "data stats": ("data", "Describe a labelled data set: labels, co-occurrence, lengths, emoji."),
+    "data stats": ("data", "Describe a labelled data set: label frequencies, co-occurrence, token lengths, emoji."),
     "fetch hackernews": ("data", "Download Hacker News stories (out-of-domain text)."),
-    "fetch github-issues": ("data", "Download the issues of a GitHub repository (out-of-domain text)."),
-    "export hub": ("publish", "Write the exact folder `goemox push` would upload."),
-    "export onnx": ("publish", "Export to ONNX for CPU inference with onnxruntime."),
-    "push": ("publish", "Publish a trained model to the Hub in one commit."),
+    "fetch github-issues": (
+        "data",
+        "Download a GitHub repository's issues (out-of-domain text; token from $GITHUB_TOKEN or $GH_TOKEN).",
+    ),
+    "export hub": ("publish", "Write the exact folder `goemox push` would upload, without uploading."),
+    "export onnx": ("publish", "Export to ONNX for CPU inference with onnxruntime (`goemox predict --backend onnx`)."),
+    "push": ("publish", "Publish a trained model to the Hub (one commit; native class when possible)."),
     "card": ("publish", "Render a trained run's model card (README.md)."),
     "demo": ("demo", "Start the web demo (Streamlit) for a model."),
 }
-"""Command name -> (module under `goemox.cli`, one-line summary)."""
+"""Command name -> (module under `goemox.cli`, one-line summary): the one place each command's name and summary
+are declared (`goemox --help` lists them without importing the command modules; `goemox NAME --help` shows the
+summary too, unless the command has a longer description)."""
 
 
 def usage(prefix: str = "") -> str:

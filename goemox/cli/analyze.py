@@ -12,7 +12,7 @@ from goemox.cli.options import (
     label_map_field,
     overwrite_field,
 )
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.errors import GoEmoXError, GoEmoXUsageError
 
 ANALYZE_HELP = """Compare a model's predictions across domains: label distributions, collapse onto one label, confidence
@@ -130,7 +130,7 @@ class AnalyzeArguments:
     label_map: str | None = label_map_field()
 
     def __post_init__(self) -> None:
-        from goemox.data.text_sources import split_domain_spec
+        from goemox.data.domains import split_domain_spec
 
         for spec in self.domain:
             split_domain_spec(spec)
@@ -163,7 +163,7 @@ class BiasProbeArguments:
 
 def validation_source(options: AnalyzeArguments, sources: TextSourceArguments, in_domain):
     """The in-domain validation source for the OOD cutoff, or None (see `--calibration_split`)."""
-    from goemox.data.text_sources import parse_text_source
+    from goemox.data.domains import parse_text_source
 
     if options.in_domain_validation:
         return parse_text_source(options.in_domain_validation, sources.text_column)
@@ -174,7 +174,7 @@ def validation_source(options: AnalyzeArguments, sources: TextSourceArguments, i
 
 def parse_labelled_domains(options: AnalyzeArguments, sources: TextSourceArguments) -> list:
     """The `--labelled_domain` domains, refusing sources without labels (plain text files)."""
-    from goemox.data.text_sources import parse_domain
+    from goemox.data.domains import parse_domain
 
     domains = [parse_domain(spec, sources.text_column, "--labelled_domain") for spec in options.labelled_domain]
     for domain, spec in zip(domains, options.labelled_domain):
@@ -243,9 +243,10 @@ def run_analyze(
     from goemox.analysis.domain_shift import analyze_domains, save_analysis
     from goemox.analysis.domain_shift_report import write_domain_shift_report
     from goemox.analysis.ood import store_ood_cutoff
-    from goemox.data.text_sources import TextLoader, parse_domain
-    from goemox.reporting.files import check_output_folder, prepare_output_folder
+    from goemox.data.domains import TextLoader, parse_domain
+    from goemox.file_io import check_output_folder, prepare_output_folder
     from goemox.reporting.markdown import MarkdownReport
+    from goemox.run_folder import check_model_folder
 
     domains = [parse_domain(spec, sources.text_column) for spec in options.domain]
     labelled = parse_labelled_domains(options, sources)
@@ -258,8 +259,7 @@ def run_analyze(
             raise GoEmoXUsageError(
                 "--store_ood_cutoff needs in-domain validation texts (--in_domain_validation SOURCE)"
             )
-        if not (Path(model.model) / "config.json").is_file():
-            raise GoEmoXUsageError(f"--store_ood_cutoff: {model.model} is not a local model folder with a config.json")
+        check_model_folder(model.model, "--store_ood_cutoff writes into one")
         if options.model_copy:
             check_output_folder(options.model_copy, False, inputs=[model.model], option="--model_copy")
     inputs = [model.model, *(domain.source.path for domain in [*domains, *labelled]), options.model_copy]
@@ -339,8 +339,8 @@ def run_bias_probe(
     options: BiasProbeArguments,
 ) -> int:
     from goemox.analysis.domain_shift import save_analysis
-    from goemox.data.text_sources import TextLoader
-    from goemox.reporting.files import prepare_output_folder
+    from goemox.data.domains import TextLoader
+    from goemox.file_io import prepare_output_folder
     from goemox.reporting.markdown import MarkdownReport
 
     folder = prepare_output_folder(options.output_dir, options.overwrite, inputs=[model.model, options.templates])
@@ -355,20 +355,18 @@ def run_bias_probe(
     return 0
 
 
-COMMANDS = {
-    "analyze": Command(
+COMMANDS = by_name(
+    Command(
         "analyze",
-        "Domain shift analysis of a model.",
         (SavedModelArguments, BackendArguments, TextSourceArguments, BiasArguments, AnalyzeArguments),
         run_analyze,
         description=ANALYZE_HELP,
     ),
-    "bias-probe": Command(
+    Command(
         "bias-probe",
-        "Swap identity terms into sentences and measure how each label's score moves.",
         (SavedModelArguments, BackendArguments, TextSourceArguments, BiasArguments, BiasProbeArguments),
         run_bias_probe,
         description="Bias probe: every template is scored with each identity term in place of its placeholder. "
         "Writes report.md, analysis.json and a PNG per placeholder to --output_dir.",
     ),
-}
+)

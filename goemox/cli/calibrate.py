@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from goemox.calibration.logit_map import CALIBRATION_METHODS
 from goemox.cli.options import SavedModelArguments, check_at_least, overwrite_field
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.data.arguments import DataSourceArguments
 from goemox.evaluation.metrics import THRESHOLD_STRATEGIES
 from goemox.inference.predictor import LongText
@@ -64,7 +64,7 @@ class CalibrateArguments:
 
 
 def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options: CalibrateArguments) -> int:
-    from goemox.calibration.calibrate import CalibrationRequest, calibrate
+    from goemox.calibration.job import CalibrationRequest, calibrate
 
     request = CalibrationRequest(
         model=model.model,
@@ -106,12 +106,11 @@ def run_calibrate(model: SavedModelArguments, data: DataSourceArguments, options
     return 0
 
 
-COMMANDS = {
-    "calibrate": Command(
+COMMANDS = by_name(
+    Command(
         "calibrate",
-        "Calibrate a saved model's scores (Platt or temperature scaling).",
         (SavedModelArguments, DataSourceArguments, CalibrateArguments),
         run_calibrate,
         description=CALIBRATE_HELP,
     )
-}
+)

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from goemox.cli.options import check_at_least, overwrite_field
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.data.arguments import DataSourceArguments
 from goemox.errors import GoEmoXUsageError
-from goemox.fetch.sources import GITHUB_STATES, HN_LISTS, OUTPUT_FORMATS
+from goemox.fetch.sites import GITHUB_STATES, HN_LISTS, OUTPUT_FORMATS
 
 
 @dataclass
@@ -55,8 +55,8 @@ def run_stats(data: DataSourceArguments, options: StatsArguments) -> int:
     from goemox.data import load_emotion_dataset
     from goemox.data.stats import dataset_statistics
     from goemox.data.stats_report import write_stats_report
+    from goemox.file_io import prepare_output_folder
     from goemox.labels import get_label_scheme
-    from goemox.reporting.files import prepare_output_folder
 
     inputs = [data.dataset, *data.split_files().values(), options.tokenizer]
     folder = prepare_output_folder(options.output_dir, options.overwrite, inputs=inputs)
@@ -142,7 +142,7 @@ class GithubArguments:
 
 def fetch_rows(fetch, source, cache, policy):
     """Rows, their columns, what they are, and the number of HTTP requests sent, for either source."""
-    from goemox.fetch import sources as fetching
+    from goemox.fetch import sites as fetching
     from goemox.fetch.http import JsonClient
 
     if isinstance(source, HackerNewsArguments):
@@ -184,8 +184,8 @@ def run_fetch(fetch: FetchArguments, source) -> int:
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     from goemox.fetch.http import RetryPolicy
-    from goemox.fetch.sources import FetchCache, output_format, resumable, write_rows
-    from goemox.reporting.files import check_output_file
+    from goemox.fetch.sites import FetchCache, output_format, resumable, write_rows
+    from goemox.file_io import check_output_file
 
     fmt = output_format(fetch.output, fetch.format)
     output = check_output_file(fetch.output, fetch.overwrite, inputs=[fetch.cache_dir])
@@ -206,25 +206,22 @@ def run_fetch(fetch: FetchArguments, source) -> int:
     return 0
 
 
-COMMANDS = {
-    "data stats": Command(
+COMMANDS = by_name(
+    Command(
         "data stats",
-        "Label frequencies, cardinality, co-occurrence, token lengths and emoji per split.",
         (DataSourceArguments, StatsArguments),
         run_stats,
         description="Write report.md, stats.json and PNGs describing each split of a labelled data set.",
     ),
-    "fetch hackernews": Command(
+    Command(
         "fetch hackernews",
-        "Stories from the Hacker News API.",
         (FetchArguments, HackerNewsArguments),
         run_fetch,
     ),
-    "fetch github-issues": Command(
+    Command(
         "fetch github-issues",
-        "Issues of a GitHub repository (token from $GITHUB_TOKEN/$GH_TOKEN).",
         (FetchArguments, GithubArguments),
         run_fetch,
         legacy_positionals=("repo",),
     ),
-}
+)

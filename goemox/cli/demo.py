@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from goemox.cli.options import check_at_least
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.demo.logic import DEFAULT_MAX_LENGTH, DEFAULT_MAX_ROWS, DemoSettings
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.loading import long_text_field
@@ -78,4 +78,4 @@ def run_demo(options: DemoArguments) -> NoReturn:
     os.execv(command[0], command)
 
 
-COMMANDS = {"demo": Command("demo", "Start the web demo (Streamlit) for a model.", (DemoArguments,), run_demo)}
+COMMANDS = by_name(Command("demo", (DemoArguments,), run_demo))

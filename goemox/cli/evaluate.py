@@ -12,7 +12,7 @@ from goemox.cli.options import (
     label_map_field,
     overwrite_field,
 )
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.data.arguments import DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 
@@ -65,7 +65,7 @@ def run_evaluate(
     model: SavedModelArguments, backend: BackendArguments, data: DataSourceArguments, options: EvaluateArguments
 ) -> int:
     from goemox.evaluation.scoring import format_metrics_table, score_split, split_metrics
-    from goemox.reporting.files import check_output_file, prepare_output_folder, write_json_atomically
+    from goemox.file_io import check_output_file, prepare_output_folder, write_json_atomically
 
     if options.single_label and data.scheme is not None:
         raise GoEmoXUsageError(
@@ -115,7 +115,7 @@ def evaluate_single_label(classifier, model: SavedModelArguments, data: DataSour
     """`goemox evaluate --single_label`: score in the data's labels, print, and write `--output` / `--report_dir`."""
     from goemox.evaluation.label_bridge import format_single_label_table, score_in_data_labels, single_label_scores
     from goemox.evaluation.label_bridge_report import write_single_label_section
-    from goemox.reporting.files import write_json_atomically
+    from goemox.file_io import write_json_atomically
     from goemox.reporting.markdown import MarkdownReport
 
     scored, label_map = score_in_data_labels(
@@ -150,11 +150,10 @@ def evaluate_single_label(classifier, model: SavedModelArguments, data: DataSour
     return 0
 
 
-COMMANDS = {
-    "evaluate": Command(
+COMMANDS = by_name(
+    Command(
         "evaluate",
-        "Score a saved model on a labelled split.",
         (SavedModelArguments, BackendArguments, DataSourceArguments, EvaluateArguments),
         run_evaluate,
     )
-}
+)

@@ -13,7 +13,7 @@ Example:
 >>> @dataclass
 ... class Greeting:
 ...     name: str = "world"
->>> command = Command("greet", "Say hello.", (Greeting,), lambda options: 0)
+>>> command = Command("greet", (Greeting,), lambda options: 0, description="Say hello.")
 >>> parse_command(command, ["--name", "you"])
 (Greeting(name='you'),)
 ```"""
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goemox.errors import GoEmoXUsageError
-from goemox.reporting.files import read_mapping_file
+from goemox.file_io import read_mapping_file
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ class Command:
     """One `goemox` command.
 
     Attributes:
-        name: the words that select it (`"evaluate"`, `"export onnx"`).
-        summary: one line for `goemox --help`.
+        name: the words that select it (`"evaluate"`, `"export onnx"`), a key of `goemox.cli.COMMANDS`, which
+            holds its one-line summary.
         arguments: the dataclasses whose fields are its options, in the order `run` takes them (or a function
             returning them, for dataclasses whose import is slow).
         run: takes one instance of each dataclass and returns the exit status.
@@ -51,16 +51,34 @@ class Command:
     """
 
     name: str
-    summary: str
     arguments: tuple[type, ...] | Callable[[], tuple[type, ...]]
     run: Callable[..., int]
     description: str | None = None
     legacy_positionals: tuple[str, ...] = ()
     extra_files: tuple[tuple[str, Callable[[str], dict]], ...] = ()
 
+    @property
+    def summary(self) -> str:
+        """The one line `goemox --help` shows, declared beside the command's name in `goemox.cli.COMMANDS`."""
+        from goemox.cli import COMMANDS
+
+        return COMMANDS[self.name][1]
+
     def dataclasses(self) -> tuple[type, ...]:
         """The option dataclasses, in the order `run` takes them."""
         return self.arguments() if callable(self.arguments) else self.arguments
+
+
+def by_name(*commands: Command) -> dict[str, Command]:
+    """A command module's `COMMANDS`: its commands by name (each one a key of `goemox.cli.COMMANDS`).
+
+    Example:
+
+    ```python
+    >>> sorted(by_name(Command("greet", (), lambda: 0), Command("wave", (), lambda: 0)))
+    ['greet', 'wave']
+    ```"""
+    return {command.name: command for command in commands}
 
 
 def build_parser(command: Command):

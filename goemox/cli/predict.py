@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from goemox.cli.options import BackendArguments, SavedModelArguments, check_at_least, overwrite_field
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.data.text_files import INPUT_FORMATS
 from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.inference.attribution import DEFAULT_STEPS
@@ -96,8 +96,8 @@ class PredictArguments:
 
 def run_predict(model: SavedModelArguments, backend: BackendArguments, options: PredictArguments) -> int:
     from goemox.data.text_files import read_inputs
+    from goemox.file_io import check_output_file
     from goemox.inference.io import check_prediction_columns, write_predictions
-    from goemox.reporting.files import check_output_file
 
     logging.basicConfig(format="goemox predict: %(message)s")
     for name in ("goemox.inference", "goemox.data"):
@@ -187,6 +187,7 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
     ```"""
     from goemox.data.text_files import input_format, iter_inputs
     from goemox.errors import first_line
+    from goemox.file_io import check_output_folder
     from goemox.inference.sharding import (
         check_shard_folder,
         merge_shards,
@@ -194,7 +195,6 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
         run_fingerprint,
         shard_folder,
     )
-    from goemox.reporting.files import check_output_folder
 
     for option, path in (("--input", options.input), ("--output", options.output)):
         if path == "-":
@@ -247,11 +247,10 @@ def predict_in_chunks(model: SavedModelArguments, backend: BackendArguments, opt
     return 0
 
 
-COMMANDS = {
-    "predict": Command(
+COMMANDS = by_name(
+    Command(
         "predict",
-        "Label texts from a file or standard input.",
         (SavedModelArguments, BackendArguments, PredictArguments),
         run_predict,
     )
-}
+)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from goemox.cli.options import overwrite_field
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.errors import GoEmoXUsageError
 from goemox.hub.model_card import ModelCardOptions
 
@@ -171,13 +171,14 @@ def run_push(model: TrainedModelArguments, options: PushArguments, card: ModelCa
 
 
 def run_card(model: TrainedModelArguments, options: CardArguments, card: ModelCardOptions) -> int:
+    from goemox.file_io import check_output_file, write_text_atomically
     from goemox.hub.model_card import render_model_card
-    from goemox.reporting.files import check_output_file, write_text_atomically
+    from goemox.run_folder import CARD_FILE
 
     check_card_repo_id(card)
     model_dir = Path(model.model)
-    output = Path(options.output or model_dir / "README.md")
-    own_card = output.resolve() == (model_dir / "README.md").resolve()
+    output = Path(options.output or model_dir / CARD_FILE)
+    own_card = output.resolve() == (model_dir / CARD_FILE).resolve()
     inputs = [card.analysis_dir] if own_card else [model_dir, card.analysis_dir]
     # The model's own card is the one the command re-renders; any other existing file is the user's.
     check_output_file(output, overwrite=own_card or options.overwrite, inputs=inputs, option="--output")
@@ -190,17 +191,15 @@ def run_card(model: TrainedModelArguments, options: CardArguments, card: ModelCa
     return 0
 
 
-COMMANDS = {
-    "export hub": Command(
+COMMANDS = by_name(
+    Command(
         "export hub",
-        "Write the exact folder `goemox push` would upload, without uploading.",
         (TrainedModelArguments, ExportHubArguments, ModelCardOptions),
         run_export_hub,
         legacy_positionals=("model", "output_dir"),
     ),
-    "export onnx": Command(
+    Command(
         "export onnx",
-        "ONNX for CPU inference with onnxruntime (`goemox predict --backend onnx`).",
         (TrainedModelArguments, ExportOnnxArguments),
         run_export_onnx,
         description="Export a saved model folder to ONNX in --output_dir in the Hub layout that optimum and "
@@ -209,20 +208,18 @@ COMMANDS = {
         "more than 1e-4.",
         legacy_positionals=("model", "output_dir"),
     ),
-    "push": Command(
+    Command(
         "push",
-        "Publish a trained model to the Hub (one commit; native class when possible).",
         (TrainedModelArguments, PushArguments, ModelCardOptions),
         run_push,
         description="Publish a trained model folder to a Hub model repository in a single commit. The token comes "
         "from huggingface_hub (HF_TOKEN or `hf auth login`) and is never printed.",
         legacy_positionals=("model", "repo_id"),
     ),
-    "card": Command(
+    Command(
         "card",
-        "Render a trained run's model card (README.md).",
         (TrainedModelArguments, CardArguments, ModelCardOptions),
         run_card,
         legacy_positionals=("model",),
     ),
-}
+)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from goemox.cli.parsing import Command
+from goemox.cli.parsing import Command, by_name
 from goemox.errors import GoEmoXUsageError
-from goemox.reporting.files import read_mapping_file
+from goemox.file_io import read_mapping_file
+from goemox.run_folder import CARD_FILE, CURVE_FILE, METRICS_FILE, RELIABILITY_FILE
 
 TRAIN_HELP = """Fine-tune an encoder with the Tanh head. Every option can also come from a YAML/JSON file given with
 --config, and the searched options from a `goemox search` best_params.json given with --params (flags on the
@@ -82,8 +83,8 @@ def print_training_summary(metrics: dict, output_dir: str) -> None:
     for split in ("validation", "test"):
         for name, values in (metrics.get(f"{split}_by_source") or {}).items():
             rows.append((f"{split} {name}, tuned ({len(values['tuned']['per_class'])} labels)", values["tuned"]))
-    plots = "training_curve.png" + (", reliability.png" if (metrics.get("calibration") or {}).get("map") else "")
-    print(f"\nSaved model, metrics.json, {plots} and the model card README.md to {output_dir}")
+    plots = CURVE_FILE + (f", {RELIABILITY_FILE}" if (metrics.get("calibration") or {}).get("map") else "")
+    print(f"\nSaved model, {METRICS_FILE}, {plots} and the model card {CARD_FILE} to {output_dir}")
     if metrics.get("sources"):
         print("Several corpora: pooled rows score each label on the rows that annotate it; a corpus on its own labels.")
     print(f"{'':<38}{'macro-F1':>9}{'micro-F1':>9}{'ROC-AUC':>9}{'Hamming':>9}")
@@ -145,14 +146,13 @@ def search_arguments() -> tuple[type, ...]:
     return (*train_arguments(), SearchArguments)
 
 
-COMMANDS = {
-    "train": Command(
+COMMANDS = by_name(
+    Command(
         "train",
-        "Fine-tune an encoder with the Tanh head.",
         lambda: (*train_arguments(), ParamsArguments),
         run_train,
         description=TRAIN_HELP,
         extra_files=(("--params", read_params_file),),
     ),
-    "search": Command("search", "Optuna hyperparameter search.", search_arguments, run_search, description=SEARCH_HELP),
-}
+    Command("search", search_arguments, run_search, description=SEARCH_HELP),
+)

@@ -42,8 +42,6 @@ from goemox.errors import DataError, GoEmoXUsageError
 from goemox.labels import LabelScheme, get_label_scheme
 from goemox.resources import DEMO_DATA, resource
 
-__all__ = ["DataError", "LoadReport", "load_emotion_dataset"]
-
 logger = logging.getLogger(__name__)
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from goemox.data.stats import CARDINALITY_BUCKETS, top_pairs
-from goemox.reporting.files import write_json_atomically
+from goemox.file_io import write_json_atomically
 from goemox.reporting.markdown import MarkdownReport
 from goemox.reporting.plots import plot_heatmap, save_figure
 

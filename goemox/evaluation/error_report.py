@@ -22,8 +22,8 @@ from goemox.evaluation.error_analysis import (
 )
 from goemox.evaluation.metrics import multilabel_metrics
 from goemox.evaluation.scoring import ScoredSplit
+from goemox.file_io import write_json_atomically, write_text_atomically
 from goemox.labels import NO_LABEL
-from goemox.reporting.files import write_json_atomically, write_text_atomically
 from goemox.reporting.markdown import MarkdownReport, plain_text
 from goemox.reporting.plots import plot_heatmap, save_figure
 from goemox.scores import apply_thresholds

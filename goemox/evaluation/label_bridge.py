@@ -39,9 +39,9 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from goemox.data import label_matrix
 from goemox.errors import DataError, GoEmoXUsageError
 from goemox.evaluation.scoring import ScoredSplit, load_split
+from goemox.file_io import read_mapping_file
 from goemox.inference.predictor import EmotionPredictor
 from goemox.labels import BUILTIN_SCHEMES, LabelScheme, get_label_scheme
-from goemox.reporting.files import read_mapping_file
 
 logger = logging.getLogger(__name__)
 

@@ -20,22 +20,13 @@ from goemox.scores import apply_thresholds, resolve_thresholds, sigmoid
 if TYPE_CHECKING:
     from transformers import EvalPrediction
 
-__all__ = [
-    "DEFAULT_GRID",
-    "annotated_metrics",
-    "apply_thresholds",
-    "make_compute_metrics",
-    "multilabel_metrics",
-    "threshold_report",
-    "tune_global_threshold",
-    "tune_per_class_thresholds",
-]
 
 DEFAULT_GRID: np.ndarray = np.round(np.arange(0.05, 0.951, 0.01), 2)
 """Default threshold grid for tuning: 0.05, 0.06, ..., 0.95."""
 
 _TIE_TOL = 1e-12
 THRESHOLD_STRATEGIES = ("per_class", "global", "fixed")
+"""How decision thresholds are chosen: one per label, one shared by all labels (both tuned on validation), or 0.5."""
 
 
 SUMMARY_METRICS = (

@@ -24,6 +24,7 @@ from goemox.errors import GoEmoXUsageError, first_line
 from goemox.exporters.native import BOOKKEEPING_KEYS, is_native_multilabel_classifier, native_config
 from goemox.exporters.portable import export_tokenizer, scrub_local_paths
 from goemox.exporters.quantization import quantize_int8
+from goemox.file_io import check_output_folder, write_json_atomically
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.onnx import (
     EXPORT_RECORD,
@@ -35,8 +36,8 @@ from goemox.inference.onnx import (
     onnx_session,
 )
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
-from goemox.reporting.files import check_output_folder, staged_folder, write_json_atomically
 from goemox.resources import demo_texts
+from goemox.run_folder import CONFIG_FILE, check_model_folder, staged_folder
 from goemox.scores import apply_thresholds
 
 FILES = {"fp32": "onnx/model.onnx", "int8": "onnx/model_quantized.onnx"}
@@ -87,8 +88,7 @@ def parity_texts() -> list[str]:
 def load_source(model_dir: Path) -> tuple[PreTrainedModel, object]:
     """The fp32 model and tokenizer of a saved folder (its `model_max_length` the training length, see
     `export_tokenizer`), refusing models that are not multi-label classifiers."""
-    if not (model_dir / "config.json").is_file():
-        raise GoEmoXUsageError(f"{model_dir}: not a saved model folder (no config.json)")
+    check_model_folder(model_dir)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
         tokenizer = export_tokenizer(model_dir)
@@ -97,7 +97,7 @@ def load_source(model_dir: Path) -> tuple[PreTrainedModel, object]:
     problem = model.config.problem_type
     if problem not in (None, "multi_label_classification"):
         raise GoEmoXUsageError(
-            f"{model_dir / 'config.json'}: problem_type is {problem!r}; goemox exports multi-label classifiers "
+            f"{model_dir / CONFIG_FILE}: problem_type is {problem!r}; goemox exports multi-label classifiers "
             "(problem_type 'multi_label_classification')"
         )
     return model.eval(), tokenizer

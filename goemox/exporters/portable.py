@@ -17,7 +17,7 @@ from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
 
 from goemox.errors import GoEmoXUsageError
-from goemox.training.run_folder import RUN_CONFIG_FILE
+from goemox.run_folder import RUN_CONFIG_FILE, read_run_file
 
 logger = logging.getLogger(__name__)
 
@@ -131,12 +131,13 @@ def training_max_length(model_dir: str | Path) -> int | None:
     >>> training_max_length("runs/bert")  # doctest: +SKIP
     128
     ```"""
-    path = Path(model_dir) / RUN_CONFIG_FILE
-    if not path.is_file():
+    run_config = read_run_file(model_dir, RUN_CONFIG_FILE, required=False)
+    if run_config is None:
         return None
+    path = Path(model_dir) / RUN_CONFIG_FILE
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))["data"]["max_length"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        value = run_config["data"]["max_length"]
+    except (KeyError, TypeError) as err:
         raise GoEmoXUsageError(f"{path}: expected JSON with data.max_length, the training length ({err!r})") from None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise GoEmoXUsageError(f"{path}: data.max_length must be a positive integer, got {value!r}")

@@ -17,14 +17,12 @@ from goemox.exporters.native import published_architecture, to_native_model
 from goemox.exporters.onnx import FILES as ONNX_GRAPHS
 from goemox.exporters.onnx import export_onnx
 from goemox.exporters.portable import export_tokenizer, scrub_local_paths
+from goemox.file_io import check_output_folder
 from goemox.hub.model_card import ModelCardOptions, render_model_card
 from goemox.inference.onnx import EXPORT_RECORD
 from goemox.modeling_goemox import GoEmoXForSequenceClassification
-from goemox.reporting.files import check_output_folder, staged_folder
+from goemox.run_folder import CARD_FILE, RUN_FILES, check_model_folder, copy_model_files, staged_folder
 from goemox.scores import sigmoid
-
-RUN_FILES = ("metrics.json", "run_config.json", "training_curve.png")
-"""Files of a training run that travel with the model (the card's numbers come from metrics.json)."""
 
 REMOTE_CODE_FILES = ("configuration_goemox.py", "modeling_goemox.py")
 """goemox's files a remote-code repository holds (modeling_goemox.py imports nothing from goemox except its
@@ -75,9 +73,7 @@ class HubFolder:
 
 
 def _load_goemox_model(model_dir: str | Path) -> GoEmoXForSequenceClassification:
-    folder = Path(model_dir)
-    if not (folder / "config.json").is_file():
-        raise GoEmoXUsageError(f"{folder}: not a saved model folder (no config.json)")
+    folder = check_model_folder(model_dir)
     model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32)
     if not isinstance(model, GoEmoXForSequenceClassification):
         raise GoEmoXUsageError(
@@ -109,10 +105,8 @@ def _write_folder(out: Path, model_dir: Path, model, tokenizer, native: bool, ca
     # AutoTokenizer and pipeline() give the same input_ids, and no token_type_ids: BertModel then reads its
     # all-zero buffer (segment embeddings are zero anyway), and `goemox export onnx` leaves that input out.
     tokenizer.save_pretrained(out)
-    for name in RUN_FILES:
-        if (model_dir / name).is_file():
-            shutil.copy2(model_dir / name, out / name)
-    render_model_card(model_dir, options=card_options, native=native, onnx=onnx).save(out / "README.md")
+    copy_model_files(model_dir, out, only=RUN_FILES)
+    render_model_card(model_dir, options=card_options, native=native, onnx=onnx).save(out / CARD_FILE)
     scrub_local_paths(out)
     return architecture
 

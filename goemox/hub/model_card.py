@@ -8,7 +8,6 @@ source, versions, search summary) and `config.json`; the measured out-of-domain 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,9 +19,10 @@ from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
 from goemox.exporters.portable import is_hub_id, local_name
+from goemox.file_io import read_json_object
 from goemox.inference.predictor import LONG_TEXT_CONFIG_KEYS
 from goemox.resources import MODEL_CARD_TEMPLATE, resource
-from goemox.training.adaptation import StartingPoint
+from goemox.run_folder import METRICS_FILE, RUN_CONFIG_FILE, StartingPoint, read_run_file
 
 DESCRIPTION = (
     "A multi-label emotion classifier for short English texts, fine-tuned with goemox: a transformer encoder, a "
@@ -105,13 +105,12 @@ class ModelCardOptions:
     )
 
 
-def _read_json(path: Path, what: str) -> dict:
+def read_analysis(analysis_dir: str | Path) -> dict:
+    """The `analysis.json` of a `goemox analyze` folder, refusing a missing or invalid one."""
+    path = Path(analysis_dir) / "analysis.json"
     if not path.is_file():
-        raise GoEmoXUsageError(f"{path}: missing; the model card needs the {what} of a goemox training run")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise GoEmoXUsageError(f"{path}: not valid JSON ({err})") from None
+        raise GoEmoXUsageError(f"{path}: missing; the model card needs the analysis of a `goemox analyze` folder")
+    return read_json_object(path)
 
 
 def _fmt(value, digits: int = 4) -> str:
@@ -203,9 +202,9 @@ class RunFiles:
     def read(cls, model_dir: str | Path, options: ModelCardOptions | None = None) -> RunFiles:
         """Read the files of `model_dir` (and of `options.analysis_dir`), refusing missing or invalid ones."""
         folder, options = Path(model_dir), options or ModelCardOptions()
-        metrics = _read_json(folder / "metrics.json", "metrics")
-        run_config = _read_json(folder / "run_config.json", "options")
-        analysis = _read_json(Path(options.analysis_dir) / "analysis.json", "analysis") if options.analysis_dir else {}
+        metrics = read_run_file(folder, METRICS_FILE, needed_by="the model card")
+        run_config = read_run_file(folder, RUN_CONFIG_FILE, needed_by="the model card")
+        analysis = read_analysis(options.analysis_dir) if options.analysis_dir else {}
         return cls(folder, options, metrics, run_config, AutoConfig.from_pretrained(folder), analysis)
 
     @property

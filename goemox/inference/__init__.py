@@ -1,6 +1,7 @@
-"""Prediction with a saved model: `EmotionClassifier` (PyTorch), `OnnxEmotionClassifier` (onnxruntime, no torch),
-their shared batching (`EmotionPredictor`), loading either with one-line errors (`load_classifier`), and the file
-formats of `goemox predict`.
+"""Prediction with a saved model: `EmotionClassifier` (PyTorch), `OnnxEmotionClassifier` (onnxruntime, no torch)
+and the pieces it is built from, their shared batching and long-text reading (`EmotionPredictor`, `LongText`),
+loading either with one-line errors (`load_classifier`), word attributions, and the files of `goemox predict`
+(prediction files, resumable shards).
 
 Example:
 
@@ -13,7 +14,21 @@ Example:
 
 from goemox.lazy_names import lazy_names
 
-__all__ = ["EmotionClassifier", "EmotionPrediction", "EmotionPredictor", "OnnxEmotionClassifier", "load_classifier"]
+__all__ = [
+    "EmotionClassifier",
+    "EmotionPrediction",
+    "EmotionPredictor",
+    "LabelExplanation",
+    "LongText",
+    "OnnxEmotionClassifier",
+    "StoredConfig",
+    "TokenizerFile",
+    "load_classifier",
+    "merge_shards",
+    "onnx_session",
+    "predict_shards",
+    "write_predictions",
+]
 
 _LAZY = {
     "EmotionClassifier": "goemox.inference.classifier",
@@ -21,6 +36,14 @@ _LAZY = {
     "EmotionPredictor": "goemox.inference.predictor",
     "OnnxEmotionClassifier": "goemox.inference.onnx",
     "load_classifier": "goemox.inference.loading",
+    "LongText": "goemox.inference.predictor",
+    "StoredConfig": "goemox.inference.onnx",
+    "TokenizerFile": "goemox.inference.onnx",
+    "onnx_session": "goemox.inference.onnx",
+    "LabelExplanation": "goemox.inference.attribution",
+    "write_predictions": "goemox.inference.io",
+    "predict_shards": "goemox.inference.sharding",
+    "merge_shards": "goemox.inference.sharding",
 }
 
 

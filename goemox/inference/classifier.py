@@ -16,8 +16,6 @@ from goemox.inference.attribution import DEFAULT_STEPS, LabelExplanation, integr
 from goemox.inference.predictor import EmotionPrediction, EmotionPredictor, LongText
 from goemox.inference.windows import Windows, overflow_windows
 
-__all__ = ["EmotionClassifier", "EmotionPrediction", "check_model_source", "looks_local"]
-
 
 class EmotionClassifier(EmotionPredictor):
     """Batched multi-label prediction with a saved goemox model (or any multi-label sequence classifier) in PyTorch.

@@ -12,8 +12,8 @@ from dataclasses import asdict
 from typing import TextIO
 
 from goemox.errors import GoEmoXUsageError
+from goemox.file_io import write_text_atomically
 from goemox.inference.predictor import EmotionPrediction
-from goemox.reporting.files import write_text_atomically
 
 OUTPUT_FORMATS = ("jsonl", "csv")
 PREDICTION_COLUMNS = ("labels", "scores", "unfamiliar", "explanation")

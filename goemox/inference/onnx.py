@@ -8,13 +8,13 @@ BENCHMARKS.md).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from goemox.errors import GoEmoXUsageError, first_line
+from goemox.file_io import read_json_object
 from goemox.inference.predictor import EmotionPredictor, LongText
 from goemox.inference.windows import Windows, overflow_windows
 from goemox.scores import stored_thresholds
@@ -37,13 +37,7 @@ def read_json_file(path: Path, what: str) -> dict:
     """A JSON object from a file of an exported folder, or a usage error naming the file."""
     if not path.is_file():
         raise GoEmoXUsageError(f"{path}: missing; the folder needs its {what} (export the model again)")
-    try:
-        values = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise GoEmoXUsageError(f"{path}: not valid JSON ({err})") from None
-    if not isinstance(values, dict):
-        raise GoEmoXUsageError(f"{path}: expected a JSON object, got {type(values).__name__}")
-    return values
+    return read_json_object(path)
 
 
 class StoredConfig:

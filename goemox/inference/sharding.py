@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from goemox.errors import GoEmoXUsageError
+from goemox.file_io import open_atomically, write_text_atomically
 from goemox.inference.attribution import DEFAULT_STEPS
 from goemox.inference.io import (
     check_prediction_columns,
@@ -47,7 +48,6 @@ from goemox.inference.io import (
     input_columns,
 )
 from goemox.inference.predictor import EmotionPredictor
-from goemox.reporting.files import open_atomically, write_text_atomically
 
 DEFAULT_CHUNK_ROWS = 10_000
 """Rows per chunk when several processes share an input and no chunk size is given."""

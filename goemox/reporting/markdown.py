@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from goemox.reporting.files import write_text_atomically
+from goemox.file_io import write_text_atomically
 
 MARKDOWN_MARKUP = re.compile(r"([\\`*_\[\]<>#~])")
 """Characters that Markdown may read as markup in running text (a table's `|` is escaped by the table itself)."""

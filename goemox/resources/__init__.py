@@ -14,8 +14,18 @@ import json
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
+__all__ = [
+    "DEMO_DATA",
+    "MODEL_CARD_TEMPLATE",
+    "demo_texts",
+    "read_resource",
+    "resource",
+]
+
 DEMO_DATA = "demo_emotions.jsonl"
+"""The packaged demo training set (JSONL, `text` and `labels`), read as the data set `demo`."""
 MODEL_CARD_TEMPLATE = "model_card_template.md"
+"""The model card template `goemox.hub.render_model_card` fills in."""
 
 
 def resource(name: str) -> Traversable:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import TypeVar
 
 import torch
@@ -18,51 +17,12 @@ from goemox.errors import GoEmoXError, GoEmoXUsageError, first_line
 from goemox.exporters.native import from_native_model, is_native_multilabel_classifier
 from goemox.labels import LabelScheme
 from goemox.modeling_goemox import GoEmoXForSequenceClassification, encoder_dropout_overrides
+from goemox.run_folder import StartingPoint
 from goemox.training.arguments import ModelArguments, read_model_config
 
 logger = logging.getLogger(__name__)
 
 Loaded = TypeVar("Loaded")
-
-
-@dataclass
-class StartingPoint:
-    """Where a run's model came from, and which output rows it took over (recorded in `metrics.json`).
-
-    Attributes:
-        kind: `"encoder"` (a fresh head on any AutoModel), `"goemox"` (a saved goemox model) or `"native"` (a
-            native BERT/RoBERTa multi-label classifier, e.g. a `goemox export hub` folder).
-        source: the `--model_name_or_path` it was loaded from.
-        carried: the run's labels whose output row (weights and bias) comes from the trained model.
-        new: the run's labels whose output row starts from the fresh initialisation.
-        dropped: the trained model's labels that the run's scheme does not have.
-
-    Example:
-
-    ```python
-    >>> StartingPoint("goemox", "runs/ten", carried=["joy"], new=["neutral"], dropped=["love"]).summary()
-    'goemox model runs/ten, output rows: carried 1 (joy), new 1 (neutral), dropped 1 (love)'
-    ```"""
-
-    kind: str
-    source: str
-    carried: list[str]
-    new: list[str]
-    dropped: list[str]
-
-    def summary(self) -> str:
-        """One line saying what the run started from."""
-        if self.kind == "encoder":
-            return f"encoder {self.source} with a fresh head"
-        parts = [
-            f"{what} {len(names)}" + (f" ({', '.join(names)})" if names else "")
-            for what, names in (("carried", self.carried), ("new", self.new), ("dropped", self.dropped))
-        ]
-        return f"{self.kind} model {self.source}, output rows: {', '.join(parts)}"
-
-    def to_dict(self) -> dict:
-        """The JSON form written to `metrics.json` under `initialised_from`."""
-        return asdict(self)
 
 
 def label_names(config) -> list[str]:

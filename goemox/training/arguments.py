@@ -147,7 +147,7 @@ class DataArguments(DataSourceArguments):
 
     def source_specs(self) -> list:
         """The `--source` / `datasets:` corpora of the run, checked (empty for a one-corpus run)."""
-        from goemox.data.sources import parse_sources
+        from goemox.data.corpora import parse_sources
 
         return parse_sources(self.datasets, self) if self.datasets else []
 

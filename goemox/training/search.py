@@ -55,8 +55,8 @@ from pathlib import Path
 
 from goemox.data import tokenize_dataset
 from goemox.errors import GoEmoXUsageError
+from goemox.file_io import read_mapping_file, write_json_atomically
 from goemox.labels import get_label_scheme
-from goemox.reporting.files import read_mapping_file, write_json_atomically
 from goemox.training.arguments import DataArguments, ModelArguments, check_max_length, read_model_config
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
@@ -81,6 +81,7 @@ POS_WEIGHT_SPACE: dict[str, dict] = {
 SPACES = {"standard": STANDARD_SPACE, "pos-weight": POS_WEIGHT_SPACE}
 FINISHED_OR_TAKEN = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")
 PRUNERS = ("median", "successive_halving", "hyperband", "none")
+"""The values of `--pruner`: how weak trials are stopped, compared per epoch."""
 
 
 @dataclass
@@ -352,7 +353,7 @@ def run_search(
     from transformers import AutoTokenizer, set_seed
 
     from goemox.training.adaptation import build_model
-    from goemox.training.train import (
+    from goemox.training.data_setup import (
         buckets_within_max_length,
         load_data,
         several_corpora_setup,

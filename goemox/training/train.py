@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from datasets import DatasetDict, concatenate_datasets
+from datasets import DatasetDict
 from transformers import AutoTokenizer, TrainerCallback, set_seed
 
 from goemox.analysis.ood import validation_ood_cutoff
@@ -22,42 +22,43 @@ from goemox.calibration.fitting import (
 )
 from goemox.calibration.logit_map import fold_logit_map
 from goemox.calibration.report import plot_overall_reliability
-from goemox.data import LoadReport, load_emotion_dataset, tokenize_dataset
-from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN, combine_sources, load_source, source_summary
+from goemox.data import tokenize_dataset
+from goemox.data.corpora import MASK_COLUMN, SOURCE_COLUMN
 from goemox.data.tokenize import count_truncated
-from goemox.errors import DataError, GoEmoXUsageError
-from goemox.evaluation.metrics import (
-    annotated_metrics,
-    make_compute_metrics,
-    multilabel_metrics,
-    threshold_report,
-)
+from goemox.errors import GoEmoXUsageError
+from goemox.evaluation.metrics import annotated_metrics, multilabel_metrics, threshold_report
 from goemox.evaluation.per_source import source_metrics
+from goemox.file_io import write_json_atomically
 from goemox.hub.model_card import ModelCardCallback, render_model_card
 from goemox.hub.push import check_repo_id
 from goemox.inference.predictor import LongText
 from goemox.labels import LabelScheme, get_label_scheme
-from goemox.reporting.files import write_json_atomically
-from goemox.scores import sigmoid
-from goemox.training.adaptation import build_model, starting_point
-from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
-from goemox.training.collator import bucket_lengths
-from goemox.training.report import plot_training_curve
-from goemox.training.run_folder import (
+from goemox.run_folder import (
     CARD_FILE,
+    CONFIG_FILE,
     CURVE_FILE,
     METRICS_FILE,
     METRICS_SCHEMA_VERSION,
     RELIABILITY_FILE,
     RUN_CONFIG_FILE,
     library_versions,
+    read_run_file,
 )
+from goemox.scores import sigmoid
+from goemox.training.adaptation import build_model, starting_point
+from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
+from goemox.training.data_setup import (
+    buckets_within_max_length,
+    load_data,
+    merge_for_final_training,
+    several_corpora_setup,
+    sources_compute_metrics,
+)
+from goemox.training.report import plot_training_curve
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
 
 logger = logging.getLogger(__name__)
-
-MIN_ROWS_PER_SPLIT = 1
 
 
 def check_output_dir(args: GoEmoXTrainingArguments) -> None:
@@ -70,57 +71,6 @@ def check_output_dir(args: GoEmoXTrainingArguments) -> None:
             f"output_dir {out} already holds files; pass --overwrite_output_dir to replace them, "
             "--resume_from_checkpoint last to continue that run, or choose another folder"
         )
-
-
-def load_data(data_args: DataArguments, scheme: LabelScheme) -> tuple[DatasetDict, LoadReport]:
-    """Load the labelled splits and apply the optional seeded subsets; refuse splits without rows.
-
-    With several corpora (`--source`), the splits pool every source's rows with their `label_mask` and `source_id`
-    (see :func:`load_sources`), and the report's `sources` maps split -> the source names it holds."""
-    if data_args.datasets:
-        return load_sources(data_args, scheme)
-    splits, report = load_emotion_dataset(scheme=scheme, return_report=True, **data_args.load_options())
-    limits = {
-        "train": data_args.max_train_samples,
-        "validation": data_args.max_eval_samples,
-        "test": data_args.max_eval_samples,
-    }
-    for name, limit in limits.items():
-        if limit is not None and name in splits and len(splits[name]) > limit:
-            splits[name] = splits[name].shuffle(seed=data_args.split_seed).select(range(limit))
-    for name in ("train", "validation"):
-        if name not in splits:
-            raise GoEmoXUsageError(f"the data has no {name} split")
-    for name, split in splits.items():
-        if len(split) < MIN_ROWS_PER_SPLIT:
-            raise DataError(
-                report.sources.get(name, name),
-                None,
-                f"the {name} split has {len(split)} labelled rows (a header only, an empty file, or every row skipped)",
-                f"at least {MIN_ROWS_PER_SPLIT} row per split for training",
-            )
-    return splits, report
-
-
-def load_sources(data_args: DataArguments, scheme: LabelScheme) -> tuple[DatasetDict, LoadReport]:
-    """Every `--source` corpus read into the target scheme and pooled; each is checked before any training."""
-    specs = data_args.source_specs()
-    loaded = [load_source(spec, scheme, needs_validation=data_args.train_on == "train") for spec in specs]
-    for source in loaded:
-        logger.info(
-            "Source %s: %s rows, annotates %d of %d labels",
-            source.spec.name,
-            ", ".join(f"{split} {len(rows)}" for split, rows in source.splits.items()),
-            len(source.annotated),
-            scheme.num_labels,
-        )
-    splits = combine_sources(loaded, scheme)
-    report = LoadReport(
-        sources={split: ", ".join(s.spec.name for s in loaded if split in s.splits) for split in splits},
-        num_rows={split: len(rows) for split, rows in splits.items()},
-        duplicates_dropped=sum(source.report.duplicates_dropped for source in loaded),
-    )
-    return splits, report
 
 
 def logits_and_labels(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -154,49 +104,6 @@ class RunData:
     duplicates_dropped: int
     truncated: dict[str, int]
     sources: list[dict] | None = None
-
-
-def several_corpora_setup(
-    data_args: DataArguments, training_args: GoEmoXTrainingArguments, raw: DatasetDict, scheme: LabelScheme
-) -> tuple[list[dict] | None, GoEmoXTrainingArguments]:
-    """For a `--source` run: the sources' summary, and training arguments that pass each row's label mask and source
-    to the loss and the metrics and select on `--select_on`. One corpus: `(None, training_args)` unchanged."""
-    if not data_args.datasets:
-        return None, training_args
-    sources = source_summary(data_args.source_specs(), raw, scheme.labels)
-    selected = "macro_f1" if data_args.select_on == "pooled" else f"macro_f1_{data_args.select_on}"
-    return sources, replace(
-        training_args, label_names=["labels", MASK_COLUMN, SOURCE_COLUMN], metric_for_best_model=selected
-    )
-
-
-def sources_compute_metrics(sources: list[dict] | None, scheme: LabelScheme):
-    """The Trainer's `compute_metrics` of a several-corpora run (pooled and per source), else `None` (the default)."""
-    return make_compute_metrics(scheme.labels, [source["name"] for source in sources]) if sources else None
-
-
-def buckets_within_max_length(
-    training_args: GoEmoXTrainingArguments, data_args: DataArguments
-) -> GoEmoXTrainingArguments:
-    """The training arguments with `--pad_to_buckets` fitted to `--max_length` (see :func:`bucket_lengths`);
-    unchanged without buckets.
-
-    Args:
-        training_args: the run's training arguments.
-        data_args: holds `max_length`.
-
-    Example:
-
-    ```python
-    >>> args = GoEmoXTrainingArguments("runs/x", pad_to_buckets=[16, 32, 64, 128])  # doctest: +SKIP
-    >>> buckets_within_max_length(args, DataArguments(max_length=48)).pad_to_buckets  # doctest: +SKIP
-    [16, 32, 48]
-    ```"""
-    if not training_args.pad_to_buckets:
-        return training_args
-    buckets = bucket_lengths(training_args.pad_to_buckets, data_args.max_length)
-    logger.info("Batches padded to one of %s tokens", ", ".join(map(str, buckets)))
-    return replace(training_args, pad_to_buckets=buckets)
 
 
 def prepare_data(
@@ -569,42 +476,16 @@ def thresholds_of_validated_run(path: str | None, scheme: LabelScheme) -> list[f
             "--train_on other than 'train' leaves no validation data to tune thresholds on: pass --thresholds_from "
             "with the folder of a run trained on train only, with the same hyperparameters"
         )
-    config_path = Path(path) / "config.json" if Path(path).is_dir() else Path(path)
+    config_path = Path(path) / CONFIG_FILE if Path(path).is_dir() else Path(path)
     if not config_path.is_file():
-        raise GoEmoXUsageError(f"{config_path}: no such file; expected a saved model folder or its config.json")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
+        raise GoEmoXUsageError(f"{config_path}: no such file; expected a saved model folder or its {CONFIG_FILE}")
+    config = read_run_file(config_path.parent, config_path.name)
     labels = [config.get("id2label", {}).get(str(i)) for i in range(len(config.get("id2label", {})))]
     if labels != list(scheme.labels) or not config.get("thresholds"):
         raise GoEmoXUsageError(
             f"{config_path}: expected thresholds for the labels {list(scheme.labels)}, got labels {labels}"
         )
     return [float(t) for t in config["thresholds"]]
-
-
-def merge_for_final_training(
-    raw: DatasetDict, train_on: str, training_args: GoEmoXTrainingArguments
-) -> tuple[DatasetDict, GoEmoXTrainingArguments]:
-    """Join the named splits into train; with nothing left to validate on, train for the fixed epoch count."""
-    parts = train_on.split("+")
-    if parts[0] != "train" or any(part not in raw for part in parts):
-        raise GoEmoXUsageError(f"--train_on {train_on}: expected train, train+validation or train+validation+test")
-    merged = DatasetDict({"train": concatenate_datasets([raw[part] for part in parts])})
-    if "test" in raw and "test" not in parts:
-        merged["test"] = raw["test"]
-    if "test" in parts:
-        logger.warning(
-            "Training on %s: the test split is part of the training data, so test metrics of this model are NOT a "
-            "held-out measurement (metrics.json marks them held_out: false).",
-            train_on,
-        )
-    fixed = replace(
-        training_args,
-        eval_strategy="no",
-        load_best_model_at_end=False,
-        early_stopping_patience=0,
-        metric_for_best_model=None,
-    )
-    return merged, fixed
 
 
 def epoch_of_checkpoint(trainer: GoEmoXTrainer) -> float | None:

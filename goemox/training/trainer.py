@@ -9,7 +9,7 @@ import torch
 from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN
+from goemox.data.corpora import MASK_COLUMN, SOURCE_COLUMN
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import make_compute_metrics
 from goemox.training.collator import BucketPaddingCollator
@@ -30,7 +30,7 @@ class GoEmoXTrainer(Trainer):
       evaluates splits in their own (length-sorted) order,
     - with `args.pad_to_buckets`, pads every training and evaluation batch to one of those lengths
       ([`BucketPaddingCollator`]) instead of its longest row,
-    - for several corpora (a `label_mask` column, see :mod:`goemox.data.sources`), masks the loss of the labels a
+    - for several corpora (a `label_mask` column, see :mod:`goemox.data.corpora`), masks the loss of the labels a
       row's corpus does not annotate, counts positive weights over the annotating rows only, and with
       `args.source_temperature` != 1 draws rows by temperature sampling over the `source_id` column,
     - on CUDA, turns off cuDNN's attention kernel, whose per-shape planning costs more than it saves here.

@@ -23,7 +23,7 @@ from goemox.analysis.domain_shift import (
 )
 from goemox.analysis.ood import store_ood_cutoff
 from goemox.cli import main
-from goemox.data.text_sources import parse_domain, parse_text_source
+from goemox.data.domains import parse_domain, parse_text_source
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.classifier import EmotionClassifier
 from goemox.scores import negative_energy

@@ -26,6 +26,14 @@ def test_every_registered_command_has_a_parser_with_help(name, capsys):
     assert "--config" in capsys.readouterr().out
 
 
+def test_each_command_is_named_and_summarised_once():
+    modules = {module for module, _ in COMMANDS.values()}
+    declared = {name: module for module in modules for name in importlib.import_module(f"goemox.cli.{module}").COMMANDS}
+    assert declared == {name: module for name, (module, _) in COMMANDS.items()}
+    for name, (_, summary) in COMMANDS.items():
+        assert command(name).summary == summary and summary.endswith(".") and "\n" not in summary
+
+
 def test_top_level_help_lists_every_command(capsys):
     assert main(["--help"]) == 0
     listing = capsys.readouterr().out

@@ -91,7 +91,7 @@ def test_exported_tokenizer_cuts_at_the_training_length(tmp_path, trained_run_fa
 def test_training_length_is_absent_without_a_run_and_refused_when_broken(tmp_path):
     assert training_max_length(tmp_path) is None
     for content, expected in (
-        ("{", "expected JSON with data.max_length"),
+        ("{", "not valid JSON"),
         ('{"data": {}}', "expected JSON with data.max_length"),
         ('{"data": {"max_length": "128"}}', "must be a positive integer, got '128'"),
         ('{"data": {"max_length": 0}}', "must be a positive integer, got 0"),

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from goemox.errors import GoEmoXUsageError
-from goemox.inference.classifier import EmotionPrediction
 from goemox.inference.io import csv_prediction_fields, format_predictions, input_columns, write_predictions
+from goemox.inference.predictor import EmotionPrediction
 
 PREDS = [
     EmotionPrediction(labels=["joy"], scores={"joy": 0.9, "anger": 0.1}),

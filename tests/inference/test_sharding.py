@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from goemox.errors import GoEmoXUsageError
-from goemox.inference.classifier import EmotionPrediction
 from goemox.inference.io import write_predictions
+from goemox.inference.predictor import EmotionPrediction
 from goemox.inference.sharding import (
     ShardKey,
     ShardRecord,

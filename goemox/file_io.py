@@ -1,12 +1,20 @@
-"""Files a command reads and writes: option files (YAML/JSON mappings), atomic writes so that a reader never sees
-half a file, and checks of output paths before any work starts, so that nothing a command writes replaces one of its
-inputs or a file the user did not ask to replace."""
+"""The file I/O every command builds on: option files (YAML/JSON mappings) and JSON records read with one-line
+errors, atomic writes so that a reader never sees half a file, and checks of output paths before any work starts, so
+that nothing a command writes replaces one of its inputs or a file the user did not ask to replace.
+
+A whole folder is replaced all at once by `goemox.run_folder.staged_folder`.
+
+Example:
+
+```python
+>>> from goemox.file_io import write_json_atomically
+>>> write_json_atomically("metrics.json", {"macro_f1": 0.5})  # doctest: +SKIP
+```"""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -16,6 +24,21 @@ from typing import Any, TextIO
 import yaml
 
 from goemox.errors import GoEmoXUsageError
+
+__all__ = [
+    "check_apart_from_inputs",
+    "check_can_create",
+    "check_output_file",
+    "check_output_folder",
+    "check_regular_or_new",
+    "open_atomically",
+    "plain_mode",
+    "prepare_output_folder",
+    "read_json_object",
+    "read_mapping_file",
+    "write_json_atomically",
+    "write_text_atomically",
+]
 
 
 def read_mapping_file(path: str | Path, expected: str = "a mapping of option names to values") -> dict:
@@ -46,6 +69,30 @@ def read_mapping_file(path: str | Path, expected: str = "a mapping of option nam
     if not isinstance(content, dict):
         raise GoEmoXUsageError(f"{path}: expected {expected}, got {type(content).__name__}")
     return content
+
+
+def read_json_object(path: str | Path) -> dict:
+    """The JSON object (a mapping at the top) an existing file holds.
+
+    Args:
+        path: the file; check that it exists first, to say what it should have been.
+
+    Raises:
+        GoEmoXUsageError: invalid UTF-8 or JSON, or anything but an object at the top.
+
+    Example:
+
+    ```python
+    >>> read_json_object("runs/demo/config.json")["model_type"]  # doctest: +SKIP
+    'goemox'
+    ```"""
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise GoEmoXUsageError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(values, dict):
+        raise GoEmoXUsageError(f"{path}: expected a JSON object, got {type(values).__name__}")
+    return values
 
 
 def plain_mode(folder: bool = False) -> int:
@@ -112,27 +159,6 @@ def check_can_create(path: str | Path, option: str) -> None:
         raise GoEmoXUsageError(f"{option} {path}: cannot write in {place} ({err.strerror or err})") from None
     os.close(handle)
     os.unlink(probe)
-
-
-def staging_folder(destination: str | Path, infix: str) -> Path:
-    """A new empty folder beside `destination` (`.NAME<infix>XXXX`) to build it in, with the permissions `destination`
-    has, or a new folder would have under the umask (see :func:`plain_mode`).
-
-    Args:
-        destination: the folder the staged one will replace.
-        infix: what marks the staged folder's name (e.g. `.new`).
-
-    Example:
-
-    ```python
-    >>> staging_folder("runs/bert-hub", ".new-")  # doctest: +SKIP
-    PosixPath('runs/.bert-hub.new-k2j4a')
-    ```"""
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}{infix}"))
-    os.chmod(staging, destination.stat().st_mode & 0o7777 if destination.is_dir() else plain_mode(folder=True))
-    return staging
 
 
 @contextmanager
@@ -314,57 +340,3 @@ def prepare_output_folder(
     except OSError as err:
         raise GoEmoXUsageError(f"{option} {folder}: cannot create the folder ({err.strerror or err})") from None
     return path
-
-
-def swap_in_folder(staging: str | Path, destination: str | Path) -> Path:
-    """Put the complete folder `staging` at `destination`: an existing `destination` is first renamed aside, the new
-    folder moved in, and only then the old one deleted; if the move fails, the old folder is put back.
-
-    Args:
-        staging: the finished folder, on the same file system as `destination` (beside it; see
-            :func:`staging_folder`).
-        destination: where it belongs.
-
-    Example:
-
-    ```python
-    >>> swap_in_folder("runs/.bert-hub.new", "runs/bert-hub")  # doctest: +SKIP
-    ```"""
-    staging, destination = Path(staging), Path(destination)
-    if not destination.exists():
-        os.replace(staging, destination)
-        return destination
-    aside = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".old"))
-    os.replace(destination, aside / destination.name)
-    try:
-        os.replace(staging, destination)
-    except BaseException:
-        os.replace(aside / destination.name, destination)
-        raise
-    finally:
-        shutil.rmtree(aside, ignore_errors=True)
-    return destination
-
-
-@contextmanager
-def staged_folder(destination: str | Path) -> Iterator[Path]:
-    """An empty folder beside `destination` to build a command's output in; when the block ends without an error it
-    replaces `destination` (:func:`swap_in_folder`), otherwise it is deleted and `destination` is left as it was.
-    A `destination` that is a symbolic link to a folder stays one: the folder it points to is replaced.
-
-    Args:
-        destination: the folder the command writes (check it first with :func:`check_output_folder`).
-
-    Example:
-
-    ```python
-    >>> with staged_folder("runs/bert-hub") as staging:  # doctest: +SKIP
-    ...     (staging / "README.md").write_text("# bert")
-    ```"""
-    destination = Path(os.path.realpath(destination))
-    staging = staging_folder(destination, ".new-")
-    try:
-        yield staging
-        swap_in_folder(staging, destination)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

@@ -7,15 +7,9 @@ The calibrated model is an ordinary model folder: the calibration (temperature o
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import json
 import os
-import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 
 import numpy as np
@@ -40,28 +34,25 @@ from goemox.calibration.scaling import (
 from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import THRESHOLD_STRATEGIES, multilabel_metrics
+from goemox.file_io import check_output_folder, write_json_atomically
 from goemox.inference.classifier import EmotionClassifier
 from goemox.inference.predictor import LongText
-from goemox.reporting.files import check_output_folder, staging_folder, write_json_atomically
-from goemox.scores import sigmoid
-from goemox.training.run_folder import METRICS_FILE, RELIABILITY_FILE, RUN_CONFIG_FILE, library_versions
-
-CALIBRATION_FILE = "calibration.json"
-REPORT_FOLDER = "calibration"
-STAGING_INFIX = ".calibrating-"
-OLD_INFIX = ".old-"
-RENAME_EXCHANGE = 2  # renameat2() flag of Linux: swap two paths atomically
-AT_FDCWD = -100
-WEIGHT_FILE_PATTERNS = ("model*.safetensors", "model.safetensors.index.json", "pytorch_model*.bin*")
-TRAINER_STATE_PATTERNS = (
-    "optimizer.pt",
-    "scheduler.pt",
-    "scaler.pt",
-    "rng_state*.pth",
-    "trainer_state.json",
-    "training_args.bin",
+from goemox.run_folder import (
+    CALIBRATION_FILE,
+    METRICS_FILE,
+    RELIABILITY_FILE,
+    RUN_CONFIG_FILE,
+    check_model_folder,
+    check_no_leftovers,
+    copy_model_files,
+    library_versions,
+    read_run_file,
+    staged_folder,
 )
-"""Files of a Trainer checkpoint that describe the optimisation of the uncalibrated model; never copied."""
+from goemox.scores import sigmoid
+
+REPORT_FOLDER = "calibration"
+"""The report folder inside the calibrated model folder, unless `--report_dir` names another."""
 
 
 @dataclass
@@ -117,8 +108,7 @@ def check_request(request: CalibrationRequest) -> tuple[Path, Path, Path]:
     if request.in_place and model_dir.is_symlink():  # the link stays a link: the folder it points to is replaced
         model_dir = Path(os.path.realpath(model_dir))
     check_no_leftovers(model_dir)
-    if not (model_dir / "config.json").is_file():
-        raise GoEmoXUsageError(f"{model_dir}: not a saved model folder (no config.json)")
+    check_model_folder(model_dir)
     if request.in_place == (request.output_dir is not None):
         raise GoEmoXUsageError("give either --output_dir NEW_FOLDER or --in_place (to replace the model's files)")
     if request.threshold_strategy is not None and request.threshold_strategy not in THRESHOLD_STRATEGIES:
@@ -142,47 +132,13 @@ def check_request(request: CalibrationRequest) -> tuple[Path, Path, Path]:
     return model_dir, destination, report_dir
 
 
-def leftovers(folder: Path) -> list[Path]:
-    """Staging (`.NAME.calibrating-*`) and old (`.NAME.old-*`) folders an interrupted run left beside `folder`."""
-    parent = folder.parent
-    if not parent.is_dir():
-        return []
-    patterns = (f".{folder.name}{STAGING_INFIX}*", f".{folder.name}{OLD_INFIX}*")
-    return sorted(path for pattern in patterns for path in parent.glob(pattern) if path.is_dir())
-
-
-def check_no_leftovers(folder: Path) -> None:
-    """Refuse to start while an interrupted run's folder lies beside `folder`, saying what it is and what to do.
-
-    Example:
-        >>> check_no_leftovers(Path("runs/demo"))  # doctest: +SKIP
-    """
-    found = leftovers(folder)
-    if not found:
-        return
-    old = [path for path in found if OLD_INFIX in path.name]
-    if not folder.exists() and old:
-        raise GoEmoXUsageError(
-            f"{folder} is missing: {old[0]} holds the model as it was before an interrupted `goemox calibrate "
-            f"--in_place`; rename it back to {folder.name}, delete the other leftovers beside it and run again"
-        )
-    raise GoEmoXUsageError(
-        f"{found[0]}: left by an interrupted `goemox calibrate` (a partial copy, or the model before calibration); "
-        f"{folder} itself is complete: delete {found[0]} and run again"
-    )
-
-
 def training_threshold_strategy(model_dir: Path) -> str | None:
     """The threshold strategy recorded by `goemox train` in the model folder, if any."""
-    metrics_file = model_dir / METRICS_FILE
-    if metrics_file.is_file():
-        strategy = json.loads(metrics_file.read_text(encoding="utf-8")).get("threshold_strategy")
-        if strategy:
-            return strategy
-    run_config = model_dir / RUN_CONFIG_FILE
-    if run_config.is_file():
-        return json.loads(run_config.read_text(encoding="utf-8")).get("data", {}).get("threshold_strategy")
-    return None
+    metrics = read_run_file(model_dir, METRICS_FILE, required=False) or {}
+    if metrics.get("threshold_strategy"):
+        return metrics["threshold_strategy"]
+    run_config = read_run_file(model_dir, RUN_CONFIG_FILE, required=False) or {}
+    return (run_config.get("data") or {}).get("threshold_strategy")
 
 
 def score_split(
@@ -385,10 +341,10 @@ def save_calibrated_model(
     """Write the calibrated model folder, `calibration.json` and the report; return the entries kept from `model_dir`.
 
     The complete new folder (weights, config, tokenizer, the other files of the model, and the report when it goes
-    inside) is staged in `.NAME.calibrating-<pid>` beside the destination, so a failure leaves everything as it
-    was. A new or empty destination is then renamed into place; an existing one (`--overwrite`) receives the files.
-    With `in_place` the staged folder and the model folder are swapped (see `swap_folders`), so the model path
-    holds a complete model at every instant. A report folder outside the destination is written last.
+    inside) is built beside the destination and put in place all at once (`goemox.run_folder.staged_folder`), so a
+    failure leaves everything as it was: with `in_place` the model path holds a complete model at every instant. An
+    existing destination that holds files (`--overwrite`) receives the new files instead. A report folder outside
+    the destination is written last.
 
     Args:
         classifier: the calibrated model and its tokenizer.
@@ -401,28 +357,22 @@ def save_calibrated_model(
         write_plots_to: writes the model folder's own plots (the reliability diagram) into the folder it is given.
     """
     inside = _relative_inside(report_dir, destination)
-    staging = staging_folder(destination, STAGING_INFIX)
-    try:
-        staging.mkdir(parents=True, exist_ok=True)
+    with staged_folder(destination, merge=not in_place) as staging:
         write_plots_to(staging)  # before the copy, so the model folder's earlier plot is not brought over
-        result["copied_files"] = stage_model(classifier, model_dir, staging, in_place, inside)
+        classifier.model.save_pretrained(staging)
+        classifier.tokenizer.save_pretrained(staging)
+        skip = {CALIBRATION_FILE} | ({inside.parts[0]} if inside is not None else set())
+        result["copied_files"] = copy_model_files(model_dir, staging, skip=skip, whole_folder=in_place)
         write_json_atomically(staging / CALIBRATION_FILE, result)
         if inside is not None:
             write_report_folder(staging / inside, result, write_report_to)
-        if in_place:
-            swap_folders(staging, destination)
-        elif destination.is_dir() and any(destination.iterdir()):
-            move_into(staging, destination)
-        else:
-            os.replace(staging, destination)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     if inside is None:
         write_report_folder(report_dir, result, write_report_to)
     return result["copied_files"]
 
 
 def write_report_folder(folder: Path, result: dict, write_report_to: Callable[[Path], object]) -> None:
+    """Write the report (`write_report_to`) and `calibration.json` into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     write_report_to(folder)
     write_json_atomically(folder / CALIBRATION_FILE, result)
@@ -432,97 +382,3 @@ def _relative_inside(path: Path, folder: Path) -> Path | None:
     """`path` relative to `folder` when it lies inside it, else `None`."""
     path, folder = path.resolve(), folder.resolve()
     return path.relative_to(folder) if folder in path.parents else None
-
-
-def stage_model(
-    classifier: EmotionClassifier, model_dir: Path, staging: Path, in_place: bool, report: Path | None
-) -> list[str]:
-    """Save the model and tokenizer into `staging` and bring over what else of `model_dir` belongs in the new folder.
-
-    A new folder gets the top-level files of the training run (not checkpoints, optimiser state or dot files);
-    `in_place` keeps every other file and folder (hard-linked where possible), except old weight files the new
-    save did not rewrite (so they cannot be loaded instead), `calibration.json` and the report folder `report`.
-    Returns the names brought over.
-    """
-    classifier.model.save_pretrained(staging)
-    classifier.tokenizer.save_pretrained(staging)
-    written = {path.name for path in staging.iterdir()} | {CALIBRATION_FILE}
-    copied = []
-    for path in sorted(model_dir.iterdir()):
-        if path.name in written:
-            continue
-        if in_place:
-            stale = any(fnmatch(path.name, pattern) for pattern in WEIGHT_FILE_PATTERNS)
-            if stale or (report is not None and path.name == report.parts[0]):
-                continue
-            if path.is_dir():
-                shutil.copytree(path, staging / path.name, symlinks=True, copy_function=_link_or_copy)
-            else:
-                _link_or_copy(path, staging / path.name)
-        else:
-            trainer_state = any(fnmatch(path.name, pattern) for pattern in TRAINER_STATE_PATTERNS)
-            if not path.is_file() or trainer_state or path.name.startswith("."):
-                continue
-            shutil.copy2(path, staging / path.name)
-        copied.append(path.name)
-    return copied
-
-
-def _link_or_copy(source: str | Path, target: str | Path) -> None:
-    """A hard link (no data copied; neither name is ever written again), or a copy where links are impossible."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
-
-
-def move_into(staging: Path, destination: Path) -> None:
-    """Move every entry of `staging` into the existing `destination`, merging folders, replacing files."""
-    for path in staging.iterdir():
-        target = destination / path.name
-        if path.is_dir() and target.is_dir():
-            move_into(path, target)
-        else:
-            os.replace(path, target)
-
-
-def swap_folders(new: Path, current: Path) -> None:
-    """Put the folder `new` at `current` and delete what was there, never leaving `current` half-written.
-
-    On Linux the two paths are exchanged in one atomic step; then the old model (now at `new`) is deleted.
-    Elsewhere `current` is renamed to `.NAME.old-<pid>`, `new` to `current`, and the old one deleted: a kill
-    between the two renames leaves `current` missing, which `check_no_leftovers` explains on the next run.
-    """
-    if exchange_paths(new, current):
-        shutil.rmtree(new)
-        return
-    old = current.parent / f".{current.name}{OLD_INFIX}{os.getpid()}"
-    os.rename(current, old)
-    try:
-        os.rename(new, current)
-    except BaseException:
-        os.rename(old, current)
-        raise
-    shutil.rmtree(old)
-
-
-def exchange_paths(first: Path, second: Path) -> bool:
-    """Swap two existing paths atomically (Linux `renameat2` with `RENAME_EXCHANGE`); `False` where unsupported.
-
-    Example:
-        >>> exchange_paths(Path(".runs.calibrating-1"), Path("runs"))  # doctest: +SKIP
-        True
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(second))

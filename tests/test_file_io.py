@@ -4,15 +4,14 @@ import stat
 import pytest
 
 from goemox.errors import GoEmoXUsageError
-from goemox.reporting.files import (
+from goemox.file_io import (
     check_can_create,
     check_output_file,
     check_output_folder,
     check_regular_or_new,
     open_atomically,
     plain_mode,
-    staged_folder,
-    staging_folder,
+    read_json_object,
     write_text_atomically,
 )
 
@@ -63,26 +62,16 @@ def test_a_stream_written_piece_by_piece_appears_only_when_the_block_ends(tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
 
 
-def test_staged_folders_get_the_mode_of_the_folder_they_replace_or_of_a_new_one(tmp_path, umask_027):
-    assert stat.S_IMODE(staging_folder(tmp_path / "new", ".new-").stat().st_mode) == 0o750 == plain_mode(folder=True)
-    (tmp_path / "old").mkdir(mode=0o755)
-    (tmp_path / "old").chmod(0o755)
-    with staged_folder(tmp_path / "old") as staging:
-        (staging / "a.txt").write_text("new")
-    assert stat.S_IMODE((tmp_path / "old").stat().st_mode) == 0o755
-    with staged_folder(tmp_path / "fresh") as staging:
-        (staging / "a.txt").write_text("new")
-    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o750
-
-
-def test_a_staged_folder_behind_a_link_replaces_the_folder_and_keeps_the_link(tmp_path):
-    (tmp_path / "real").mkdir()
-    (tmp_path / "real" / "old.txt").write_text("old")
-    (tmp_path / "link").symlink_to(tmp_path / "real")
-    with staged_folder(tmp_path / "link") as staging:
-        (staging / "new.txt").write_text("new")
-    assert (tmp_path / "link").is_symlink()
-    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["new.txt"]
+def test_a_json_record_is_an_object_or_one_line_saying_what_is_wrong(tmp_path):
+    for content, problem in (("{", "not valid JSON"), ("[1, 2]", "expected a JSON object, got list")):
+        (tmp_path / "a.json").write_text(content)
+        with pytest.raises(GoEmoXUsageError, match=f"a.json: {problem}"):
+            read_json_object(tmp_path / "a.json")
+    (tmp_path / "a.json").write_bytes(b'{"t": "\xff"}')
+    with pytest.raises(GoEmoXUsageError, match="a.json: not valid JSON"):
+        read_json_object(tmp_path / "a.json")
+    (tmp_path / "a.json").write_text('{"t": "é"}', encoding="utf-8")
+    assert read_json_object(tmp_path / "a.json") == {"t": "é"}
 
 
 def test_links_devices_and_pipes_are_never_replaced(tmp_path):

@@ -40,8 +40,8 @@ from goemox.data.arguments import SPLIT_FILES, DataSourceArguments
 from goemox.data.loading import SPLITS, load_emotion_dataset
 from goemox.data.readers import LoadReport
 from goemox.errors import DataError, GoEmoXUsageError, LabelSchemeError
+from goemox.file_io import read_mapping_file
 from goemox.labels import LabelScheme
-from goemox.reporting.files import read_mapping_file
 
 logger = logging.getLogger(__name__)
 

@@ -17,14 +17,15 @@ from conftest import CLI_ENV
 from transformers import BertForSequenceClassification, ElectraConfig, ElectraForSequenceClassification, pipeline
 
 from goemox import GoEmoXForSequenceClassification
-from goemox.calibration.calibrate import CalibrationRequest, calibrate
 from goemox.calibration.fitting import MIN_NEGATIVES, MIN_POSITIVES
+from goemox.calibration.job import CalibrationRequest, calibrate
 from goemox.calibration.logit_map import LogitMap
 from goemox.cli import main
 from goemox.data import label_matrix, load_emotion_dataset
 from goemox.errors import GoEmoXUsageError
 from goemox.inference.classifier import EmotionClassifier
 from goemox.labels import get_label_scheme
+from goemox.run_folder import STAGING_INFIX
 from goemox.scores import ood_scores, sigmoid
 
 TEXTS = ["thank you so much, this is wonderful", "why would anyone do that", "i am scared", "ok then"]
@@ -188,7 +189,7 @@ def test_in_place_replaces_files_and_composes_temperatures(goemox_folder, tmp_pa
     assert any("already calibrated" in note for note in second["notes"])
     assert not (once / "pytorch_model.bin").exists()
     assert (once / "metrics.json").is_file() and (once / "calibration" / "report.md").is_file()
-    assert not [p for p in tmp_path.iterdir() if ".calibrating-" in p.name]
+    assert not [p for p in tmp_path.iterdir() if STAGING_INFIX in p.name]
 
 
 def test_platt_scaling_folds_into_the_model_and_keeps_every_decision(goemox_folder, tmp_path):
@@ -220,16 +221,17 @@ def test_failed_in_place_save_leaves_the_model_folder_intact(goemox_folder, monk
     with pytest.raises(OSError, match="disk full"):
         run(goemox_folder, in_place=True)
     assert folder_digest(goemox_folder) == before
-    assert not [p for p in goemox_folder.parent.iterdir() if ".calibrating-" in p.name]
+    assert not [p for p in goemox_folder.parent.iterdir() if STAGING_INFIX in p.name]
 
 
 KILL_SCRIPT = """
 import os, shutil, signal, sys
 from pathlib import Path
-from goemox.calibration import calibrate as job
+from goemox import run_folder
+from goemox.calibration import job
 
 model, point = Path(sys.argv[1]), sys.argv[2]
-real_exchange, real_rename, real_rmtree = job.exchange_paths, os.rename, shutil.rmtree
+real_exchange, real_rename, real_rmtree = run_folder.exchange_paths, os.rename, shutil.rmtree
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -244,7 +246,7 @@ def rename(source, target):
         die()
 
 def rmtree(path, *args, **kwargs):
-    if job.OLD_INFIX in Path(path).name:  # kill halfway through deleting the old model
+    if run_folder.OLD_INFIX in Path(path).name:  # kill halfway through deleting the old model
         os.remove(Path(path) / "config.json")
         die()
     real_rmtree(path, *args, **kwargs)
@@ -252,9 +254,9 @@ def rmtree(path, *args, **kwargs):
 if point == "staging":
     job.write_report = die
 elif point == "exchanged":
-    job.exchange_paths = exchange_then_die
+    run_folder.exchange_paths = exchange_then_die
 else:  # where the system cannot exchange two folders: two renames
-    job.exchange_paths = lambda first, second: False
+    run_folder.exchange_paths = lambda first, second: False
     if point == "renamed_away":
         os.rename = rename
     else:
@@ -294,7 +296,7 @@ def test_killed_in_place_calibration_leaves_the_old_or_the_new_model(goemox_fold
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     leftover = sorted(path for path in model.parent.iterdir() if path.name != "model")
     if expected == "missing":  # only where the system cannot swap two folders in one step
-        staged, previous = leftover  # ".model.calibrating-*" sorts before ".model.old-*"
+        staged, previous = leftover  # ".model.new-*" sorts before ".model.old-*"
         with pytest.raises(GoEmoXUsageError, match=f"{model} is missing: {previous} holds the model as it was"):
             run(model, in_place=True)
         previous.rename(model)  # what the message says to do

@@ -1,5 +1,13 @@
-"""Text sources that analyses read: `NAME=SOURCE` domains, where SOURCE is a TXT/CSV/TSV/JSONL/JSON file (with
-an optional `:COLUMN`) or `DATASET:SPLIT` (any data set goemox reads, and its split)."""
+"""The domains that analyses read: sets of texts named `NAME=SOURCE`, where SOURCE is a TXT/CSV/TSV/JSONL/JSON
+file (with an optional `:COLUMN`) or `DATASET:SPLIT` (any data set goemox reads, and its split).
+
+Example:
+
+```python
+>>> domain = parse_domain("hn=hackernews.jsonl:title")  # doctest: +SKIP
+>>> domain.name, domain.source.column  # doctest: +SKIP
+('hn', 'title')
+```"""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from goemox.errors import GoEmoXUsageError
 from goemox.fetch.http import FetchError, HttpStatusError, JsonClient
-from goemox.reporting.files import check_output_file, write_text_atomically
+from goemox.file_io import check_output_file, write_text_atomically
 
 DEFAULT_HN_API = "https://hacker-news.firebaseio.com/v0"
 DEFAULT_GITHUB_API = "https://api.github.com"

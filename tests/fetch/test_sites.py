@@ -11,12 +11,12 @@ import pytest
 from conftest import run_goemox
 from local_api import LocalApi, Reply
 
-import goemox.fetch.sources as fetch_module
+import goemox.fetch.sites as fetch_module
 from goemox.cli import main
 from goemox.data.text_files import read_inputs
 from goemox.errors import GoEmoXUsageError
 from goemox.fetch.http import FetchError, JsonClient, RateLimitError, RetryPolicy, utc_text
-from goemox.fetch.sources import (
+from goemox.fetch.sites import (
     GITHUB_COLUMNS,
     FetchCache,
     fetch_github_issues,

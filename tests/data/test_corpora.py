@@ -8,7 +8,7 @@ import pytest
 from goemox.cli.parsing import parse_command
 from goemox.cli.train import COMMANDS
 from goemox.data.arguments import DataSourceArguments
-from goemox.data.sources import (
+from goemox.data.corpora import (
     MASK_COLUMN,
     SOURCE_COLUMN,
     combine_sources,

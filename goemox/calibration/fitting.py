@@ -10,10 +10,13 @@ thresholds at every data size") are:
 - **Calibration** (`platt`, the default). One pooled map `sigmoid(a0 * z + b0)` is fitted on every annotated
   (row, label) pair, with Platt's smoothed targets (`(N+ + 1) / (N+ + 2)` for a positive, `1 / (N- + 2)` for a
   negative) counted over all pairs. A label with at least `MIN_POSITIVES` positives and `MIN_NEGATIVES` negatives
-  gets its own `(a, b)`, fitted with the smoothed targets of its own counts and pulled toward the pooled map by a
-  penalty worth `PRIOR_STRENGTH` positives, its slope kept within `SLOPE_RANGE` times the pooled slope. Every other
-  label uses the pooled map. `per_label_temperature` does the same with slopes only; `temperature` fits the pooled
-  slope alone.
+  gets its own `(a, b)` (`per_label`), fitted with the smoothed targets of its own counts and pulled toward the
+  pooled map by a penalty worth `PRIOR_STRENGTH` positives, its slope kept within `SLOPE_RANGE` times the pooled
+  slope. Every other label keeps the pooled slope and fits only an intercept of its own the same way
+  (`pooled_slope`): one number, which its negatives carry even without positives (the default loss weights a rare
+  label's positives up to 10 times, so its scores sit too high by an amount the pooled intercept does not know).
+  `per_label_temperature` fits slopes only (a label without the support takes the pooled one: `pooled`);
+  `temperature` fits the pooled slope alone (`shared`).
 - **Thresholds** (`per_class`). A label with at least `MIN_THRESHOLD_POSITIVES` positives gets its own threshold,
   tuned on its uncalibrated scores and carried through its map (so it makes the same decisions). Every other label
   gets the global threshold, one value tuned on the calibrated probabilities of all labels together. `global`
@@ -30,7 +33,7 @@ Example:
 >>> y[:, 2] = 0; y[:2, 2] = 1  # two positives: not enough for a value of its own
 >>> fitted = fit_on_validation(z, y, "platt", "per_class")
 >>> [label["calibration"] for label in fitted.labels]
-['per_label', 'per_label', 'pooled']
+['per_label', 'per_label', 'pooled_slope']
 >>> fitted.labels[2]["threshold"]
 'global'
 
@@ -58,13 +61,13 @@ from goemox.scores import sigmoid
 MIN_POSITIVES = 5
 """Validation positives a label needs before a calibration of its own is fitted."""
 
-MIN_THRESHOLD_POSITIVES = 3
+MIN_THRESHOLD_POSITIVES = 5
 """Validation positives a label needs before a threshold of its own is tuned."""
 
 MIN_NEGATIVES = 10
 """Validation negatives a label needs before a calibration of its own is fitted."""
 
-PRIOR_STRENGTH = 5.0
+PRIOR_STRENGTH = 2.0
 """How strongly a label's own calibration is pulled toward the pooled one, counted in positives: a label with this
 many validation positives lands about halfway between its own fit and the pooled map."""
 
@@ -83,7 +86,7 @@ def support_rules() -> dict[str, float]:
 
     Example:
         >>> support_rules()["min_positives"]
-        10
+        5
     """
     return {
         "min_positives": MIN_POSITIVES,
@@ -211,8 +214,8 @@ class FittedOnValidation:
         thresholds: one threshold per label, on the calibrated probabilities.
         global_threshold: the one threshold tuned on all labels together (`None` with `fixed`).
         labels: per label, `{"label", "positives", "negatives", "calibration", "threshold"}`: which rule gave its
-            calibration (`per_label`, `pooled`, `shared`, `none`) and its threshold (`per_label`, `global`,
-            `fixed`).
+            calibration (`per_label`, `pooled_slope`, `pooled`, `shared`, `none`) and its threshold (`per_label`,
+            `global`, `fixed`).
     """
 
     logit_map: LogitMap | None
@@ -223,7 +226,7 @@ class FittedOnValidation:
     def fallback_counts(self) -> dict[str, int]:
         """How many labels fell back to a pooled calibration and to the global threshold."""
         return {
-            "pooled_calibration": sum(label["calibration"] == "pooled" for label in self.labels),
+            "pooled_calibration": sum(label["calibration"] in ("pooled", "pooled_slope") for label in self.labels),
             "global_threshold": sum(label["threshold"] == "global" for label in self.labels),
         }
 
@@ -232,7 +235,7 @@ class FittedOnValidation:
 
         Example:
             >>> fitted.summary()  # doctest: +SKIP
-            '19 of 28 labels have fewer than 5 validation positives (or 10 negatives) and use the pooled ...'
+            '19 of 28 labels have fewer than 5 validation positives (or 10 negatives) and use the pooled slope; ...'
         """
         counts = self.fallback_counts()
         total = len(self.labels)
@@ -240,7 +243,7 @@ class FittedOnValidation:
         if counts["pooled_calibration"]:
             parts.append(
                 f"{counts['pooled_calibration']} of {total} labels have fewer than {MIN_POSITIVES} validation "
-                f"positives (or {MIN_NEGATIVES} negatives) and use the pooled calibration"
+                f"positives (or {MIN_NEGATIVES} negatives) and use the pooled slope"
             )
         if counts["global_threshold"]:
             parts.append(
@@ -287,6 +290,10 @@ def fit_calibration(logits, labels, method: str, mask=None) -> tuple[LogitMap | 
             rows = keep[:, label]
             a, b = fit_affine(z[rows, label], targets[rows, label], fit_intercept, pooled, PRIOR_STRENGTH, bounds)
             rules.append("per_label")
+        elif fit_intercept and keep[:, label].any():
+            rows = keep[:, label]
+            a, b = fit_affine(z[rows, label], targets[rows, label], True, pooled, PRIOR_STRENGTH, (pooled[0],) * 2)
+            rules.append("pooled_slope")
         else:
             a, b = pooled
             rules.append("pooled")

@@ -77,9 +77,12 @@ def test_labels_without_the_support_take_the_pooled_map():
     y[:, 2] = 0
     y[: MIN_POSITIVES - 1, 2] = 1  # one positive short of the minimum
     logit_map, rules = fit_calibration(z, y, "platt")
-    assert rules == ["per_label", "pooled", "pooled"]
-    assert logit_map.slope[1] == logit_map.slope[2] and logit_map.intercept[1] == logit_map.intercept[2]
-    assert logit_map.slope[0] == pytest.approx(0.5, rel=0.15)
+    assert rules == ["per_label", "pooled_slope", "pooled_slope"]
+    assert logit_map.slope[1] == logit_map.slope[2] and logit_map.slope[0] == pytest.approx(0.5, rel=0.15)
+    # Each keeps an intercept of its own: a label without positives is pushed down further than one with eight.
+    assert logit_map.intercept[1] < logit_map.intercept[2]
+    temperatures, rules = fit_calibration(z, y, "per_label_temperature")
+    assert rules == ["per_label", "pooled", "pooled"] and temperatures.slope[1] == temperatures.slope[2]
 
 
 def test_a_separable_label_with_few_positives_gets_no_steep_map():
@@ -91,7 +94,7 @@ def test_a_separable_label_with_few_positives_gets_no_steep_map():
     y[:, 1] = np.r_[np.ones(12), np.zeros(48)]
     y[:, 2] = 0  # no positives: this label shows the pooled map
     logit_map, rules = fit_calibration(z, y, "platt")
-    assert rules == ["per_label", "per_label", "pooled"]
+    assert rules == ["per_label", "per_label", "pooled_slope"]
     assert logit_map.slope[1] <= SLOPE_RANGE * logit_map.slope[2] * 1.0001
     assert sigmoid(logit_map.apply(z))[:, 1].max() < 0.99  # smoothed targets: no certainty from 12 rows
 
@@ -161,21 +164,22 @@ def test_labels_with_few_positives_take_the_global_threshold():
 
 
 def test_forty_rows_store_no_value_fitted_from_a_handful_of_positives():
-    # The demo's situation: 40 validation rows, ten labels with 0 to 8 positives each.
+    # The demo's situation: 40 validation rows, most of ten labels with a handful of positives.
     rng = np.random.default_rng(2)
     logits = rng.normal(-4.0, 2.0, size=(40, 10))
     labels = (rng.random(logits.shape) < sigmoid(logits)).astype(int)
+    labels[:6, 0] = 1
+    labels[:, 1] = (logits[:, 1] > np.sort(logits[:, 1])[-8]).astype(int)  # the top 7 rows
     fitted = fit_on_validation(logits, labels, "platt", "per_class")
-    few = labels.sum(axis=0) < MIN_POSITIVES
-    assert few.all()
-    assert {r["calibration"] for r in fitted.labels} == {"pooled"} and len(set(fitted.logit_map.slope)) == 1
-    thin = labels.sum(axis=0) < MIN_THRESHOLD_POSITIVES
-    assert 0 < thin.sum() < 10
-    assert [r["threshold"] == "global" for r in fitted.labels] == thin.tolist()
-    assert {t for t, few in zip(fitted.thresholds, thin) if few} == {fitted.global_threshold}
-    assert fitted.fallback_counts() == {"pooled_calibration": 10, "global_threshold": int(thin.sum())}
-    assert fitted.summary().startswith(f"10 of 10 labels have fewer than {MIN_POSITIVES} validation positives")
+    own = labels.sum(axis=0) >= MIN_POSITIVES
+    assert own.tolist() == [True, True] + [False] * 8 and MIN_THRESHOLD_POSITIVES == MIN_POSITIVES
+    assert [r["calibration"] for r in fitted.labels] == ["per_label" if ok else "pooled_slope" for ok in own]
+    assert [r["threshold"] for r in fitted.labels] == ["per_label" if ok else "global" for ok in own]
+    assert len(set(fitted.logit_map.slope[2:])) == 1 and set(fitted.thresholds[2:]) == {fitted.global_threshold}
+    assert fitted.fallback_counts() == {"pooled_calibration": 8, "global_threshold": 8}
+    assert fitted.summary().startswith(f"8 of 10 labels have fewer than {MIN_POSITIVES} validation positives")
     assert [r["positives"] for r in fitted.labels] == labels.sum(axis=0).tolist()
+    assert max(fitted.logit_map.slope) <= SLOPE_RANGE * fitted.logit_map.slope[2] * 1.0001
 
 
 def test_cross_fitted_probabilities_never_come_from_a_map_that_saw_the_row():

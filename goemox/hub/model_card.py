@@ -39,6 +39,10 @@ HYPERPARAMETERS = (
     ("warmup_steps", "warm-up (steps, or fraction when < 1)"),
     ("lr_scheduler_type", "schedule"),
     ("optim", "optimizer"),
+    ("loss", "loss"),
+    ("asl_gamma_neg", "asymmetric loss: negatives' focusing exponent"),
+    ("asl_gamma_pos", "asymmetric loss: positives' focusing exponent"),
+    ("asl_clip", "asymmetric loss: probability margin"),
     ("label_smoothing_factor", "label smoothing"),
     ("pos_weight_strategy", "positive weights"),
     ("pos_weight_power", "positive-weight exponent"),
@@ -441,10 +445,11 @@ def hyperparameters_section(run: RunFiles) -> dict:
     start = run.metrics.get("initialised_from")
     if start and start["kind"] != "encoder":  # continued from a trained model: which output rows it kept
         hyperparameters.append(("initialised from", StartingPoint(**{**start, "source": f"`{encoder}`"}).summary()))
+    unused = () if training.get("loss") == "asymmetric" else ("asl_gamma_neg", "asl_gamma_pos", "asl_clip")
     hyperparameters += [
         (title, training[key])
         for key, title in HYPERPARAMETERS
-        if key in training and training[key] not in (None, "", [])
+        if key in training and training[key] not in (None, "", []) and key not in unused
     ]
     return {"hyperparameters": hyperparameters}
 

@@ -15,6 +15,7 @@ from goemox.errors import GoEmoXError
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "Fine-tune an encoder with the Tanh head (goemox train --help)."),
+    "distill": ("train", "Train a student on teachers' soft targets and the gold labels (goemox distill --help)."),
     "search": ("train", "Optuna hyperparameter search (resumable, several workers)."),
     "evaluate": ("evaluate", "Score a saved model on a labelled split (optionally an error analysis)."),
     "predict": ("predict", "Label texts from a file or standard input."),

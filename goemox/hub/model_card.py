@@ -401,8 +401,29 @@ def data_section(run: RunFiles) -> dict:
         + ", ".join(f"{split} {count:,}" for split, count in run.metrics["rows"].items())
         + f". Texts longer than {data_args['max_length']} tokens were truncated."
         + (f" Training used at most {limit:,} rows." if limit else "")
+        + _distillation_text(run.metrics.get("distillation"))
     )
     return {"data_text": data_text, "scheme_mapping_text": _scheme_mapping_text(run), "source_rows": _source_rows(run)}
+
+
+def _distillation_text(record: dict | None) -> str:
+    """The sentence on the teachers and texts a distilled model (`goemox distill`) learnt from (empty otherwise)."""
+    if not record:
+        return ""
+    teachers = ", ".join(
+        f"`{local_name(teacher['source'])}`"
+        + (f" (revision `{teacher['revision'][:12]}`)" if teacher["revision"] else "")
+        for teacher in record["teachers"]
+    )
+    rows, unlabelled = record["rows"], record.get("unlabelled")
+    texts = f"the {rows['labelled']:,} training texts" + (
+        f" and {rows['unlabelled']:,} unlabelled texts of `{Path(unlabelled['source']).name}`" if unlabelled else ""
+    )
+    return (
+        f" Distilled (`goemox distill`) from {len(record['teachers'])} teacher(s), {teachers}: on {texts}, the loss "
+        f"weighed the teachers' mean probabilities at temperature {record['temperature']:g} by "
+        f"{record['alpha']:g} and the gold labels by {1 - record['alpha']:g}."
+    )
 
 
 def _source_rows(run: RunFiles) -> list[list[str]]:

@@ -228,7 +228,7 @@ class Distillation:
         labels = list(scheme.labels)
         if MASK_COLUMN not in train.column_names:
             train = train.add_column(MASK_COLUMN, [[1.0] * len(labels)] * len(train), feature=train.features["labels"])
-        extra, unlabelled_record = self.unlabelled_rows(data, train)
+        extra, unlabelled_record = self.unlabelled_rows(data)
         texts = list(raw_train["text"]) + extra
         with args.main_process_first(local=True, desc="teacher scores"):
             targets, teachers = soft_targets(
@@ -269,7 +269,7 @@ class Distillation:
         )
         return replace(data, tokenized=DatasetDict({**data.tokenized, "train": train}))
 
-    def unlabelled_rows(self, data: RunData, train: Dataset) -> tuple[list[str], dict | None]:
+    def unlabelled_rows(self, data: RunData) -> tuple[list[str], dict | None]:
         """The unlabelled texts to train on: each once, none that a labelled split holds, a seeded subset when
         `--max_unlabelled_samples` asks; and what was left out."""
         if self.unlabelled is None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -40,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, RESULTS, SHARED, machine, summarise, write_json  # noqa: E402
+from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, REPO, RESULTS, SHARED, machine, summarise, write_json  # noqa: E402
 
 CARER_TRAIN = SHARED / "data" / "carer" / "train.tsv"
 TRAINED_ARMS = ("recipe", "asymmetric", "distilled", "distilled_carer")
@@ -277,8 +278,21 @@ def aggregate(args, runs: list[dict], ensemble: dict | None) -> dict:
     }
 
 
-def mean_std(values: dict) -> str:
-    return f"{values['mean']:.4f} ± {values['std']:.4f}"
+def relative_paths(value):
+    """`value` (any JSON value) with every absolute path written relative to the repository (`../shared/...`), so
+    that the committed results name no folder of the machine that ran them."""
+    if isinstance(value, dict):
+        return {key: relative_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [relative_paths(item) for item in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return os.path.relpath(value, REPO)
+    return value
+
+
+def mean_std(values: dict, single: bool = False) -> str:
+    """`mean ± std` over seeds; the mean alone for a figure measured once."""
+    return f"{values['mean']:.4f}" if single else f"{values['mean']:.4f} ± {values['std']:.4f}"
 
 
 def markdown_tables(result: dict) -> str:
@@ -297,25 +311,26 @@ def markdown_tables(result: dict) -> str:
             (f"ensemble of {ensemble['members']} recipe models (teachers)", [], ensemble["policies_summary"], {})
         )
     for name, seeds, policies, rare in rows:
-        headline = policies[HEADLINE_POLICY]
+        headline, single = policies[HEADLINE_POLICY], not seeds
         rare_text = ", ".join(f"{label} {value:.3f}" for label, value in rare.items()) or "-"
         lines.append(
-            f"| {name} | {len(seeds) or '-'} | {mean_std(headline['test']['macro_f1'])} | "
-            f"{mean_std(headline['test']['micro_f1'])} | {mean_std(headline['validation']['macro_f1'])} | {rare_text} |"
+            f"| {name} | {len(seeds) or '-'} | {mean_std(headline['test']['macro_f1'], single)} | "
+            f"{mean_std(headline['test']['micro_f1'], single)} | "
+            f"{mean_std(headline['validation']['macro_f1'], single)} | {rare_text} |"
         )
     lines += [
         "",
         "| arm | thresholds | validation macro-F1 | test macro-F1 | validation micro-F1 | test micro-F1 |",
         "|---|---|---|---|---|---|",
     ]
-    for name, _, policies, _ in rows:
+    for name, seeds, policies, _ in rows:
         for policy in POLICIES:
-            values = policies[policy]
-            lines.append(
-                f"| {name} | {policy} | {mean_std(values['validation']['macro_f1'])} | "
-                f"{mean_std(values['test']['macro_f1'])} | {mean_std(values['validation']['micro_f1'])} | "
-                f"{mean_std(values['test']['micro_f1'])} |"
-            )
+            cells = [
+                mean_std(policies[policy][split][metric], not seeds)
+                for metric in ("macro_f1", "micro_f1")
+                for split in ("validation", "test")
+            ]
+            lines.append(f"| {name} | {policy} | {' | '.join(cells)} |")
     lines += ["", f"Selected on validation (per-label thresholds): {result['selected_on_validation']}"]
     return "\n".join(lines) + "\n"
 
@@ -361,7 +376,7 @@ def main() -> None:
     run_phase(args, [(arm, seed) for seed in args.seeds for arm in distilled], work)
     runs = [json.loads((work / f"{arm}_seed{seed}.json").read_text()) for arm in args.arms for seed in args.seeds]
     ensemble = run_ensemble(args) if distilled or "recipe" in args.arms else None  # the recipe models are there
-    result = aggregate(args, runs, ensemble)
+    result = relative_paths(aggregate(args, runs, ensemble))
     device = "gpu" if torch.cuda.is_available() else "cpu"
     out = Path(args.out) if args.out else RESULTS / f"recipes_{device}.json"
     write_json(out, result)

@@ -303,6 +303,15 @@ def test_int8_agreement_script(tiny_goemotions, tiny_encoder_factory, tiny_token
     assert set(result["machine"]["cpu_flags"]) >= {"avx2", "avx512_vnni"}
 
 
+def strings(value) -> list[str]:
+    """Every string in a JSON value."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
 def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     unlabelled = tmp_path / "tweets.tsv"
     unlabelled.write_text("text\tlabel\n" + "".join(f"i feel great and thanks {i}\tjoy\n" for i in range(12)))
@@ -331,7 +340,7 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         assert set(arm["rare_labels_test_f1"]) == {"grief", "nervousness", "pride", "relief"}
     runs = {(run["arm"], run["seed"]): run for arm in summary["arms"].values() for run in arm["runs"]}
     assert runs["asymmetric", 0]["options"]["loss"] == "asymmetric"
-    teachers = [str(work / "recipe_seed0"), str(work / "recipe_seed1")]
+    teachers = [os.path.relpath(work / f"recipe_seed{seed}", REPO) for seed in (0, 1)]  # no path of this machine
     for seed in (0, 1):
         carer = runs["distilled_carer", seed]["distillation"]
         assert [teacher["source"] for teacher in carer["teachers"]] == teachers
@@ -346,5 +355,6 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     assert summary["ensemble"]["members"] == 2 and summary["selected_on_validation"] in summary["arms"]
     table = out.with_suffix(".md").read_text()
     assert "| ensemble of 2 recipe models (teachers) | per_label |" in table and table in result.stdout
+    assert not any(value.startswith("/") for value in strings(summary))  # no absolute path of this machine
     again = run_script("recipes.py", *options, cwd=tmp_path)  # every run is there: nothing is trained again
     assert "started" not in again.stdout

@@ -1,1 +1,2 @@
-"""Fine-tuning: options, the loss, the Trainer, the training job, the hyperparameter search and the run folder."""
+"""Fine-tuning: options, the losses, the Trainer, the training job, distillation from teachers, the hyperparameter
+search and the run folder."""

@@ -23,7 +23,7 @@ for it). On a GPU:
     python bench/recipes.py --jobs 6 --out bench/results/recipes_gpu.json
 
 A smoke run on CPU: `python bench/recipes.py --max_train_samples 200 --max_eval_samples 200
---max_unlabelled_samples 200 --epochs 1 --seeds 0 1 --out /tmp/recipes_smoke.json`.
+--max_unlabelled_samples 200 --epochs 1 --seeds 0 1 --out runs/recipes_smoke.json`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from filelock import FileLock
 
 from goemox.configuration_goemox import GoEmoXConfig
 from goemox.errors import GoEmoXUsageError, first_line
-from goemox.exporters.native import is_native_multilabel_classifier
 from goemox.inference.classifier import EmotionClassifier, check_model_source, looks_local
 from goemox.scores import sigmoid
 
@@ -52,7 +51,8 @@ class Teacher:
     Attributes:
         source: what the user gave (`--teachers`): a folder, or a Hub id with an optional `@revision`.
         folder: the local folder it is read from (for a Hub id, the downloaded snapshot).
-        kind: `"goemox"` (a saved goemox model) or `"native"` (a native multi-label BERT/RoBERTa classifier).
+        kind: `"goemox"` (a saved goemox model) or `"native"` (a transformers `*ForSequenceClassification` with
+            `problem_type="multi_label_classification"`, e.g. a `goemox export hub` folder).
         revision: the Hub commit of a Hub teacher (`None` for a local folder).
         fingerprint: SHA-256 over the names and contents of its :data:`SCORING_FILES`.
         labels: its label names, in output order.
@@ -115,6 +115,13 @@ def hub_snapshot(source: str) -> tuple[Path, str]:
     return folder, folder.name
 
 
+def is_multilabel_classifier(config) -> bool:
+    """Whether a transformers config is a `*ForSequenceClassification` with sigmoid (multi-label) outputs: a native
+    export of a goemox model, or any other such classifier (a teacher is only scored, never converted)."""
+    heads = [name for name in config.architectures or [] if name.endswith("ForSequenceClassification")]
+    return bool(heads) and config.problem_type == "multi_label_classification"
+
+
 def resolve_teacher(source: str) -> Teacher:
     """Find and check one teacher: a multi-label classifier that goemox can score.
 
@@ -148,7 +155,7 @@ def resolve_teacher(source: str) -> Teacher:
         raise GoEmoXUsageError(f"--teachers {source}: cannot read its config.json ({first_line(err)})") from None
     if isinstance(config, GoEmoXConfig):
         kind = "goemox"
-    elif is_native_multilabel_classifier(config):
+    elif is_multilabel_classifier(config):
         kind = "native"
     else:
         what = ", ".join(config.architectures or []) or f"a {config.model_type} model without a classifier head"

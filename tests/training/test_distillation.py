@@ -251,6 +251,12 @@ def test_a_native_classifier_is_a_teacher(tmp_path, tiny_tokenizer):
     assert (teacher.kind, teacher.labels) == ("native", tuple(LABELS))
     logits, cached = teacher_logits(teacher, ["so furious"], 32, tmp_path / "cache")
     assert logits.shape == (1, 2) and not cached
+    config.problem_type = "single_label_classification"  # softmax outputs: no probability per label to learn from
+    config.save_pretrained(tmp_path / "native")
+    with pytest.raises(
+        GoEmoXUsageError, match=r"native: not a multi-label classifier \(BertForSequenceClassification\)"
+    ):
+        resolve_teacher(str(tmp_path / "native"))
 
 
 def test_the_training_rows_carry_soft_targets_and_unlabelled_rows_no_gold(

@@ -301,3 +301,60 @@ def test_int8_agreement_script(tiny_goemotions, tiny_encoder_factory, tiny_token
     assert result["export_record"]["quantization"]["block_size"] == 32
     assert result["speed"]["texts"] == 20 and result["speed"]["graphs"]["fp32"]["vs_fp32"] == 1.0
     assert set(result["machine"]["cpu_flags"]) >= {"avx2", "avx512_vnni"}
+
+
+def strings(value) -> list[str]:
+    """Every string in a JSON value."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in strings(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
+    unlabelled = tmp_path / "tweets.tsv"
+    unlabelled.write_text("text\tlabel\n" + "".join(f"i feel great and thanks {i}\tjoy\n" for i in range(12)))
+    out, work = tmp_path / "recipes.json", tmp_path / "work"
+    options = (
+        *(
+            "--data",
+            str(tiny_goemotions),
+            "--encoder",
+            str(tiny_encoder_factory("bert")),
+            "--unlabelled",
+            str(unlabelled),
+        ),
+        *("--seeds", "0", "1", "--jobs", "2", "--epochs", "1", "--max_length", "32", "--max_unlabelled_samples", "10"),
+        *("--work", str(work), "--out", str(out)),
+    )
+    result = run_script("recipes.py", *options, cwd=tmp_path)
+    summary = json.loads(out.read_text())
+    assert set(summary["arms"]) == {"recipe", "asymmetric", "distilled", "distilled_carer"}
+    for arm in summary["arms"].values():
+        assert arm["seeds"] == [0, 1]
+        for policy in ("fixed_0.5", "global", "per_label"):
+            for split in ("validation", "test"):
+                assert set(arm["policies"][policy][split]["macro_f1"]) == {"mean", "std"}
+        assert len(arm["per_label_test_f1_mean"]) == 28
+        assert set(arm["rare_labels_test_f1"]) == {"grief", "nervousness", "pride", "relief"}
+    runs = {(run["arm"], run["seed"]): run for arm in summary["arms"].values() for run in arm["runs"]}
+    assert runs["asymmetric", 0]["options"]["loss"] == "asymmetric"
+    teachers = [os.path.relpath(work / f"recipe_seed{seed}", REPO) for seed in (0, 1)]  # no path of this machine
+    for seed in (0, 1):
+        carer = runs["distilled_carer", seed]["distillation"]
+        assert [teacher["source"] for teacher in carer["teachers"]] == teachers
+        assert carer["rows"] == {"labelled": 80, "unlabelled": 10}
+        assert runs["distilled", seed]["distillation"]["rows"] == {"labelled": 80, "unlabelled": 0}
+        thresholds = runs["recipe", seed]["policies"]["global"]["thresholds"]
+        assert len(set(thresholds)) == 1 and len(thresholds) == 28
+    # Each text set was scored once by each teacher; the other seed's student read the cache.
+    distilled = [run for (arm, _), run in runs.items() if arm.startswith("distilled")]
+    cached = sorted(teacher["logits_from_cache"] for run in distilled for teacher in run["distillation"]["teachers"])
+    assert cached == [False] * 4 + [True] * 4
+    assert summary["ensemble"]["members"] == 2 and summary["selected_on_validation"] in summary["arms"]
+    table = out.with_suffix(".md").read_text()
+    assert "| ensemble of 2 recipe models (teachers) | per_label |" in table and table in result.stdout
+    assert not any(value.startswith("/") for value in strings(summary))  # no absolute path of this machine
+    again = run_script("recipes.py", *options, cwd=tmp_path)  # every run is there: nothing is trained again
+    assert "started" not in again.stdout

@@ -18,6 +18,7 @@ __all__ = ["COMMANDS", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "Fine-tune an encoder with the Tanh head."),
+    "distill": ("train", "Train a student on teachers' soft targets and the gold labels."),
     "search": ("train", "Optuna hyperparameter search (resumable, several workers)."),
     "evaluate": ("evaluate", "Score a saved model on a labelled split (optionally an error analysis)."),
     "predict": ("predict", "Label texts from a file or standard input."),

@@ -1,4 +1,5 @@
-"""`goemox train` (fine-tune) and `goemox search` (Optuna); `scripts/train.py` runs the same under `accelerate`."""
+"""`goemox train` (fine-tune), `goemox distill` (learn from teachers) and `goemox search` (Optuna); `scripts/train.py`
+and `scripts/distill.py` run the first two under `accelerate`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from goemox.run_folder import CARD_FILE, CURVE_FILE, METRICS_FILE, RELIABILITY_F
 TRAIN_HELP = """Fine-tune an encoder with the Tanh head. Every option can also come from a YAML/JSON file given with
 --config, and the searched options from a `goemox search` best_params.json given with --params (flags on the
 command line win over both)."""
+
+DISTILL_HELP = """Train a student (any encoder `goemox train` takes) on one or several teachers' probabilities mixed
+with the gold labels, on the training texts and optionally unlabelled texts of your domain (--unlabelled_file). Takes
+every `goemox train` option (data, thresholds, calibration, out-of-domain cutoff, outputs); the teachers score each
+set of texts once (cached). --config and --params work as for train."""
 
 SEARCH_HELP = """Search hyperparameters with Optuna (maximising validation macro-F1). Takes every `goemox train` option
 (they fix what is not searched) plus the search options; --config works as for train."""
@@ -53,6 +59,42 @@ def run_train(model_args, data_args, training_args, params: ParamsArguments | No
         print_training_summary(metrics, training_args.output_dir)
         print_example_prediction(training_args.output_dir)
     return 0
+
+
+def run_distill(model_args, data_args, training_args, distill_args, params: ParamsArguments | None = None) -> int:
+    import logging
+
+    from goemox.training.distillation import run_distillation
+
+    logging.basicConfig(format="goemox distill: %(message)s")  # scoring with the teachers takes a while: say so
+    logging.getLogger("goemox.training.teachers").setLevel(logging.INFO)
+    summary = read_search_summary(params.params) if params is not None and params.params else None
+    metrics = run_distillation(model_args, data_args, training_args, distill_args, search_summary=summary)
+    if training_args.process_index == 0:
+        print_training_summary(metrics, training_args.output_dir)
+        print_distillation_summary(metrics["distillation"])
+        print_example_prediction(training_args.output_dir)
+    return 0
+
+
+def print_distillation_summary(record: dict) -> None:
+    """Print which teachers and texts a distilled model learnt from (`metrics.json`'s `distillation`)."""
+    teachers = ", ".join(
+        f"{teacher['source']} ({'cached logits' if teacher['logits_from_cache'] else 'scored now'})"
+        for teacher in record["teachers"]
+    )
+    rows = record["rows"]
+    print(f"Distilled from {len(record['teachers'])} teacher(s): {teachers}")
+    print(
+        f"Soft targets on {rows['labelled']} labelled and {rows['unlabelled']} unlabelled texts "
+        f"(alpha {record['alpha']:g}, temperature {record['temperature']:g})"
+    )
+    unlabelled = record.get("unlabelled")
+    if unlabelled and (unlabelled["repeats_left_out"] or unlabelled["in_labelled_splits_left_out"]):
+        print(
+            f"  {unlabelled['source']}: left out {unlabelled['repeats_left_out']} repeated text(s) and "
+            f"{unlabelled['in_labelled_splits_left_out']} text(s) of the labelled splits"
+        )
 
 
 def run_search(model_args, data_args, training_args, search_args) -> int:
@@ -140,6 +182,12 @@ def train_arguments() -> tuple[type, ...]:
     return ModelArguments, DataArguments, GoEmoXTrainingArguments
 
 
+def distill_arguments() -> tuple[type, ...]:
+    from goemox.training.distillation import DistillArguments
+
+    return (*train_arguments(), DistillArguments, ParamsArguments)
+
+
 def search_arguments() -> tuple[type, ...]:
     from goemox.training.search import SearchArguments
 
@@ -152,6 +200,13 @@ COMMANDS = by_name(
         lambda: (*train_arguments(), ParamsArguments),
         run_train,
         description=TRAIN_HELP,
+        extra_files=(("--params", read_params_file),),
+    ),
+    Command(
+        "distill",
+        distill_arguments,
+        run_distill,
+        description=DISTILL_HELP,
         extra_files=(("--params", read_params_file),),
     ),
     Command("search", search_arguments, run_search, description=SEARCH_HELP),

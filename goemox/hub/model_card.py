@@ -39,6 +39,10 @@ HYPERPARAMETERS = (
     ("warmup_steps", "warm-up (steps, or fraction when < 1)"),
     ("lr_scheduler_type", "schedule"),
     ("optim", "optimizer"),
+    ("loss", "loss"),
+    ("asl_gamma_neg", "asymmetric loss: negatives' focusing exponent"),
+    ("asl_gamma_pos", "asymmetric loss: positives' focusing exponent"),
+    ("asl_clip", "asymmetric loss: probability margin"),
     ("label_smoothing_factor", "label smoothing"),
     ("pos_weight_strategy", "positive weights"),
     ("pos_weight_power", "positive-weight exponent"),
@@ -396,8 +400,29 @@ def data_section(run: RunFiles) -> dict:
         + ", ".join(f"{split} {count:,}" for split, count in run.metrics["rows"].items())
         + f". Texts longer than {data_args['max_length']} tokens were truncated."
         + (f" Training used at most {limit:,} rows." if limit else "")
+        + _distillation_text(run.metrics.get("distillation"))
     )
     return {"data_text": data_text, "scheme_mapping_text": _scheme_mapping_text(run), "source_rows": _source_rows(run)}
+
+
+def _distillation_text(record: dict | None) -> str:
+    """The sentence on the teachers and texts a distilled model (`goemox distill`) learnt from (empty otherwise)."""
+    if not record:
+        return ""
+    teachers = ", ".join(
+        f"`{local_name(teacher['source'])}`"
+        + (f" (revision `{teacher['revision'][:12]}`)" if teacher["revision"] else "")
+        for teacher in record["teachers"]
+    )
+    rows, unlabelled = record["rows"], record.get("unlabelled")
+    texts = f"the {rows['labelled']:,} training texts" + (
+        f" and {rows['unlabelled']:,} unlabelled texts of `{Path(unlabelled['source']).name}`" if unlabelled else ""
+    )
+    return (
+        f" Distilled (`goemox distill`) from {len(record['teachers'])} teacher(s), {teachers}: on {texts}, the loss "
+        f"weighed the teachers' mean probabilities at temperature {record['temperature']:g} by "
+        f"{record['alpha']:g} and the gold labels by {1 - record['alpha']:g}."
+    )
 
 
 def _source_rows(run: RunFiles) -> list[list[str]]:
@@ -440,10 +465,11 @@ def hyperparameters_section(run: RunFiles) -> dict:
     start = run.metrics.get("initialised_from")
     if start and start["kind"] != "encoder":  # continued from a trained model: which output rows it kept
         hyperparameters.append(("initialised from", StartingPoint(**{**start, "source": f"`{encoder}`"}).summary()))
+    unused = () if training.get("loss") == "asymmetric" else ("asl_gamma_neg", "asl_gamma_pos", "asl_clip")
     hyperparameters += [
         (title, training[key])
         for key, title in HYPERPARAMETERS
-        if key in training and training[key] not in (None, "", [])
+        if key in training and training[key] not in (None, "", []) and key not in unused
     ]
     return {"hyperparameters": hyperparameters}
 

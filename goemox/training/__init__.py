@@ -1,6 +1,7 @@
 """Fine-tuning: the options (`ModelArguments`, `DataArguments`, `GoEmoXTrainingArguments`), the loss, the
-Trainer and its batching, the model a run starts from, the data set-up that training and search share, and the two
-jobs: `run_training` (`goemox train`) and `run_search` (`goemox search`).
+Trainer and its batching, the model a run starts from, the data set-up that training and search share, the teachers of a
+distillation, and the three jobs: `run_training` (`goemox train`), `run_distillation` (`goemox distill`) and
+`run_search` (`goemox search`).
 
 Example:
 
@@ -15,22 +16,29 @@ from goemox.lazy_names import lazy_names
 __all__ = [
     "BucketPaddingCollator",
     "DataArguments",
+    "DistillArguments",
+    "DistillationTrainer",
     "GoEmoXTrainer",
     "GoEmoXTrainingArguments",
     "ModelArguments",
     "PRUNERS",
     "SearchArguments",
     "SourceTemperatureSampler",
+    "Teacher",
+    "asymmetric_loss_with_logits",
     "bucket_lengths",
     "buckets_within_max_length",
     "build_model",
     "frequency_pos_weight",
     "load_data",
     "merge_for_final_training",
+    "resolve_teacher",
+    "run_distillation",
     "run_search",
     "run_training",
     "several_corpora_setup",
     "smoothed_bce_with_logits",
+    "soft_targets",
     "starting_point",
 ]
 
@@ -40,6 +48,13 @@ _LAZY = {
     "GoEmoXTrainingArguments": "goemox.training.training_args",
     "GoEmoXTrainer": "goemox.training.trainer",
     "smoothed_bce_with_logits": "goemox.training.loss",
+    "asymmetric_loss_with_logits": "goemox.training.loss",
+    "DistillArguments": "goemox.training.distillation",
+    "DistillationTrainer": "goemox.training.distillation",
+    "run_distillation": "goemox.training.distillation",
+    "Teacher": "goemox.training.teachers",
+    "resolve_teacher": "goemox.training.teachers",
+    "soft_targets": "goemox.training.teachers",
     "frequency_pos_weight": "goemox.training.loss",
     "BucketPaddingCollator": "goemox.training.collator",
     "bucket_lengths": "goemox.training.collator",

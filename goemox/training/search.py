@@ -15,7 +15,10 @@ Search spaces (parameter names are `goemox train` option names, so `best_params.
 
 "pos-weight" adds the compact positive-weight parametrisation `clip((neg/pos) ** power, 1, cap)` with
 `pos_weight_power` in 0 to 1 and `pos_weight_cap` in 1 to 30 (log scale): two numbers for any number of
-labels instead of one weight per label. A YAML/JSON file (`--space_file`) overrides or adds entries, e.g.
+labels instead of one weight per label. "loss" adds the choice of loss, `loss` in {bce, asymmetric}, with the
+asymmetric loss's `asl_gamma_neg` in 0 to 6, `asl_gamma_pos` in {0, 1} and `asl_clip` in 0 to 0.1, and
+`pos_weight_strategy` in {none, frequency} (focusing and positive weights both favour rare labels); a `bce` trial
+ignores the `asl_*` values. A YAML/JSON file (`--space_file`) overrides or adds entries, e.g.
 `learning_rate: {type: float, low: 5e-5, high: 2e-4, log: true}`, `per_device_train_batch_size:
 {type: categorical, choices: [32]}`, or removes one with `null`.
 
@@ -78,7 +81,15 @@ POS_WEIGHT_SPACE: dict[str, dict] = {
     "pos_weight_power": {"type": "float", "low": 0.0, "high": 1.0},
     "pos_weight_cap": {"type": "float", "low": 1.0, "high": 30.0, "log": True},
 }
-SPACES = {"standard": STANDARD_SPACE, "pos-weight": POS_WEIGHT_SPACE}
+LOSS_SPACE: dict[str, dict] = {
+    **STANDARD_SPACE,
+    "loss": {"type": "categorical", "choices": ["bce", "asymmetric"]},
+    "asl_gamma_neg": {"type": "float", "low": 0.0, "high": 6.0},
+    "asl_gamma_pos": {"type": "categorical", "choices": [0.0, 1.0]},
+    "asl_clip": {"type": "float", "low": 0.0, "high": 0.1},
+    "pos_weight_strategy": {"type": "categorical", "choices": ["none", "frequency"]},
+}
+SPACES = {"standard": STANDARD_SPACE, "pos-weight": POS_WEIGHT_SPACE, "loss": LOSS_SPACE}
 FINISHED_OR_TAKEN = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")
 PRUNERS = ("median", "successive_halving", "hyperband", "none")
 """The values of `--pruner`: how weak trials are stopped, compared per epoch."""
@@ -90,7 +101,7 @@ class SearchArguments:
 
     n_trials: int = field(default=20, metadata={"help": "Trials the study should hold in total (all workers)."})
     timeout: float | None = field(default=None, metadata={"help": "Seconds after which this worker starts no trial."})
-    space: str = field(default="standard", metadata={"help": "standard | pos-weight", "choices": list(SPACES)})
+    space: str = field(default="standard", metadata={"help": "standard | pos-weight | loss", "choices": list(SPACES)})
     space_file: str | None = field(default=None, metadata={"help": "YAML/JSON overriding search ranges."})
     storage: str | None = field(default=None, metadata={"help": "Database URL (default sqlite in output_dir)."})
     study_name: str = field(default="goemox-search", metadata={"help": "Study to create or resume."})

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from datasets import DatasetDict
@@ -135,17 +137,42 @@ def prepare_data(
     )
 
 
+class RunExtension(Protocol):
+    """What a job built on :func:`run_training` adds to it: more or richer training rows, its own Trainer, and a
+    record (`goemox distill` is one: :class:`goemox.training.distillation.Distillation`).
+
+    Attributes:
+        name: the key of its record in `metrics.json` and of its options in `run_config.json`.
+    """
+
+    name: str
+
+    def prepare(self, data: RunData, scheme: LabelScheme) -> RunData:
+        """The run's data with what the job adds (called after :func:`prepare_data`, before the model is built)."""
+
+    def make_trainer(self, **kwargs) -> GoEmoXTrainer:
+        """The Trainer, from the keyword arguments `GoEmoXTrainer` takes."""
+
+    def record(self) -> dict:
+        """What `metrics.json` records of the job."""
+
+    def recorded_options(self) -> dict:
+        """What `run_config.json` records of the job's options."""
+
+
 def fit(
     model_args: ModelArguments,
     data: RunData,
     scheme: LabelScheme,
     callbacks: list[TrainerCallback] | None,
+    make_trainer: Callable[..., GoEmoXTrainer] = GoEmoXTrainer,
 ) -> tuple[GoEmoXTrainer, ModelCardCallback, dict]:
-    """Build the model and train it (resuming if asked); returns the trainer, the card log and the train metrics."""
+    """Build the model and train it (resuming if asked) with the Trainer `make_trainer` builds; returns the trainer,
+    the card log and the train metrics."""
     args = data.training_args
     resume = resume_checkpoint(args)
     card_log = ModelCardCallback()
-    trainer = GoEmoXTrainer(
+    trainer = make_trainer(
         model=build_model(model_args, scheme),
         args=args,
         train_dataset=data.tokenized["train"],
@@ -376,6 +403,7 @@ def run_training(
     training_args: GoEmoXTrainingArguments,
     callbacks: list[TrainerCallback] | None = None,
     search_summary: dict | None = None,
+    extension: RunExtension | None = None,
 ) -> dict:
     """Fine-tune, tune thresholds on validation, evaluate on test and save everything to `output_dir`.
 
@@ -389,6 +417,7 @@ def run_training(
         training_args: optimisation, evaluation and output options.
         callbacks: extra `TrainerCallback`s (e.g. timing or reporting).
         search_summary: the `best_params.json` of the `goemox search` the options came from, for the model card.
+        extension: what a job built on this one adds (its data, Trainer and records), e.g. `goemox distill`.
 
     Example:
 
@@ -406,9 +435,14 @@ def run_training(
     set_seed(training_args.seed)
     scheme = get_label_scheme(data_args.resolved_scheme())
     data = prepare_data(model_args, data_args, training_args, scheme)
-    trainer, card_log, train_metrics = fit(model_args, data, scheme, callbacks)
+    if extension is not None:
+        data = extension.prepare(data, scheme)
+    make_trainer = extension.make_trainer if extension is not None else GoEmoXTrainer
+    trainer, card_log, train_metrics = fit(model_args, data, scheme, callbacks, make_trainer)
     metrics, reliability = run_metrics(trainer, data, data_args, scheme, train_metrics, card_log)
     metrics["initialised_from"] = starting_point(model_args.model_name_or_path, scheme).to_dict()
+    if extension is not None:
+        metrics[extension.name] = extension.record()
     trainer.model.config.update(LongText.of(data_args).stored_settings())  # the default of prediction
     if trainer.is_world_process_zero():
         run_config = {
@@ -418,6 +452,8 @@ def run_training(
             "versions": library_versions(),
             "search": search_summary,
         }
+        if extension is not None:
+            run_config[extension.name] = extension.recorded_options()
         out = save_run(trainer, metrics, run_config, reliability)
         if publish:
             from goemox.hub.push import push_to_hub

@@ -1,4 +1,4 @@
-"""`GoEmoXTrainer`: the Hugging Face `Trainer` with goemox's multi-label loss, metrics and early stopping."""
+"""`GoEmoXTrainer`: the Hugging Face `Trainer` with goemox's multi-label losses, metrics and early stopping."""
 
 from __future__ import annotations
 
@@ -13,17 +13,19 @@ from goemox.data.corpora import MASK_COLUMN, SOURCE_COLUMN
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import make_compute_metrics
 from goemox.training.collator import BucketPaddingCollator
-from goemox.training.loss import frequency_pos_weight, smoothed_bce_with_logits
+from goemox.training.loss import asymmetric_loss_with_logits, frequency_pos_weight, smoothed_bce_with_logits
 from goemox.training.sampling import SourceTemperatureSampler
 from goemox.training.training_args import GoEmoXTrainingArguments
 
 
 class GoEmoXTrainer(Trainer):
-    """`Trainer` whose loss is label-smoothed, positively weighted BCE-with-logits.
+    """`Trainer` whose loss is label-smoothed, positively weighted BCE-with-logits, or the asymmetric loss.
 
     On top of the stock `Trainer` it
-    - computes the loss with [`smoothed_bce_with_logits`] (`args.label_smoothing_factor` as `eps`) and the
-      positive weights chosen by `args.pos_weight_strategy` from the training set's label frequencies,
+    - computes the loss with [`smoothed_bce_with_logits`] (`args.loss="bce"`) or [`asymmetric_loss_with_logits`]
+      (`args.loss="asymmetric"`, with `args.asl_gamma_neg`, `asl_gamma_pos` and `asl_clip`), both with
+      `args.label_smoothing_factor` as `eps` and the positive weights chosen by `args.pos_weight_strategy` from the
+      training set's label frequencies,
     - reports multi-label metrics (macro-F1 and friends) at every evaluation unless `compute_metrics` is given,
     - adds `EarlyStoppingCallback(args.early_stopping_patience)` when patience > 0,
     - groups training batches by the precomputed `length` column (no pass over the data to measure lengths), and
@@ -117,8 +119,8 @@ class GoEmoXTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ):
-        """Label-smoothed, positively weighted BCE on the model's logits (masked to the annotated labels when the
-        batch has a `label_mask`).
+        """The loss of `args.loss` on the model's logits (masked to the annotated labels when the batch has a
+        `label_mask`), see :meth:`label_loss`.
 
         The loss is a mean over (example, label) pairs, so `num_items_in_batch` (a token count meant for
         language-model losses) is not used.
@@ -127,11 +129,36 @@ class GoEmoXTrainer(Trainer):
         mask = inputs.pop(MASK_COLUMN, None)
         inputs.pop(SOURCE_COLUMN, None)
         outputs = model(**inputs)
+        loss = self.label_loss(outputs.logits, labels, mask)
+        return (loss, outputs) if return_outputs else loss
+
+    def label_loss(self, logits: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The loss `args.loss` names against the gold labels, with the run's smoothing and positive weights.
+
+        Args:
+            logits: the model's raw scores, shape (batch, num_labels).
+            labels: 0/1 labels, same shape.
+            mask: 0/1 matrix of the annotated pairs (`None`: every pair).
+
+        Raises:
+            GoEmoXUsageError: explicit positive weights whose count is not the number of labels.
+        """
+        args = self.args
         weight = self.positive_weights()
         if weight is not None and weight.numel() != labels.shape[-1]:
             raise GoEmoXUsageError(f"{weight.numel()} positive weights for {labels.shape[-1]} labels")
-        loss = smoothed_bce_with_logits(outputs.logits, labels, self.args.label_smoothing_factor, weight, mask)
-        return (loss, outputs) if return_outputs else loss
+        if args.loss == "asymmetric":
+            return asymmetric_loss_with_logits(
+                logits,
+                labels,
+                args.asl_gamma_neg,
+                args.asl_gamma_pos,
+                args.asl_clip,
+                args.label_smoothing_factor,
+                weight,
+                mask,
+            )
+        return smoothed_bce_with_logits(logits, labels, args.label_smoothing_factor, weight, mask)
 
     def _report_to_hp_search(self, trial, step: int, metrics: dict[str, float]) -> None:
         """Report to Optuna per epoch (not per step, which depends on the batch size) the best value so far.

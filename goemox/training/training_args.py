@@ -10,6 +10,7 @@ from transformers import TrainingArguments
 from goemox.errors import GoEmoXUsageError
 
 POS_WEIGHT_STRATEGIES = ("none", "frequency", "explicit")
+LOSSES = ("bce", "asymmetric")
 
 
 @dataclass
@@ -26,6 +27,12 @@ class GoEmoXTrainingArguments(TrainingArguments):
     because [`GoEmoXTrainer`] computes the loss itself.
 
     Args:
+        loss: `"bce"` (label-smoothed, positively weighted binary cross-entropy) or `"asymmetric"` (the asymmetric
+            loss of Ridnik et al. 2021, see [`asymmetric_loss_with_logits`]; smoothing and positive weights apply to
+            it too: with asymmetric focusing one usually sets `pos_weight_strategy="none"`).
+        asl_gamma_neg: the asymmetric loss's focusing exponent on negatives.
+        asl_gamma_pos: its focusing exponent on positives.
+        asl_clip: its probability margin: a negative scored below it costs nothing.
         pos_weight_strategy: `"none"` (every weight 1), `"frequency"` (`clip((neg/pos) ** power, 1, cap)`
             per label from the training set), or `"explicit"` (`pos_weight_values`).
         pos_weight_values: one weight per label, used with `"explicit"`.
@@ -47,6 +54,19 @@ class GoEmoXTrainingArguments(TrainingArguments):
     'macro_f1'
     ```"""
 
+    loss: str = field(
+        default="bce",
+        metadata={
+            "help": "bce (label-smoothed, positively weighted binary cross-entropy) | asymmetric (asymmetric focusing "
+            "with a probability margin for negatives, Ridnik et al. 2021; smoothing and positive weights apply too)",
+            "choices": LOSSES,
+        },
+    )
+    asl_gamma_neg: float = field(default=4.0, metadata={"help": "Asymmetric loss: focusing exponent on negatives."})
+    asl_gamma_pos: float = field(default=0.0, metadata={"help": "Asymmetric loss: focusing exponent on positives."})
+    asl_clip: float = field(
+        default=0.05, metadata={"help": "Asymmetric loss: probability margin; negatives scored below it cost nothing."}
+    )
     pos_weight_strategy: str = field(
         default="frequency",
         metadata={"help": "none | frequency | explicit", "choices": POS_WEIGHT_STRATEGIES},
@@ -116,6 +136,13 @@ class GoEmoXTrainingArguments(TrainingArguments):
 
     def check_goemox_options(self) -> None:
         """One-line :class:`GoEmoXUsageError` naming the option, for values that cannot train a useful model."""
+        if self.loss not in LOSSES:
+            raise GoEmoXUsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        for name in ("asl_gamma_neg", "asl_gamma_pos"):
+            if getattr(self, name) < 0:
+                raise GoEmoXUsageError(f"--{name} must be at least 0, got {getattr(self, name)}")
+        if not 0.0 <= self.asl_clip < 1.0:
+            raise GoEmoXUsageError(f"--asl_clip must be at least 0 and below 1, got {self.asl_clip}")
         if self.pos_weight_strategy not in POS_WEIGHT_STRATEGIES:
             raise GoEmoXUsageError(
                 f"--pos_weight_strategy must be one of {', '.join(POS_WEIGHT_STRATEGIES)}, "

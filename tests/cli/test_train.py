@@ -21,6 +21,8 @@ import pytest
         (["--source", "{name: a, dataset: x, annotate: [joy]}"], "source 'a': unknown field(s) ['annotate']"),
         (["--source", "a=x", "--select_on", "b"], "--select_on b: expected 'pooled' or a source name (a)"),
         (["--source_temperature", "0"], "--source_temperature must be above 0, got 0.0"),
+        (["--loss", "asymmetric", "--asl_clip", "1"], "--asl_clip must be at least 0 and below 1, got 1.0"),
+        (["--asl_gamma_neg", "-2"], "--asl_gamma_neg must be at least 0, got -2.0"),
         (["--pad_to_buckets", "64", "32"], "--pad_to_buckets must be strictly increasing, got [64, 32]"),
         (["--long_text_stride", "8"], "--long_text_stride applies to --long_text window"),
         (["--long_text", "window", "--long_text_stride", "-1"], "--long_text_stride must be a whole number of at"),
@@ -142,3 +144,71 @@ def test_a_source_problem_found_in_its_data_stops_before_training(goemox_here, t
         "['anger', 'joy']); expected label names of this source"
     ]
     assert not out.exists()
+
+
+@pytest.fixture
+def unlabelled_file(tmp_path):
+    path = tmp_path / "tweets.txt"
+    path.write_text("i feel great today\nso angry at the bus\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ([], "goemox: error: --teachers: expected at least one teacher"),
+        (["--teachers", "./missing"], "goemox: error: --teachers ./missing: no such folder"),
+        (["--teachers", "{encoder}"], "{encoder}: not a multi-label classifier (BertModel); expected a goemox run"),
+        (["--teachers", "{model}", "--scheme", "ekman"], "its 10 labels differ from the run's 7 (lacks ['disgust', "),
+        (["--teachers", "{model}", "--unlabelled_file", "{empty}"], "{empty}: no texts (an empty file, or a header"),
+        (["--teachers", "{model}", "--distill_alpha", "2"], "--distill_alpha must be between 0 and 1, got 2.0"),
+    ],
+)
+def test_distill_bad_input_stops_with_one_line_and_saves_nothing(
+    options, message, goemox_here, tmp_path, model, tiny_encoder_factory
+):
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    names = {"encoder": str(tiny_encoder_factory("bert")), "model": str(model), "empty": str(tmp_path / "empty.txt")}
+    out = tmp_path / "run"
+    result = goemox_here(
+        "distill",
+        *("--model_name_or_path", names["encoder"], "--dataset", "demo", "--output_dir", str(out), "--use_cpu"),
+        *(option.format(**names) for option in options),
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert message.format(**names) in lines[0] and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_distill_from_a_hub_teacher_that_cannot_be_fetched_is_one_line(goemox_cli, tmp_path, tiny_encoder_factory):
+    result = goemox_cli(
+        "distill",
+        *("--teachers", "someone/teacher@v1", "--model_name_or_path", str(tiny_encoder_factory("bert"))),
+        *("--dataset", "demo", "--output_dir", str(tmp_path / "run"), "--use_cpu"),
+        env={"HF_HOME": str(tmp_path / "hf")},
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "goemox: error: --teachers someone/teacher@v1: no such local folder, and the Hub model cannot be fetched ("
+    ), result.stderr[-2000:]
+
+
+def test_distill_from_the_command_line(goemox_here, tmp_path, model, tiny_encoder_factory, unlabelled_file, caplog):
+    out = tmp_path / "student"
+    arguments = (
+        *("--teachers", str(model), "--model_name_or_path", str(tiny_encoder_factory("bert")), "--pooling", "mean"),
+        *("--dataset", "demo", "--max_train_samples", "64", "--max_eval_samples", "20", "--max_length", "32"),
+        *("--unlabelled_file", str(unlabelled_file), "--teacher_cache_dir", str(tmp_path / "cache")),
+        *("--num_train_epochs", "1", "--output_dir", str(out), "--use_cpu", "--report_to", "none"),
+    )
+    result = goemox_here("distill", *arguments)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Distilled from 1 teacher(s): {model} (scored now)" in result.stdout
+    assert "Soft targets on 64 labelled and 2 unlabelled texts (alpha 0.5, temperature 1)" in result.stdout
+    assert f"Teacher {model}: scoring 66 texts (max_length 32)" in caplog.text
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["distillation"]["rows"] == {"labelled": 64, "unlabelled": 2}
+    result = goemox_here("distill", *arguments[:-7], "--num_train_epochs", "1", "--output_dir", str(tmp_path / "b"))
+    assert result.returncode == 0 and f"{model} (cached logits)" in result.stdout, result.stderr[-3000:]

@@ -142,6 +142,24 @@ def test_card_shows_search_summary_and_measured_out_of_domain_behaviour(tmp_path
     ]
 
 
+def test_card_lists_the_asymmetric_loss_settings_only_for_that_loss(tmp_path, trained_run_factory):
+    source = trained_run_factory("distilbert")
+    rows = dict(table_rows(render_model_card(source).text, "| hyperparameter |"))
+    assert rows["loss"] == "bce" and not any(name.startswith("asymmetric loss") for name in rows)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    for file in source.iterdir():
+        if file.is_file():
+            (run_dir / file.name).write_bytes(file.read_bytes())
+    run_config = json.loads((run_dir / "run_config.json").read_text())
+    run_config["training"].update(loss="asymmetric", asl_gamma_neg=3.0, asl_clip=0.02)
+    (run_dir / "run_config.json").write_text(json.dumps(run_config))
+    rows = dict(table_rows(render_model_card(run_dir).text, "| hyperparameter |"))
+    assert rows["loss"] == "asymmetric"
+    assert rows["asymmetric loss: negatives' focusing exponent"] == "3.0"
+    assert rows["asymmetric loss: probability margin"] == "0.02"
+
+
 def test_card_needs_the_run_files(tmp_path, trained_run_factory):
     with pytest.raises(GoEmoXUsageError, match=re.escape("metrics.json: missing")):
         render_model_card(tmp_path)

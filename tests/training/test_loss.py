@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from goemox.training.loss import frequency_pos_weight, smoothed_bce_with_logits
+from goemox.training.loss import (
+    asymmetric_loss_with_logits,
+    distillation_bce_with_logits,
+    frequency_pos_weight,
+    smoothed_bce_with_logits,
+)
 
 
 def test_matches_hand_computed_value():
@@ -89,3 +94,88 @@ def test_positive_weights_count_only_the_rows_that_annotate_a_label():
     assert frequency_pos_weight(labels, mask=mask).tolist() == [2.0, 10.0]
     mask[3, 1] = 1  # now 1 positive among 4 annotating rows: sqrt(3)
     assert frequency_pos_weight(labels, mask=mask)[1] == pytest.approx(math.sqrt(3))
+
+
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def test_asymmetric_loss_matches_hand_computed_value():
+    # One row, three labels: logits (1, 0.5, -2), targets (1, 0, 0), gamma_neg 2, gamma_pos 1, clip 0.1.
+    # Label 0 (positive): -(1 - p) ** 1 * log p with p = sigmoid(1).
+    # Label 1 (negative): p_m = sigmoid(0.5) - 0.1; -(p_m ** 2) * log(1 - p_m).
+    # Label 2 (negative): sigmoid(-2) = 0.119, p_m = 0.019; -(p_m ** 2) * log(1 - p_m).
+    p0, p1, p2 = sigmoid(1.0), sigmoid(0.5) - 0.1, sigmoid(-2.0) - 0.1
+    expected = (-(1 - p0) * math.log(p0) - p1**2 * math.log(1 - p1) - p2**2 * math.log(1 - p2)) / 3
+    loss = asymmetric_loss_with_logits(
+        torch.tensor([[1.0, 0.5, -2.0]]), torch.tensor([[1.0, 0.0, 0.0]]), gamma_neg=2, gamma_pos=1, clip=0.1
+    )
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_asymmetric_loss_ignores_negatives_below_the_margin():
+    logits = torch.tensor([[-4.0, -3.5]], requires_grad=True)  # p = 0.018 and 0.029, both below clip 0.05
+    loss = asymmetric_loss_with_logits(logits, torch.zeros(1, 2), gamma_neg=4, clip=0.05)
+    loss.backward()
+    assert loss.item() == 0.0 and logits.grad.abs().sum().item() == 0.0
+    # Without the margin they cost a little, and less with focusing than without.
+    plain = asymmetric_loss_with_logits(logits, torch.zeros(1, 2), gamma_neg=0, clip=0.0)
+    focused = asymmetric_loss_with_logits(logits, torch.zeros(1, 2), gamma_neg=4, clip=0.0)
+    assert 0 < focused.item() < plain.item()
+
+
+def test_asymmetric_loss_without_focusing_or_margin_is_the_bce():
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(16, 5, generator=generator) * 4
+    targets = (torch.rand(16, 5, generator=generator) > 0.7).float()
+    mask = (torch.rand(16, 5, generator=generator) > 0.2).float()
+    weight = torch.tensor([1.0, 2.0, 0.5, 10.0, 3.0])
+    for smoothing, pos_weight, pairs in ((0.0, None, None), (0.1, weight, None), (0.05, weight, mask)):
+        asymmetric = asymmetric_loss_with_logits(logits, targets, 0.0, 0.0, 0.0, smoothing, pos_weight, pairs)
+        bce = smoothed_bce_with_logits(logits, targets, smoothing, pos_weight, pairs)
+        assert asymmetric.item() == pytest.approx(bce.item(), rel=1e-6)
+    # Large logits: log(1 - p) comes from the logit, so a confident mistake stays finite.
+    extreme = asymmetric_loss_with_logits(torch.tensor([[40.0]]), torch.zeros(1, 1), 0.0, 0.0, 0.0)
+    assert extreme.item() == pytest.approx(40.0, rel=1e-6)
+
+
+def test_asymmetric_loss_keeps_the_label_mask():
+    logits = torch.tensor([[0.5, 2.0], [1.0, -3.0]], requires_grad=True)
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    mask = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    loss = asymmetric_loss_with_logits(logits, targets, mask=mask)
+    loss.backward()
+    assert logits.grad[0, 1] == 0 and (logits.grad[mask.bool()] != 0).all()
+    kept = [asymmetric_loss_with_logits(logits[i : i + 1, j : j + 1], targets[i : i + 1, j : j + 1]).item()
+            for i, j in ((0, 0), (1, 0), (1, 1))]  # fmt: skip
+    assert loss.item() == pytest.approx(sum(kept) / 3, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"clip": 1.0}, "clip must be in"), ({"gamma_neg": -1.0}, "must be at least 0"), ({"smoothing": 1.0}, "smooth")],
+)
+def test_asymmetric_loss_rejects_invalid_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        asymmetric_loss_with_logits(torch.zeros(1, 1), torch.ones(1, 1), **kwargs)
+
+
+def test_distillation_loss_is_the_tempered_bce_scaled_by_t_squared():
+    # Student logit 1, soft target 0.8 at T = 2: T**2 * -(0.8 log s + 0.2 log(1 - s)) with s = sigmoid(1 / 2).
+    s = sigmoid(0.5)
+    expected = 4 * -(0.8 * math.log(s) + 0.2 * math.log(1 - s))
+    loss = distillation_bce_with_logits(torch.tensor([[1.0]]), torch.tensor([[0.8]]), temperature=2.0)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    # At T = 1 it is the BCE against the soft targets, and the student that matches the teacher's logits is optimal.
+    teacher = torch.tensor([[2.0, -1.0, 0.3]])
+    student = teacher.clone().requires_grad_(True)
+    for temperature in (1.0, 3.0):
+        distillation_bce_with_logits(student, torch.sigmoid(teacher / temperature), temperature).backward()
+        assert student.grad.abs().max().item() < 1e-6
+        student.grad = None
+    soft = torch.sigmoid(teacher)
+    assert distillation_bce_with_logits(teacher, soft).item() == pytest.approx(
+        torch.nn.functional.binary_cross_entropy(soft, soft).item(), rel=1e-5
+    )
+    with pytest.raises(ValueError, match="temperature must be above 0"):
+        distillation_bce_with_logits(teacher, soft, temperature=0.0)

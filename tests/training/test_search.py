@@ -13,11 +13,13 @@ import pytest
 import sqlalchemy
 from conftest import starts_processes
 
+import goemox.training.trainer
 from goemox.cli.parsing import parse_command
 from goemox.cli.train import COMMANDS
 from goemox.errors import GoEmoXUsageError
 from goemox.training.arguments import DataArguments, ModelArguments
 from goemox.training.search import (
+    LOSS_SPACE,
     POS_WEIGHT_SPACE,
     STANDARD_SPACE,
     SearchArguments,
@@ -147,6 +149,45 @@ def test_default_recipe_as_trial_parameters(tmp_path, tiny_encoder_factory):
         "num_train_epochs=3 is outside the space (2 to 2)",
         "custom has no default",
     ]
+
+
+def test_loss_space_holds_the_recipe_and_its_trials_train_with_the_loss_drawn(
+    tmp_path, tiny_encoder_factory, monkeypatch
+):
+    assert set(search_space("loss")) - set(STANDARD_SPACE) == {
+        "loss",
+        "asl_gamma_neg",
+        "asl_gamma_pos",
+        "asl_clip",
+        "pos_weight_strategy",
+    }
+    encoder = tiny_encoder_factory("distilbert")
+    args = GoEmoXTrainingArguments(output_dir=str(tmp_path), use_cpu=True, num_train_epochs=3)
+    params, reasons = default_params(LOSS_SPACE, ModelArguments(model_name_or_path=str(encoder)), args)
+    assert reasons == []
+    assert {key: params[key] for key in set(LOSS_SPACE) - set(STANDARD_SPACE)} == {
+        "loss": "bce",
+        "asl_gamma_neg": 4.0,
+        "asl_gamma_pos": 0.0,
+        "asl_clip": 0.05,
+        "pos_weight_strategy": "frequency",
+    }
+    seen = []
+    original = goemox.training.trainer.asymmetric_loss_with_logits
+
+    def recording(logits, labels, gamma_neg, gamma_pos, clip, *rest):
+        seen.append((gamma_neg, gamma_pos, clip))
+        return original(logits, labels, gamma_neg, gamma_pos, clip, *rest)
+
+    monkeypatch.setattr(goemox.training.trainer, "asymmetric_loss_with_logits", recording)
+    space = SMALL_SPACE + (
+        "loss: {type: categorical, choices: [asymmetric]}\n"
+        "asl_gamma_neg: {type: float, low: 2.0, high: 2.0}\n"
+        "asl_clip: {type: float, low: 0.02, high: 0.02}\n"
+    )
+    result = search(tmp_path, encoder, 1, space=space, enqueue_defaults=False)
+    assert result["params"]["loss"] == "asymmetric"
+    assert seen and set(seen) == {(2.0, 0.0, 0.02)}
 
 
 def test_only_the_worker_that_creates_a_study_is_told_so(tmp_path):

@@ -6,7 +6,7 @@ from transformers import EarlyStoppingCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from goemox import GoEmoXForSequenceClassification
-from goemox.training.loss import frequency_pos_weight, smoothed_bce_with_logits
+from goemox.training.loss import asymmetric_loss_with_logits, frequency_pos_weight, smoothed_bce_with_logits
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
 
@@ -49,6 +49,23 @@ def test_loss_is_smoothed_weighted_bce(tmp_path, tiny_encoder_factory, tiny_toke
         outputs.logits, batch["labels"], 0.1, torch.tensor(expected_weight, dtype=torch.float32)
     )
     assert loss.item() == pytest.approx(reference.item(), rel=1e-6)
+
+
+def test_asymmetric_loss_option_uses_its_settings_and_the_positive_weights(
+    tmp_path, tiny_encoder_factory, tiny_tokenizer
+):
+    trainer = make_trainer(
+        tmp_path, tiny_encoder_factory, tiny_tokenizer, loss="asymmetric", asl_gamma_neg=3.0, asl_clip=0.1
+    )
+    weight = torch.tensor(frequency_pos_weight(np.array(TARGETS, dtype=float)), dtype=torch.float32)
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(5)])
+    trainer.model.eval()
+    loss, outputs = trainer.compute_loss(trainer.model, dict(batch), return_outputs=True)
+    reference = asymmetric_loss_with_logits(outputs.logits, batch["labels"], 3.0, 0.0, 0.1, 0.05, weight)
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-6)
+    trainer.args.loss = "bce"  # a search trial switches the loss on the same trainer
+    bce = smoothed_bce_with_logits(outputs.logits, batch["labels"], 0.05, weight)
+    assert trainer.label_loss(outputs.logits, batch["labels"], None).item() == pytest.approx(bce.item(), rel=1e-6)
 
 
 def test_positive_weight_strategies_follow_argument_changes(tmp_path, tiny_encoder_factory, tiny_tokenizer):

@@ -53,7 +53,7 @@ PROBABILITIES_FILE = "probabilities.npz"
 
 
 def data_arguments(args):
-    from goemox.training.arguments import DataArguments
+    from goemox.training import DataArguments
 
     return DataArguments(
         dataset=args.data,
@@ -100,7 +100,7 @@ def evaluation_splits(args) -> tuple[list[str], dict[str, tuple[list[str], np.nd
     """The label names and, per split, the texts and 0/1 labels the runs measure on (the rows `run_training` uses)."""
     from goemox.data import label_matrix
     from goemox.labels import get_label_scheme
-    from goemox.training.train import load_data
+    from goemox.training import load_data
 
     data_args = data_arguments(args)
     scheme = get_label_scheme(data_args.resolved_scheme())
@@ -111,7 +111,7 @@ def evaluation_splits(args) -> tuple[list[str], dict[str, tuple[list[str], np.nd
 
 def score(labels: list[str], y_true: np.ndarray, probs: np.ndarray, thresholds) -> dict:
     """Macro-F1, micro-F1 and each label's F1 at the given thresholds."""
-    from goemox.evaluation.metrics import multilabel_metrics
+    from goemox.evaluation import multilabel_metrics
 
     metrics = multilabel_metrics(y_true, probs, labels, thresholds)
     return {
@@ -123,7 +123,7 @@ def score(labels: list[str], y_true: np.ndarray, probs: np.ndarray, thresholds) 
 
 def threshold_policies(labels: list[str], splits: dict, probabilities: dict[str, np.ndarray]) -> dict:
     """Each policy's thresholds (tuned on validation only) and its scores on validation and test."""
-    from goemox.evaluation.metrics import tune_global_threshold, tune_per_class_thresholds
+    from goemox.evaluation import tune_global_threshold, tune_per_class_thresholds
 
     y_val, p_val = splits["validation"][1], probabilities["validation"]
     chosen = {
@@ -142,11 +142,14 @@ def threshold_policies(labels: list[str], splits: dict, probabilities: dict[str,
 
 def run_arm(args, arm: str, seed: int, out_dir: Path) -> dict:
     """Train one arm with one seed, save its probabilities, and score the threshold policies."""
-    from goemox.inference.classifier import EmotionClassifier
-    from goemox.training.arguments import ModelArguments
-    from goemox.training.distillation import DistillArguments, run_distillation
-    from goemox.training.train import run_training
-    from goemox.training.training_args import GoEmoXTrainingArguments
+    from goemox.inference import EmotionClassifier
+    from goemox.training import (
+        DistillArguments,
+        GoEmoXTrainingArguments,
+        ModelArguments,
+        run_distillation,
+        run_training,
+    )
 
     model_args = ModelArguments(model_name_or_path=str(args.encoder), pooling=args.pooling)
     options = training_options(args, arm)

@@ -13,7 +13,7 @@ The full-data model is also fitted on seeded validation subsets of 50, 200 and 1
 validation held out): a well-trained model with few validation rows.
 
 Each is scored once on the whole test split: macro-F1, micro-F1, ECE per label and pooled, NLL, and the number of
-stored thresholds fitted from fewer than `MIN_THRESHOLD_POSITIVES` positives.
+stored thresholds fitted from fewer than `min_threshold_positives` positives.
 
 `--select` instead compares settings of the support rules (minimum positives of a calibration and of a threshold,
 prior strength, slope range) on
@@ -35,24 +35,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
+from scipy.optimize import minimize, minimize_scalar  # noqa: E402
 
 from bench.lightweight import write_json  # noqa: E402
-from goemox.calibration import fitting  # noqa: E402
-from goemox.calibration.logit_map import LogitMap  # noqa: E402
-from goemox.evaluation.metrics import multilabel_metrics, tune_thresholds  # noqa: E402
+from goemox.calibration import LogitMap, SupportRules, calibration_error, fit_on_validation  # noqa: E402
+from goemox.evaluation import multilabel_metrics, tune_thresholds  # noqa: E402
 from goemox.scores import sigmoid  # noqa: E402
 
 RULES = ("previous", "support", "none")
 CANDIDATES = (
-    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 5, "PRIOR_STRENGTH": 2.0, "SLOPE_RANGE": 4.0},
-    {"MIN_POSITIVES": 3, "MIN_THRESHOLD_POSITIVES": 5, "PRIOR_STRENGTH": 2.0, "SLOPE_RANGE": 4.0},
-    {"MIN_POSITIVES": 10, "MIN_THRESHOLD_POSITIVES": 5, "PRIOR_STRENGTH": 2.0, "SLOPE_RANGE": 4.0},
-    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 1, "PRIOR_STRENGTH": 2.0, "SLOPE_RANGE": 4.0},
-    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 3, "PRIOR_STRENGTH": 2.0, "SLOPE_RANGE": 4.0},
-    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 10, "PRIOR_STRENGTH": 2.0, "SLOPE_RANGE": 4.0},
-    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 5, "PRIOR_STRENGTH": 0.0, "SLOPE_RANGE": 1e3},
-    {"MIN_POSITIVES": 5, "MIN_THRESHOLD_POSITIVES": 5, "PRIOR_STRENGTH": 5.0, "SLOPE_RANGE": 4.0},
+    {"min_positives": 5, "min_threshold_positives": 5, "prior_strength": 2.0, "slope_range": 4.0},
+    {"min_positives": 3, "min_threshold_positives": 5, "prior_strength": 2.0, "slope_range": 4.0},
+    {"min_positives": 10, "min_threshold_positives": 5, "prior_strength": 2.0, "slope_range": 4.0},
+    {"min_positives": 5, "min_threshold_positives": 1, "prior_strength": 2.0, "slope_range": 4.0},
+    {"min_positives": 5, "min_threshold_positives": 3, "prior_strength": 2.0, "slope_range": 4.0},
+    {"min_positives": 5, "min_threshold_positives": 10, "prior_strength": 2.0, "slope_range": 4.0},
+    {"min_positives": 5, "min_threshold_positives": 5, "prior_strength": 0.0, "slope_range": 1e3},
+    {"min_positives": 5, "min_threshold_positives": 5, "prior_strength": 5.0, "slope_range": 4.0},
 )
 """The settings `--select` compares, each a change of one or two values from the chosen default (the first); an
 earlier full grid of 3 x 3 x 3 x 2 values on the first arms picked the region these come from."""
@@ -75,33 +74,45 @@ def previous_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float
     return float(fitted.x[0]), float(fitted.x[1])
 
 
+def previous_temperature_slope(logits: np.ndarray, labels: np.ndarray) -> float:
+    """`1 / T` of the previous release's shared temperature: unsmoothed BCE, searched for T in [0.05, 20]."""
+
+    def loss(log_t: float) -> float:
+        scaled = logits / np.exp(log_t)
+        return float((np.logaddexp(0.0, scaled) - labels * scaled).mean())
+
+    fitted = minimize_scalar(loss, bounds=tuple(np.log([0.05, 20.0])), method="bounded", options={"xatol": 1e-7})
+    return float(np.exp(-fitted.x))
+
+
 def previous_rules(logits: np.ndarray, labels: np.ndarray) -> tuple[LogitMap, list[float]]:
     """The previous release's calibration and per-label thresholds."""
-    shared_slope, _ = fitting.fit_affine(logits, labels, fit_intercept=False)  # one temperature, unsmoothed targets
+    shared_slope = previous_temperature_slope(logits, labels)
     fitted = [previous_platt(logits[:, k], labels[:, k]) or (shared_slope, 0.0) for k in range(labels.shape[1])]
     logit_map = LogitMap("platt", tuple(a for a, _ in fitted), tuple(b for _, b in fitted))
     before = tune_thresholds(labels, sigmoid(logits), "per_class")
     return logit_map, [float(logit_map.carried_grid([t], k)[0]) for k, t in enumerate(before)]
 
 
-def fitted_rules(rule: str, logits: np.ndarray, labels: np.ndarray) -> tuple[LogitMap | None, list[float], int]:
-    """The map, thresholds and count of thresholds fitted from fewer than `MIN_THRESHOLD_POSITIVES` positives."""
+def fitted_rules(
+    rule: str, logits: np.ndarray, labels: np.ndarray, rules: SupportRules | None = None
+) -> tuple[LogitMap | None, list[float], int]:
+    """The map, thresholds and count of thresholds fitted from fewer than `min_threshold_positives` positives."""
+    rules = rules or SupportRules()
     positives = labels.sum(axis=0)
     if rule == "none":
         return None, [0.5] * labels.shape[1], 0
     if rule == "previous":
         logit_map, thresholds = previous_rules(logits, labels)
-        return logit_map, thresholds, int(((positives > 0) & (positives < fitting.MIN_THRESHOLD_POSITIVES)).sum())
-    fitted = fitting.fit_on_validation(logits, labels, "platt", "per_class")
-    thin = sum(
-        r["threshold"] == "per_label" and r["positives"] < fitting.MIN_THRESHOLD_POSITIVES for r in fitted.labels
-    )
+        return logit_map, thresholds, int(((positives > 0) & (positives < rules.min_threshold_positives)).sum())
+    fitted = fit_on_validation(logits, labels, "platt", "per_class", rules=rules)
+    thin = sum(r["threshold"] == "per_label" and r["positives"] < rules.min_threshold_positives for r in fitted.labels)
     return fitted.logit_map, fitted.thresholds, thin
 
 
 def scored(logit_map: LogitMap | None, thresholds: list[float], logits: np.ndarray, labels: np.ndarray) -> dict:
     probs = sigmoid(logits if logit_map is None else logit_map.apply(logits))
-    error = fitting.calibration_error(probs, labels)
+    error = calibration_error(probs, labels)
     metrics = multilabel_metrics(labels, probs, [str(k) for k in range(labels.shape[1])], thresholds)
     return {
         "macro_f1": metrics["macro_f1"],
@@ -162,7 +173,7 @@ def compare(arms: dict[str, dict]) -> dict:
             }
             if logit_map is not None:
                 per_arm[name][rule]["slope_range"] = [min(logit_map.slope), max(logit_map.slope)]
-        support = fitting.fit_on_validation(arm["fit_logits"], arm["fit_labels"], "platt", "per_class")
+        support = fit_on_validation(arm["fit_logits"], arm["fit_labels"], "platt", "per_class")
         per_arm[name]["support"]["fallbacks"] = support.fallback_counts()
     return {"per_arm": per_arm, "by_size": summarise(per_arm)}
 
@@ -197,10 +208,10 @@ def held_out_pairs(arm: dict) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, 
     return [(z[a], y[a], z[b], y[b]) for a, b in (halves, halves[::-1])]
 
 
-def held_out_scores(arm: dict, rule: str) -> dict:
+def held_out_scores(arm: dict, rule: str, rules: SupportRules | None = None) -> dict:
     values = []
     for fit_z, fit_y, held_z, held_y in held_out_pairs(arm):
-        logit_map, thresholds, _ = fitted_rules(rule, fit_z, fit_y)
+        logit_map, thresholds, _ = fitted_rules(rule, fit_z, fit_y, rules)
         values.append(scored(logit_map, thresholds, held_z, held_y))
     return {key: float(np.mean([v[key] for v in values])) for key in values[0]}
 
@@ -217,24 +228,23 @@ def by_size_means(scores: dict[str, dict]) -> dict:
 def select(arms: dict[str, dict]) -> dict:
     """Each of `CANDIDATES` (and, for reference, the previous rules and none), fitted on validation rows and scored
     on other validation rows (`held_out_pairs`); never on test."""
-    defaults = {key: getattr(fitting, key) for key in CANDIDATES[0]}
     reference = {rule: by_size_means({n: held_out_scores(a, rule) for n, a in arms.items()}) for rule in RULES}
     results = []
-    try:
-        for setting in CANDIDATES:
-            for key, value in setting.items():
-                setattr(fitting, key, value)
-            scores = {name: held_out_scores(arm, "support") for name, arm in arms.items()}
-            results.append({"setting": setting, "held_out_validation": by_size_means(scores)})
-    finally:
-        for key, value in defaults.items():
-            setattr(fitting, key, value)
-    return {"settings": results, "reference_rules": reference, "defaults": defaults}
+    for setting in CANDIDATES:
+        rules = SupportRules(**setting)
+        scores = {name: held_out_scores(arm, "support", rules) for name, arm in arms.items()}
+        results.append({"setting": setting, "held_out_validation": by_size_means(scores)})
+    return {"settings": results, "reference_rules": reference, "defaults": SupportRules().to_dict()}
 
 
 def plot_by_size(by_size: dict, path: Path) -> Path:
     """Test ECE per label, pooled ECE and macro-F1 of each rule at each data size (mean, with the seeds' spread)."""
-    from goemox.reporting.plots import plt
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from goemox.reporting import save_figure
 
     sizes = sorted(by_size, key=lambda size: (size == "full", size == "demo", size))
     panels = (("ece_per_label", "test ECE, mean over labels"), ("ece_pooled", "test ECE, all pairs"),
@@ -250,10 +260,7 @@ def plot_by_size(by_size: dict, path: Path) -> Path:
         ax.set_xticks(np.arange(len(sizes)), [size.replace("_", "\n") for size in sizes], fontsize=8)
         ax.set_title(title)
     axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def main() -> None:

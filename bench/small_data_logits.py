@@ -88,8 +88,8 @@ def train_arm(data: Path, encoder: str, out: Path, train_rows: int, validation_r
 
 def score_model(model: Path, data: Path) -> dict[str, np.ndarray]:
     """Logits of the model before any folded calibration on the whole validation and test splits."""
-    from goemox.calibration.logit_map import LogitMap
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.calibration import LogitMap
+    from goemox.inference import EmotionClassifier
 
     classifier = EmotionClassifier.from_pretrained(str(model), device="cpu", max_length=64, batch_size=64)
     stored = LogitMap.stored(classifier.config)
@@ -107,7 +107,7 @@ def score_model(model: Path, data: Path) -> dict[str, np.ndarray]:
 def demo_arm(encoder: str, out: Path) -> dict[str, np.ndarray]:
     """Train `make demo`'s run with nothing fitted after training; its validation and test logits."""
     from goemox.data import label_matrix, load_emotion_dataset
-    from goemox.inference.classifier import EmotionClassifier
+    from goemox.inference import EmotionClassifier
 
     model = out / "demo.model"
     command = [

@@ -42,7 +42,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.optimize import minimize
@@ -81,21 +81,33 @@ SLOPE_BOUNDS = (1.0 / TEMPERATURE_BOUNDS[1], 1.0 / TEMPERATURE_BOUNDS[0])
 """Where a pooled slope is searched (the temperatures of `TEMPERATURE_BOUNDS`)."""
 
 
-def support_rules() -> dict[str, float]:
-    """The settings of the rules, as recorded in a run's `metrics.json`.
+@dataclass(frozen=True)
+class SupportRules:
+    """The settings of the support rules; the defaults are this module's constants, chosen on validation.
+
+    Attributes:
+        min_positives: validation positives a label needs for a calibration map of its own.
+        min_threshold_positives: validation positives a label needs for a threshold of its own.
+        min_negatives: validation negatives a label needs for a calibration map of its own.
+        prior_strength: the pull of a label's own map toward the pooled one, in positives.
+        slope_range: a label's slope stays within this factor of the pooled slope.
+        cross_fit_folds: folds of the cross-fitted calibration error.
 
     Example:
-        >>> support_rules()["min_positives"]
-        5
+        >>> SupportRules().min_positives, SupportRules(min_positives=10).min_threshold_positives
+        (5, 5)
     """
-    return {
-        "min_positives": MIN_POSITIVES,
-        "min_threshold_positives": MIN_THRESHOLD_POSITIVES,
-        "min_negatives": MIN_NEGATIVES,
-        "prior_strength": PRIOR_STRENGTH,
-        "slope_range": SLOPE_RANGE,
-        "cross_fit_folds": CROSS_FIT_FOLDS,
-    }
+
+    min_positives: int = MIN_POSITIVES
+    min_threshold_positives: int = MIN_THRESHOLD_POSITIVES
+    min_negatives: int = MIN_NEGATIVES
+    prior_strength: float = PRIOR_STRENGTH
+    slope_range: float = SLOPE_RANGE
+    cross_fit_folds: int = CROSS_FIT_FOLDS
+
+    def to_dict(self) -> dict[str, float]:
+        """The settings as recorded in a run's `metrics.json` (`support_rules`)."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -123,13 +135,13 @@ class Support:
         positives = (y * keep).sum(axis=0)
         return cls(positives, keep.sum(axis=0) - positives)
 
-    def carries_calibration(self) -> np.ndarray:
+    def carries_calibration(self, rules: SupportRules) -> np.ndarray:
         """`(L,)` booleans: whether each label has the support for a calibration of its own."""
-        return (self.positives >= MIN_POSITIVES) & (self.negatives >= MIN_NEGATIVES)
+        return (self.positives >= rules.min_positives) & (self.negatives >= rules.min_negatives)
 
-    def carries_threshold(self) -> np.ndarray:
+    def carries_threshold(self, rules: SupportRules) -> np.ndarray:
         """`(L,)` booleans: whether each label has the support for a threshold of its own."""
-        return self.positives >= MIN_THRESHOLD_POSITIVES
+        return self.positives >= rules.min_threshold_positives
 
 
 def smoothed_targets(labels, support: Support) -> np.ndarray:
@@ -213,6 +225,7 @@ class FittedOnValidation:
         logit_map: the calibration (`None` for `none`).
         thresholds: one threshold per label, on the calibrated probabilities.
         global_threshold: the one threshold tuned on all labels together (`None` with `fixed`).
+        rules: the settings of the rules it was fitted with.
         labels: per label, `{"label", "positives", "negatives", "calibration", "threshold"}`: which rule gave its
             calibration (`per_label`, `pooled_slope`, `pooled`, `shared`, `none`) and its threshold (`per_label`,
             `global`, `fixed`).
@@ -222,6 +235,7 @@ class FittedOnValidation:
     thresholds: list[float]
     global_threshold: float | None
     labels: list[dict]
+    rules: SupportRules
 
     def fallback_counts(self) -> dict[str, int]:
         """How many labels fell back to a pooled calibration and to the global threshold."""
@@ -242,18 +256,20 @@ class FittedOnValidation:
         parts = []
         if counts["pooled_calibration"]:
             parts.append(
-                f"{counts['pooled_calibration']} of {total} labels have fewer than {MIN_POSITIVES} validation "
-                f"positives (or {MIN_NEGATIVES} negatives) and use the pooled slope"
+                f"{counts['pooled_calibration']} of {total} labels have fewer than {self.rules.min_positives} "
+                f"validation positives (or {self.rules.min_negatives} negatives) and use the pooled slope"
             )
         if counts["global_threshold"]:
             parts.append(
-                f"{counts['global_threshold']} of {total} have fewer than {MIN_THRESHOLD_POSITIVES} and use the "
-                f"global threshold {self.global_threshold:.2f}"
+                f"{counts['global_threshold']} of {total} have fewer than {self.rules.min_threshold_positives} and use "
+                f"the global threshold {self.global_threshold:.2f}"
             )
         return "; ".join(parts) or f"all {total} labels have the validation support for values of their own"
 
 
-def fit_calibration(logits, labels, method: str, mask=None) -> tuple[LogitMap | None, list[str]]:
+def fit_calibration(
+    logits, labels, method: str, mask=None, rules: SupportRules | None = None
+) -> tuple[LogitMap | None, list[str]]:
     """Fit a calibration method with the support rules of this module.
 
     Args:
@@ -261,6 +277,7 @@ def fit_calibration(logits, labels, method: str, mask=None) -> tuple[LogitMap | 
         labels: `(n, L)` 0/1 validation labels.
         method: one of `CALIBRATION_METHODS`.
         mask: `(n, L)` 0/1 marks of the annotated (row, label) pairs (several corpora), else `None`.
+        rules: the settings (default: `SupportRules()`).
 
     Returns:
         The map (`None` for `none`) and, per label, the rule that gave its values.
@@ -274,6 +291,7 @@ def fit_calibration(logits, labels, method: str, mask=None) -> tuple[LogitMap | 
     count = z.shape[1]
     if method == "none":
         return None, ["none"] * count
+    rules = rules or SupportRules()
     keep = np.ones(z.shape, dtype=bool) if mask is None else np.asarray(mask) > 0
     support = Support.of(y, keep)
     targets = smoothed_targets(y, support)
@@ -283,27 +301,29 @@ def fit_calibration(logits, labels, method: str, mask=None) -> tuple[LogitMap | 
     pooled = fit_affine(z[keep], pooled_targets, fit_intercept) if keep.any() else (1.0, 0.0)
     if method == "temperature":
         return LogitMap(method, (pooled[0],) * count, (0.0,) * count), ["shared"] * count
-    slopes, intercepts, rules = [], [], []
-    bounds = (pooled[0] / SLOPE_RANGE, pooled[0] * SLOPE_RANGE)
-    for label, carried in enumerate(support.carries_calibration()):
+    slopes, intercepts, names = [], [], []
+    bounds = (pooled[0] / rules.slope_range, pooled[0] * rules.slope_range)
+    for label, carried in enumerate(support.carries_calibration(rules)):
         if carried:
             rows = keep[:, label]
-            a, b = fit_affine(z[rows, label], targets[rows, label], fit_intercept, pooled, PRIOR_STRENGTH, bounds)
-            rules.append("per_label")
+            a, b = fit_affine(z[rows, label], targets[rows, label], fit_intercept, pooled, rules.prior_strength, bounds)
+            names.append("per_label")
         elif fit_intercept and keep[:, label].any():
             rows = keep[:, label]
-            a, b = fit_affine(z[rows, label], targets[rows, label], True, pooled, PRIOR_STRENGTH, (pooled[0],) * 2)
-            rules.append("pooled_slope")
+            a, b = fit_affine(
+                z[rows, label], targets[rows, label], True, pooled, rules.prior_strength, (pooled[0],) * 2
+            )
+            names.append("pooled_slope")
         else:
             a, b = pooled
-            rules.append("pooled")
+            names.append("pooled")
         slopes.append(a)
         intercepts.append(b)
-    return LogitMap(method, tuple(slopes), tuple(intercepts)), rules
+    return LogitMap(method, tuple(slopes), tuple(intercepts)), names
 
 
 def fit_thresholds(
-    labels, logits, logit_map: LogitMap | None, strategy: str, mask=None
+    labels, logits, logit_map: LogitMap | None, strategy: str, mask=None, rules: SupportRules | None = None
 ) -> tuple[list[float], float | None, list[str]]:
     """Thresholds of a strategy on the calibrated probabilities, with the support rule for `per_class`.
 
@@ -317,6 +337,7 @@ def fit_thresholds(
         logit_map: the calibration (`None`: the model's own scores).
         strategy: `per_class`, `global` or `fixed`.
         mask: `(n, L)` 0/1 marks of the annotated pairs (several corpora), else `None`.
+        rules: the settings (default: `SupportRules()`).
 
     Returns:
         The thresholds, the global threshold (`None` for `fixed`) and, per label, `per_label`, `global` or `fixed`.
@@ -342,12 +363,14 @@ def fit_thresholds(
     own = tune_thresholds(labels, sigmoid(z), "per_class", mask=mask)
     if logit_map is not None:
         own = [float(logit_map.carried_grid([t], label)[0]) for label, t in enumerate(own)]
-    carried = Support.of(labels, mask).carries_threshold()
+    carried = Support.of(labels, mask).carries_threshold(rules or SupportRules())
     thresholds = [float(t) if ok else shared for t, ok in zip(own, carried)]
     return thresholds, shared, ["per_label" if ok else "global" for ok in carried]
 
 
-def fit_on_validation(logits, labels, method: str, strategy: str, mask=None) -> FittedOnValidation:
+def fit_on_validation(
+    logits, labels, method: str, strategy: str, mask=None, rules: SupportRules | None = None
+) -> FittedOnValidation:
     """Fit the calibration, then the thresholds on the calibrated probabilities, with the support rules.
 
     Args:
@@ -356,12 +379,14 @@ def fit_on_validation(logits, labels, method: str, strategy: str, mask=None) -> 
         method: one of `CALIBRATION_METHODS`.
         strategy: one of `THRESHOLD_STRATEGIES`.
         mask: `(n, L)` 0/1 marks of the annotated pairs (several corpora), else `None`.
+        rules: the settings (default: `SupportRules()`).
 
     Example:
         >>> fit_on_validation(z, y, "platt", "per_class").thresholds  # doctest: +SKIP
     """
-    logit_map, calibration_rules = fit_calibration(logits, labels, method, mask)
-    thresholds, shared, threshold_rules = fit_thresholds(labels, logits, logit_map, strategy, mask)
+    rules = rules or SupportRules()
+    logit_map, calibration_rules = fit_calibration(logits, labels, method, mask, rules)
+    thresholds, shared, threshold_rules = fit_thresholds(labels, logits, logit_map, strategy, mask, rules)
     support = Support.of(labels, mask)
     records = [
         {
@@ -373,10 +398,12 @@ def fit_on_validation(logits, labels, method: str, strategy: str, mask=None) -> 
         }
         for index in range(len(thresholds))
     ]
-    return FittedOnValidation(logit_map, thresholds, shared, records)
+    return FittedOnValidation(logit_map, thresholds, shared, records, rules)
 
 
-def cross_fitted_probabilities(logits, labels, method: str, mask=None, folds: int = CROSS_FIT_FOLDS, seed: int = 0):
+def cross_fitted_probabilities(
+    logits, labels, method: str, mask=None, rules: SupportRules | None = None, seed: int = 0
+):
     """Each validation row's calibrated probabilities from the calibration fitted on the other folds.
 
     Args:
@@ -384,7 +411,7 @@ def cross_fitted_probabilities(logits, labels, method: str, mask=None, folds: in
         labels: `(n, L)` 0/1 validation labels.
         method: one of `CALIBRATION_METHODS`.
         mask: `(n, L)` 0/1 marks of the annotated pairs, else `None`.
-        folds: number of folds (at most `n`).
+        rules: the settings (default: `SupportRules()`); `cross_fit_folds` folds (at most `n`).
         seed: seed of the split into folds.
 
     Returns:
@@ -395,15 +422,16 @@ def cross_fitted_probabilities(logits, labels, method: str, mask=None, folds: in
         (400, 3)
     """
     z, y = check_logits_labels(logits, labels)
+    rules = rules or SupportRules()
     keep = np.ones(z.shape) if mask is None else np.asarray(mask)
-    fold_of = np.random.default_rng(seed).permutation(len(z)) % max(1, min(folds, len(z)))
+    fold_of = np.random.default_rng(seed).permutation(len(z)) % max(1, min(rules.cross_fit_folds, len(z)))
     probs = np.empty_like(z)
     for fold in np.unique(fold_of):
         held, fit = fold_of == fold, fold_of != fold
         if not fit.any():
             probs[held] = sigmoid(z[held])
             continue
-        logit_map, _ = fit_calibration(z[fit], y[fit], method, keep[fit])
+        logit_map, _ = fit_calibration(z[fit], y[fit], method, keep[fit], rules)
         probs[held] = sigmoid(z[held] if logit_map is None else logit_map.apply(z[held]))
     return probs
 

@@ -20,7 +20,6 @@ from goemox.calibration.fitting import (
     fit_on_validation,
     fit_thresholds,
     mean_nll,
-    support_rules,
 )
 from goemox.calibration.logit_map import CALIBRATION_METHODS, LogitMap, fold_logit_map
 from goemox.calibration.report import plot_overall_reliability, write_report
@@ -277,7 +276,7 @@ def fit_and_score(
     names = classifier.label_names
     fitted = fit_on_validation(logits, labels, request.method, strategy)
     thresholds = {"before": fit_thresholds(labels, logits, None, strategy)[0], "after": fitted.thresholds}
-    crossed = cross_fitted_probabilities(logits, labels, request.method)
+    crossed = cross_fitted_probabilities(logits, labels, request.method, rules=fitted.rules)
     logit_map = fitted.logit_map
     result = {
         "model": request.model,
@@ -296,7 +295,7 @@ def fit_and_score(
         "thresholds": thresholds,
         "stored_thresholds_before": classifier.thresholds,
         "fitted_per_label": [{**record, "label": names[record["label"]]} for record in fitted.labels],
-        "support_rules": {**support_rules(), "summary": fitted.summary()},
+        "support_rules": {**fitted.rules.to_dict(), "summary": fitted.summary()},
         "bins": request.bins,
         "splits": {request.split: score_split(labels, logits, logit_map, thresholds, names, request.bins, crossed)},
         "notes": [],

@@ -34,8 +34,8 @@ import torch
 from datasets import Dataset, DatasetDict, concatenate_datasets
 
 from goemox.data import tokenize_dataset
-from goemox.data.sources import MASK_COLUMN, SOURCE_COLUMN
-from goemox.data.text_sources import TextLoader, parse_text_source, sample_texts
+from goemox.data.corpora import MASK_COLUMN, SOURCE_COLUMN
+from goemox.data.domains import TextLoader, parse_text_source, sample_texts
 from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.labels import LabelScheme, get_label_scheme
 from goemox.training.arguments import DataArguments, ModelArguments

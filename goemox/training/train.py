@@ -15,12 +15,10 @@ from transformers import AutoTokenizer, TrainerCallback, set_seed
 
 from goemox.analysis.ood import validation_ood_cutoff
 from goemox.calibration.fitting import (
-    CROSS_FIT_FOLDS,
     FittedOnValidation,
     calibration_error,
     cross_fitted_probabilities,
     fit_on_validation,
-    support_rules,
 )
 from goemox.calibration.logit_map import fold_logit_map
 from goemox.calibration.report import plot_overall_reliability
@@ -251,7 +249,7 @@ def run_metrics(
         metrics["validation"] = threshold_report(val_true, sigmoid(val_logits), labels, mask=val_mask)
         fitted = fit_on_validation(val_logits, val_true, data_args.calibration, data_args.threshold_strategy, val_mask)
         metrics["fitted_per_label"] = [{**record, "label": labels[record["label"]]} for record in fitted.labels]
-        metrics["support_rules"] = {**support_rules(), "summary": fitted.summary()}
+        metrics["support_rules"] = {**fitted.rules.to_dict(), "summary": fitted.summary()}
         logger.info("Validation support: %s", fitted.summary())
         reliability = calibrate_model(trainer.model, predicted, fitted, data_args.calibration, masks, metrics)
         thresholds = fitted.thresholds
@@ -316,7 +314,7 @@ def calibrate_model(
     fold_logit_map(model, fitted.logit_map)
     record = {"method": method, "fitted_on": "validation", "map": fitted.logit_map.to_dict()}
     val_logits, val_true = predicted["validation"]
-    crossed = cross_fitted_probabilities(val_logits, val_true, method, masks.get("validation"))
+    crossed = cross_fitted_probabilities(val_logits, val_true, method, masks.get("validation"), fitted.rules)
     reliability = {}
     for split, (logits, labels) in predicted.items():
         mask = masks.get(split)
@@ -325,7 +323,7 @@ def calibrate_model(
         record[split] = {
             "before": calibration_error(before, labels, mask=mask),
             "after": calibration_error(after, labels, mask=mask),
-            "after_measured": f"cross-fitted on {CROSS_FIT_FOLDS} folds"
+            "after_measured": f"cross-fitted on {fitted.rules.cross_fit_folds} folds"
             if split == "validation"
             else "held out, with the map fitted on validation",
         }

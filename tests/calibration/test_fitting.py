@@ -184,7 +184,7 @@ def test_forty_rows_store_no_value_fitted_from_a_handful_of_positives():
 
 def test_cross_fitted_probabilities_never_come_from_a_map_that_saw_the_row():
     z, y = synthetic([0.5, 2.0], [-1.0, 0.5], rows=500)
-    probs = cross_fitted_probabilities(z, y, "platt", folds=5, seed=0)
+    probs = cross_fitted_probabilities(z, y, "platt", seed=0)
     fold_of = np.random.default_rng(0).permutation(len(z)) % 5
     held = fold_of == 3
     logit_map, _ = fit_calibration(z[~held], y[~held], "platt")

@@ -153,7 +153,8 @@ class DistillationTrainer(GoEmoXTrainer):
     Args:
         distill_alpha: the weight of the soft part, in [0, 1].
         distill_temperature: `T`, above 0.
-        args, kwargs: as for [`GoEmoXTrainer`].
+        *args: as for [`GoEmoXTrainer`].
+        **kwargs: as for [`GoEmoXTrainer`].
 
     Example:
 

@@ -22,14 +22,6 @@ LABELS = ["joy", "anger", "fear"]
 TEXTS = ["i am so happy today", "why would you do that", "i am scared of it", "ok"]
 
 
-def synthetic(slopes, intercepts, rows=20000, seed=0):
-    """Logits z and labels drawn with P(y=1) = sigmoid(a_c * z + b_c) for each column c."""
-    rng = np.random.default_rng(seed)
-    z = rng.normal(-1.0, 4.0, size=(rows, len(slopes)))
-    y = (rng.random(z.shape) < sigmoid(z * np.asarray(slopes) + np.asarray(intercepts))).astype(int)
-    return z, y
-
-
 def test_maps_need_positive_slopes_and_one_value_per_label():
     with pytest.raises(ValueError, match="finite and positive"):
         LogitMap("platt", (1.0, -0.5), (0.0, 0.0))
@@ -42,7 +34,7 @@ def test_maps_need_positive_slopes_and_one_value_per_label():
 
 
 def test_carried_grid_reproduces_every_old_decision_rule():
-    z, _ = synthetic([1.0, 1.0], [0.0, 0.0], rows=500)
+    z = np.random.default_rng(0).normal(-1.0, 4.0, size=(500, 2))
     grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
     for logit_map in (LogitMap.from_temperature([1 / 3, 2.0], 2), LogitMap("platt", (0.4, 1.7), (-2.0, 0.6))):
         mapped = logit_map.apply(z)
@@ -54,7 +46,7 @@ def test_carried_grid_reproduces_every_old_decision_rule():
 
 
 def test_composition_applies_one_map_after_the_other():
-    z, _ = synthetic([1.0, 1.0], [0.0, 0.0], rows=50)
+    z = np.random.default_rng(0).normal(-1.0, 4.0, size=(50, 2))
     first, second = LogitMap.from_temperature(2.0, 2), LogitMap("platt", (0.5, 3.0), (1.0, -1.0))
     np.testing.assert_allclose(first.then(second).apply(z), second.apply(first.apply(z)))
     assert LogitMap.from_temperature(1.5, 2).then(LogitMap.from_temperature([2.0, 1.0], 2)).temperature == (

@@ -1,19 +1,6 @@
-import numpy as np
 import pytest
 
 from goemox.calibration.scaling import TEMPERATURE_BOUNDS, at_bounds, expected_calibration_error, reliability_bins
-from goemox.scores import sigmoid
-
-LABELS = ["joy", "anger", "fear"]
-TEXTS = ["i am so happy today", "why would you do that", "i am scared of it", "ok"]
-
-
-def synthetic(temperatures, rows=20000, seed=0):
-    """Logits z and labels drawn with P(y=1) = sigmoid(z / T_c) for each column c."""
-    rng = np.random.default_rng(seed)
-    z = rng.normal(-1.0, 4.0, size=(rows, len(temperatures)))
-    y = (rng.random(z.shape) < sigmoid(z / np.asarray(temperatures))).astype(int)
-    return z, y
 
 
 def test_ece_on_a_hand_checked_example():

@@ -191,16 +191,16 @@ def shared_minilm() -> Path:
 
 @pytest.fixture(scope="session")
 def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
-    """`make(kind, pooling, initializer_range=None, max_length=48)` -> output folder of a short real `run_training` on
-    the demo set with a tiny encoder (`initializer_range`: see `tiny_encoder_factory`)."""
+    """`make(kind, pooling, initializer_range=None, max_length=48, calibration="platt")` -> output folder of a short
+    real `run_training` on the demo set with a tiny encoder (`initializer_range`: see `tiny_encoder_factory`)."""
     from goemox.training.arguments import DataArguments, ModelArguments
     from goemox.training.train import run_training
     from goemox.training.training_args import GoEmoXTrainingArguments
 
-    def train(encoder: Path, pooling: str, max_length: int, out: Path) -> None:
+    def train(encoder: Path, pooling: str, max_length: int, calibration: str, out: Path) -> None:
         run_training(
             ModelArguments(model_name_or_path=str(encoder), pooling=pooling),
-            DataArguments(dataset="demo", max_length=max_length),
+            DataArguments(dataset="demo", max_length=max_length, calibration=calibration),
             GoEmoXTrainingArguments(
                 output_dir=str(out),
                 overwrite_output_dir=True,
@@ -213,10 +213,17 @@ def trained_run_factory(tmp_path_factory, tiny_encoder_factory):
             ),
         )
 
-    def make(kind: str, pooling: str = "cls", initializer_range: float | None = None, max_length: int = 48) -> Path:
+    def make(
+        kind: str,
+        pooling: str = "cls",
+        initializer_range: float | None = None,
+        max_length: int = 48,
+        calibration: str = "platt",
+    ) -> Path:
         encoder = tiny_encoder_factory(kind, initializer_range)
         name = f"run-{kind}-{pooling}-{max_length}" + ("" if initializer_range is None else f"-init{initializer_range}")
-        return built_once(tmp_path_factory, name, lambda out: train(encoder, pooling, max_length, out))
+        name += "" if calibration == "platt" else f"-{calibration}"
+        return built_once(tmp_path_factory, name, lambda out: train(encoder, pooling, max_length, calibration, out))
 
     return make
 

@@ -22,7 +22,7 @@ Without `--model`, a model is first trained on CPU (mean pooling, a seeded 3,000
 speed, and agreement is measured on its own labels.
 
     python bench/infer_speed.py --out bench/results/infer_speed_cpu.json
-    python bench/infer_speed.py --model /work/ref/model --rows 0 --out bench/results/infer_speed_onnx_cpu.json
+    python bench/infer_speed.py --model runs/reference --rows 0 --out bench/results/infer_speed_onnx_cpu.json
 """
 
 from __future__ import annotations

@@ -113,6 +113,14 @@ def write_vocab(path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def umask_027():
+    """Run the test under umask 027 (new folders 0750, new files 0640)."""
+    previous = os.umask(0o027)
+    yield
+    os.umask(previous)
+
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tmp_path_factory) -> BertTokenizerFast:
     folder = built_once(tmp_path_factory, "tokenizer", lambda folder: write_vocab(folder / "vocab.txt"))

@@ -16,14 +16,6 @@ from goemox.file_io import (
 )
 
 
-@pytest.fixture
-def umask_027():
-    """Run the test under umask 027 (new folders 0750, new files 0640)."""
-    previous = os.umask(0o027)
-    yield
-    os.umask(previous)
-
-
 def test_new_file_follows_the_umask_and_an_existing_one_keeps_its_mode(tmp_path, umask_027):
     path = write_text_atomically(tmp_path / "sub" / "a.txt", "héllo\n")
     assert path.read_text(encoding="utf-8") == "héllo\n"

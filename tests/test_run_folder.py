@@ -30,14 +30,6 @@ from goemox.run_folder import (
 
 
 @pytest.fixture
-def umask_027():
-    """Run the test under umask 027 (new folders 0750, new files 0640)."""
-    previous = os.umask(0o027)
-    yield
-    os.umask(previous)
-
-
-@pytest.fixture
 def run(tmp_path):
     """A folder shaped like a training run's: model files, run records, Trainer state, a checkpoint, a hidden file."""
     folder = tmp_path / "run"

@@ -96,14 +96,6 @@ def test_explain_with_windows_explains_the_window_that_gave_the_label(goemox_cli
     assert row["explanation"]["anger"][0]["word"] == KEYWORDS["anger"]
 
 
-@pytest.fixture
-def umask_027():
-    """Run the test under umask 027 (new folders 0750, new files 0640)."""
-    previous = os.umask(0o027)
-    yield
-    os.umask(previous)
-
-
 def test_calibrate_keeps_the_folder_permissions_a_copy_would_have(goemox_here, model, tmp_path, umask_027):
     data = ["--dataset", "demo", "--max_length", "32"]
     result = goemox_here("calibrate", "--model", str(model), *data, "--output_dir", str(tmp_path / "calibrated"))

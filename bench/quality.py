@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -45,6 +44,7 @@ from bench.common import (  # noqa: E402
     test_report,
     write_json,
 )
+from bench.lightweight import run_workers  # noqa: E402
 
 SUBSET = {"max_train_samples": 1000, "max_eval_samples": 500}
 HEADLINE = ("macro_f1", "micro_f1", "roc_auc_macro", "hamming_score", "subset_accuracy", "jaccard_samples")
@@ -218,16 +218,7 @@ def main() -> None:
 
     jobs = [(recipe, seed) for seed in args.seeds for recipe in args.recipes]
     work.mkdir(parents=True, exist_ok=True)
-    pending, running = list(jobs), []
-    while pending or running:
-        running = [process for process in running if process.poll() is None]
-        while pending and len(running) < args.jobs:
-            recipe, seed = pending.pop(0)
-            with (work / f"{recipe}_seed{seed}.log").open("w") as log:
-                command = [sys.executable, __file__, *sys.argv[1:], "--worker", recipe, str(seed)]
-                running.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
-            print(f"started {recipe} seed {seed}", flush=True)
-        time.sleep(2)
+    run_workers(__file__, jobs, work, args.jobs)
     runs = []
     for recipe, seed in jobs:
         path = work / f"{recipe}_seed{seed}.json"

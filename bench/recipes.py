@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,6 +40,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, REPO, RESULTS, SHARED, machine, summarise, write_json  # noqa: E402
+from bench.lightweight import run_workers  # noqa: E402
 
 CARER_TRAIN = SHARED / "data" / "carer" / "train.tsv"
 TRAINED_ARMS = ("recipe", "asymmetric", "distilled", "distilled_carer")
@@ -215,17 +214,7 @@ def finished(args, work: Path, arm: str, seed: int) -> bool:
 
 def run_phase(args, jobs: list[tuple[str, int]], work: Path) -> None:
     """Run the jobs whose JSON is not in `work` yet, `--jobs` at a time, each in its own process."""
-    pending = [(arm, seed) for arm, seed in jobs if not finished(args, work, arm, seed)]
-    running: list[subprocess.Popen] = []
-    while pending or running:
-        running = [process for process in running if process.poll() is None]
-        while pending and len(running) < args.jobs:
-            arm, seed = pending.pop(0)
-            with (work / f"{arm}_seed{seed}.log").open("w") as log:
-                command = [sys.executable, __file__, *sys.argv[1:], "--worker", arm, str(seed)]
-                running.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
-            print(f"started {arm} seed {seed}", flush=True)
-        time.sleep(2)
+    run_workers(__file__, [(arm, seed) for arm, seed in jobs if not finished(args, work, arm, seed)], work, args.jobs)
     for arm, seed in jobs:
         if not finished(args, work, arm, seed):
             raise SystemExit(f"{arm} seed {seed} failed; see {work / f'{arm}_seed{seed}.log'}")

@@ -8,6 +8,7 @@ Every arm fine-tunes the same encoder with goemox's recipe for all-MiniLM-L6-v2 
   gamma_pos 0, clip 0.05; no smoothing, no positive weights: the focusing is what favours the rare labels);
 - `distilled`: `goemox distill` of a student (the `recipe` arm's options) from the ensemble of the `recipe` models of
   every seed (the mean of their calibrated probabilities), alpha 0.5, temperature 1, on the training texts;
+  `--teachers` names other goemox model folders instead (e.g. where fewer seeds than teachers are affordable);
 - `distilled_carer`: the same, with CARER's training texts (`../shared/data/carer/train.tsv`) added unlabelled;
 - `ensemble` (no training): the teachers themselves, their mean probabilities, for reference.
 
@@ -79,7 +80,9 @@ def training_options(args, arm: str) -> dict:
 
 
 def teacher_folders(args) -> list[str]:
-    """The `recipe` models of every seed: the distilled arms' teachers."""
+    """The distilled arms' teachers: `--teachers`, or else the `recipe` models of every seed."""
+    if args.teachers:
+        return [str(Path(folder).resolve()) for folder in args.teachers]
     return [str(Path(args.work) / f"recipe_seed{seed}") for seed in args.seeds]
 
 
@@ -189,10 +192,22 @@ def run_arm(args, arm: str, seed: int, out_dir: Path) -> dict:
     }
 
 
+def teacher_probabilities(args, folder: str, splits: dict) -> dict[str, np.ndarray]:
+    """A teacher's calibrated probabilities on validation and test: saved by its run of this benchmark, or computed
+    here for a `--teachers` folder made elsewhere (nothing is written into it)."""
+    saved = Path(folder) / PROBABILITIES_FILE
+    if saved.is_file():
+        return dict(np.load(saved))
+    from goemox.inference import EmotionClassifier
+
+    classifier = EmotionClassifier.from_pretrained(folder, max_length=args.max_length, batch_size=256)
+    return {split: classifier.predict_proba(texts) for split, (texts, _) in splits.items()}
+
+
 def run_ensemble(args) -> dict:
     """The teachers' mean probabilities (the soft targets' definition at temperature 1), scored like a model."""
     labels, splits = evaluation_splits(args)
-    saved = [np.load(Path(folder) / PROBABILITIES_FILE) for folder in teacher_folders(args)]
+    saved = [teacher_probabilities(args, folder, splits) for folder in teacher_folders(args)]
     probabilities = {split: np.mean([item[split] for item in saved], axis=0) for split in splits}
     return {"arm": "ensemble", "members": len(saved), "policies": threshold_policies(labels, splits, probabilities)}
 
@@ -299,9 +314,7 @@ def markdown_tables(result: dict) -> str:
     ]
     if result["ensemble"]:
         ensemble = result["ensemble"]
-        rows.append(
-            (f"ensemble of {ensemble['members']} recipe models (teachers)", [], ensemble["policies_summary"], {})
-        )
+        rows.append((f"ensemble of the {ensemble['members']} teachers", [], ensemble["policies_summary"], {}))
     for name, seeds, policies, rare in rows:
         headline, single = policies[HEADLINE_POLICY], not seeds
         rare_text = ", ".join(f"{label} {value:.3f}" for label, value in rare.items()) or "-"
@@ -342,6 +355,9 @@ def main() -> None:
     parser.add_argument("--asl_gamma_neg", type=float, default=4.0)
     parser.add_argument("--asl_gamma_pos", type=float, default=0.0)
     parser.add_argument("--asl_clip", type=float, default=0.05)
+    parser.add_argument(
+        "--teachers", nargs="+", default=None, help="The distilled arms' teachers (default: the recipe models)."
+    )
     parser.add_argument("--distill_alpha", type=float, default=0.5)
     parser.add_argument("--distill_temperature", type=float, default=1.0)
     parser.add_argument("--max_train_samples", type=int, default=None, help="Smoke runs: a seeded training subset.")
@@ -362,12 +378,12 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     distilled = [arm for arm in args.arms if arm in DISTILLED_ARMS]
     first = [(arm, seed) for seed in args.seeds for arm in args.arms if arm not in DISTILLED_ARMS]
-    if distilled:  # the teachers: the recipe models of every seed
+    if distilled and not args.teachers:  # the teachers: the recipe models of every seed
         first += [("recipe", seed) for seed in args.seeds if ("recipe", seed) not in first]
     run_phase(args, first, work)
     run_phase(args, [(arm, seed) for seed in args.seeds for arm in distilled], work)
     runs = [json.loads((work / f"{arm}_seed{seed}.json").read_text()) for arm in args.arms for seed in args.seeds]
-    ensemble = run_ensemble(args) if distilled or "recipe" in args.arms else None  # the recipe models are there
+    ensemble = run_ensemble(args) if distilled or "recipe" in args.arms else None  # the teachers are there
     result = relative_paths(aggregate(args, runs, ensemble))
     device = "gpu" if torch.cuda.is_available() else "cpu"
     out = Path(args.out) if args.out else RESULTS / f"recipes_{device}.json"

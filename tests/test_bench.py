@@ -354,7 +354,7 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     assert cached == [False] * 4 + [True] * 4
     assert summary["ensemble"]["members"] == 2 and summary["selected_on_validation"] in summary["arms"]
     table = out.with_suffix(".md").read_text()
-    assert "| ensemble of 2 recipe models (teachers) | per_label |" in table and table in result.stdout
+    assert "| ensemble of the 2 teachers | per_label |" in table and table in result.stdout
     assert not any(value.startswith("/") for value in strings(summary))  # no absolute path of this machine
     again = run_script("recipes.py", *options, cwd=tmp_path)  # every run is there: nothing is trained again
     assert "started" not in again.stdout

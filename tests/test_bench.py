@@ -358,3 +358,13 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     assert not any(value.startswith("/") for value in strings(summary))  # no absolute path of this machine
     again = run_script("recipes.py", *options, cwd=tmp_path)  # every run is there: nothing is trained again
     assert "started" not in again.stdout
+
+    # Teachers made elsewhere (here: one model of each trained arm) instead of the recipe models of every seed.
+    named = [work / "recipe_seed1", work / "asymmetric_seed0"]
+    elsewhere = [*options[: options.index("--seeds")], "--seeds", "0", "--arms", "distilled", "--max_length", "32"]
+    elsewhere += ["--epochs", "1", "--teachers", *map(str, named), "--work", str(tmp_path / "work2")]
+    run_script("recipes.py", *elsewhere, "--out", str(tmp_path / "named.json"), cwd=tmp_path)
+    named_summary = json.loads((tmp_path / "named.json").read_text())
+    student = named_summary["arms"]["distilled"]["runs"][0]["distillation"]
+    assert [teacher["source"] for teacher in student["teachers"]] == [os.path.relpath(path, REPO) for path in named]
+    assert named_summary["ensemble"]["members"] == 2 and not (tmp_path / "work2" / "recipe_seed0").exists()

@@ -217,12 +217,34 @@ def run_config(args) -> dict:
     return {key: value for key, value in vars(args).items() if key not in ("worker", "out", "jobs", "arms")}
 
 
+# Options that only some arms read (every other option decides every run).
+ARMS_READING = {
+    "asl_gamma_neg": ("asymmetric",),
+    "asl_gamma_pos": ("asymmetric",),
+    "asl_clip": ("asymmetric",),
+    "seeds": DISTILLED_ARMS,  # the default teachers are the recipe models of every seed in the work folder
+    "work": DISTILLED_ARMS,
+    "teachers": DISTILLED_ARMS,
+    "distill_alpha": DISTILLED_ARMS,
+    "distill_temperature": DISTILLED_ARMS,
+    "unlabelled": ("distilled_carer",),
+    "max_unlabelled_samples": ("distilled_carer",),
+}
+
+
+def options_read_by(config: dict, arm: str) -> dict:
+    """The part of a run configuration that `arm` reads, so that a run is reused under any other options (e.g. a
+    `recipe` run by a call that names `--teachers` for the distilled arms)."""
+    return {key: value for key, value in config.items() if arm in ARMS_READING.get(key, (arm,))}
+
+
 def finished(args, work: Path, arm: str, seed: int) -> bool:
-    """Whether `work` holds this run's JSON, made with these options (one made with others stops the benchmark)."""
+    """Whether `work` holds this run's JSON, made with the options this arm reads (one made with others stops the
+    benchmark)."""
     path = work / f"{arm}_seed{seed}.json"
     if not path.is_file():
         return False
-    if json.loads(path.read_text())["config"] != run_config(args):
+    if options_read_by(json.loads(path.read_text())["config"], arm) != options_read_by(run_config(args), arm):
         raise SystemExit(f"{path} was made with other options; delete it or choose another --work")
     return True
 

@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -361,10 +362,33 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
 
     # Teachers made elsewhere (here: one model of each trained arm) instead of the recipe models of every seed.
     named = [work / "recipe_seed1", work / "asymmetric_seed0"]
-    elsewhere = [*options[: options.index("--seeds")], "--seeds", "0", "--arms", "distilled", "--max_length", "32"]
-    elsewhere += ["--epochs", "1", "--teachers", *map(str, named), "--work", str(tmp_path / "work2")]
-    run_script("recipes.py", *elsewhere, "--out", str(tmp_path / "named.json"), cwd=tmp_path)
+    elsewhere = [*options[: options.index("--seeds")], "--seeds", "0", "--max_length", "32", "--epochs", "1"]
+    elsewhere += ["--teachers", *map(str, named), "--work", str(tmp_path / "work2")]
+    run_script("recipes.py", *elsewhere, "--arms", "distilled", "--out", str(tmp_path / "named.json"), cwd=tmp_path)
     named_summary = json.loads((tmp_path / "named.json").read_text())
     student = named_summary["arms"]["distilled"]["runs"][0]["distillation"]
     assert [teacher["source"] for teacher in student["teachers"]] == [os.path.relpath(path, REPO) for path in named]
     assert named_summary["ensemble"]["members"] == 2 and not (tmp_path / "work2" / "recipe_seed0").exists()
+    # A run is reused by a call whose other options it does not read: the recipe run made with seeds 0 and 1 and no
+    # teachers, beside the student above; an option the student reads stops the call instead.
+    shutil.copytree(work / "recipe_seed0", tmp_path / "work2" / "recipe_seed0")
+    shutil.copy(work / "recipe_seed0.json", tmp_path / "work2")
+    reused = run_script(
+        "recipes.py", *elsewhere, "--arms", "recipe", "distilled", "--out", str(tmp_path / "reused.json"), cwd=tmp_path
+    )
+    assert "started" not in reused.stdout
+    stopped = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "recipes.py"),
+            *elsewhere,
+            "--arms",
+            "distilled",
+            "--distill_alpha",
+            "0.3",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert stopped.returncode != 0 and "distilled_seed0.json was made with other options" in stopped.stderr

@@ -16,10 +16,11 @@ Each model's calibrated probabilities on validation and test are scored under th
 global threshold tuned on validation, and per-label thresholds tuned on validation (the headline). Test rows never
 choose anything; `selected_on_validation` names the arm with the best mean validation macro-F1 (per-label).
 
-The `recipe` and `asymmetric` runs go first, the distilled ones after them (they need the teachers); `--jobs` runs of
-a phase share the machine. A run whose JSON is already in `--work` is kept (a stopped benchmark resumes); the teachers'
-logits are cached in `--work` and computed once (the first distilled run of each text set scores them, the others wait
-for it). On a GPU:
+The summary takes every finished run of the arms named in `--work`, whatever its seed (a call with `--seeds 3 --arms
+asymmetric` adds a seed to that arm). The `recipe` and `asymmetric` runs go first, the distilled ones after them
+(they need the teachers); `--jobs` runs of a phase share the machine. A run whose JSON is already in `--work` is kept
+(a stopped benchmark resumes); the teachers' logits are cached in `--work` and computed once (the first distilled run
+of each text set scores them, the others wait for it). On a GPU:
 
     python bench/recipes.py --jobs 6 --out bench/results/recipes_gpu.json
 
@@ -249,6 +250,16 @@ def finished(args, work: Path, arm: str, seed: int) -> bool:
     return True
 
 
+def summarised_runs(args, work: Path) -> list[tuple[str, int]]:
+    """Every finished run in `work` of the arms named, whatever its seed: a later call with `--seeds 3` adds a seed to
+    the summary without training the others again."""
+    found = []
+    for arm in args.arms:
+        seeds = sorted(int(path.stem.rpartition("_seed")[2]) for path in work.glob(f"{arm}_seed*.json"))
+        found += [(arm, seed) for seed in seeds if finished(args, work, arm, seed)]
+    return found
+
+
 def run_phase(args, jobs: list[tuple[str, int]], work: Path) -> None:
     """Run the jobs whose JSON is not in `work` yet, `--jobs` at a time, each in its own process."""
     run_workers(__file__, [(arm, seed) for arm, seed in jobs if not finished(args, work, arm, seed)], work, args.jobs)
@@ -338,7 +349,7 @@ def markdown_tables(result: dict) -> str:
         ensemble = result["ensemble"]
         rows.append((f"ensemble of the {ensemble['members']} teachers", [], ensemble["policies_summary"], {}))
     for name, seeds, policies, rare in rows:
-        headline, single = policies[HEADLINE_POLICY], not seeds
+        headline, single = policies[HEADLINE_POLICY], len(seeds) < 2
         rare_text = ", ".join(f"{label} {value:.3f}" for label, value in rare.items()) or "-"
         lines.append(
             f"| {name} | {len(seeds) or '-'} | {mean_std(headline['test']['macro_f1'], single)} | "
@@ -353,7 +364,7 @@ def markdown_tables(result: dict) -> str:
     for name, seeds, policies, _ in rows:
         for policy in POLICIES:
             cells = [
-                mean_std(policies[policy][split][metric], not seeds)
+                mean_std(policies[policy][split][metric], len(seeds) < 2)
                 for metric in ("macro_f1", "micro_f1")
                 for split in ("validation", "test")
             ]
@@ -404,7 +415,7 @@ def main() -> None:
         first += [("recipe", seed) for seed in args.seeds if ("recipe", seed) not in first]
     run_phase(args, first, work)
     run_phase(args, [(arm, seed) for seed in args.seeds for arm in distilled], work)
-    runs = [json.loads((work / f"{arm}_seed{seed}.json").read_text()) for arm in args.arms for seed in args.seeds]
+    runs = [json.loads((work / f"{arm}_seed{seed}.json").read_text()) for arm, seed in summarised_runs(args, work)]
     ensemble = run_ensemble(args) if distilled or "recipe" in args.arms else None  # the teachers are there
     result = relative_paths(aggregate(args, runs, ensemble))
     device = "gpu" if torch.cuda.is_available() else "cpu"

@@ -371,12 +371,15 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     assert named_summary["ensemble"]["members"] == 2 and not (tmp_path / "work2" / "recipe_seed0").exists()
     # A run is reused by a call whose other options it does not read: the recipe run made with seeds 0 and 1 and no
     # teachers, beside the student above; an option the student reads stops the call instead.
-    shutil.copytree(work / "recipe_seed0", tmp_path / "work2" / "recipe_seed0")
-    shutil.copy(work / "recipe_seed0.json", tmp_path / "work2")
+    for seed in (0, 1):
+        shutil.copytree(work / f"recipe_seed{seed}", tmp_path / "work2" / f"recipe_seed{seed}")
+        shutil.copy(work / f"recipe_seed{seed}.json", tmp_path / "work2")
     reused = run_script(
         "recipes.py", *elsewhere, "--arms", "recipe", "distilled", "--out", str(tmp_path / "reused.json"), cwd=tmp_path
     )
     assert "started" not in reused.stdout
+    reused_arms = json.loads((tmp_path / "reused.json").read_text())["arms"]  # every run in the folder, any seed
+    assert reused_arms["recipe"]["seeds"] == [0, 1] and reused_arms["distilled"]["seeds"] == [0]
     stopped = subprocess.run(
         [
             sys.executable,

@@ -197,8 +197,8 @@ def run_arm(args, arm: str, seed: int, out_dir: Path) -> dict:
     }
 
 
-def teacher_probabilities(args, folder: str, splits: dict) -> dict[str, np.ndarray]:
-    """A teacher's calibrated probabilities on validation and test: saved by its run of this benchmark, or computed
+def model_probabilities(args, folder: str, splits: dict) -> dict[str, np.ndarray]:
+    """A model's calibrated probabilities on validation and test: saved by its run of this benchmark, or computed
     here for a `--teachers` folder made elsewhere (nothing is written into it)."""
     saved = Path(folder) / PROBABILITIES_FILE
     if saved.is_file():
@@ -211,7 +211,7 @@ def teacher_probabilities(args, folder: str, splits: dict) -> dict[str, np.ndarr
 
 def run_ensemble(args, labels: list[str], splits: dict) -> dict:
     """The teachers' mean probabilities (the soft targets' definition at temperature 1), scored like a model."""
-    saved = [teacher_probabilities(args, folder, splits) for folder in teacher_folders(args)]
+    saved = [model_probabilities(args, folder, splits) for folder in teacher_folders(args)]
     probabilities = {split: np.mean([item[split] for item in saved], axis=0) for split in splits}
     return {"arm": "ensemble", "members": len(saved), "policies": threshold_policies(labels, splits, probabilities)}
 
@@ -422,8 +422,8 @@ def main() -> None:
     runs = []
     for arm, seed in summarised_runs(args, work):  # scored here, so that every run meets the same policies
         run = json.loads((work / f"{arm}_seed{seed}.json").read_text())
-        saved = np.load(work / f"{arm}_seed{seed}" / PROBABILITIES_FILE)
-        runs.append({**run, "policies": threshold_policies(labels, splits, dict(saved))})
+        probabilities = model_probabilities(args, str(work / f"{arm}_seed{seed}"), splits)
+        runs.append({**run, "policies": threshold_policies(labels, splits, probabilities)})
     ensemble = run_ensemble(args, labels, splits) if distilled or "recipe" in args.arms else None  # teachers are there
     result = relative_paths(aggregate(args, runs, ensemble))
     device = "gpu" if torch.cuda.is_available() else "cpu"

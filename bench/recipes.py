@@ -24,6 +24,9 @@ of each text set scores them, the others wait for it). On a GPU:
 
     python bench/recipes.py --jobs 6 --out bench/results/recipes_gpu.json
 
+`--scheme ekman` (or `sentiment`) trains on GoEmotions' Ekman (sentiment) groups instead of its 28 labels; keep each
+scheme's runs in a work folder of their own (`--work runs/bench_recipes_ekman`).
+
 A smoke run on CPU: `python bench/recipes.py --max_train_samples 200 --max_eval_samples 200
 --max_unlabelled_samples 200 --epochs 1 --seeds 0 1 --out runs/recipes_smoke.json`.
 """
@@ -62,6 +65,7 @@ def data_arguments(args):
 
     return DataArguments(
         dataset=args.data,
+        scheme=args.scheme,
         max_length=args.max_length,
         split_seed=0,
         max_train_samples=args.max_train_samples,
@@ -380,6 +384,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--encoder", default=str(DEFAULT_ENCODER))
+    parser.add_argument(
+        "--scheme",
+        default="goemotions",
+        choices=("goemotions", "ekman", "sentiment"),
+        help="The labels every arm learns: GoEmotions' 28, or its Ekman or sentiment groups.",
+    )
     parser.add_argument("--unlabelled", default=str(CARER_TRAIN), help="The unlabelled texts of `distilled_carer`.")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--arms", nargs="+", choices=TRAINED_ARMS, default=list(TRAINED_ARMS))

@@ -12,6 +12,8 @@ import pytest
 import torch
 from conftest import starts_processes
 
+from goemox.labels import get_label_scheme
+
 pytestmark = starts_processes  # the scripts run jobs, search workers and a process per runner
 
 REPO = Path(__file__).resolve().parents[1]
@@ -360,10 +362,24 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     again = run_script("recipes.py", *options, cwd=tmp_path)  # every run is there: nothing is trained again
     assert "started" not in again.stdout
 
+    # Ekman's groups instead of the 28 labels, in a work folder of their own; the 28-label runs are not taken for them.
+    one_seed = [*options[: options.index("--seeds")], "--seeds", "0", "--max_length", "32", "--epochs", "1"]
+    ekman = [*one_seed, "--scheme", "ekman", "--arms", "asymmetric", "--out", str(tmp_path / "ekman.json")]
+    run_script("recipes.py", *ekman, "--work", str(tmp_path / "work_ekman"), cwd=tmp_path)
+    ekman_arm = json.loads((tmp_path / "ekman.json").read_text())["arms"]["asymmetric"]
+    assert list(ekman_arm["per_label_test_f1_mean"]) == list(get_label_scheme("ekman").labels)
+    assert ekman_arm["rare_labels_test_f1"] == {} and ekman_arm["runs"][0]["config"]["scheme"] == "ekman"
+    mixed = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "recipes.py"), *ekman, "--work", str(work)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert mixed.returncode != 0 and "asymmetric_seed0.json was made with other options" in mixed.stderr
+
     # Teachers made elsewhere (here: one model of each trained arm) instead of the recipe models of every seed.
     named = [work / "recipe_seed1", work / "asymmetric_seed0"]
-    elsewhere = [*options[: options.index("--seeds")], "--seeds", "0", "--max_length", "32", "--epochs", "1"]
-    elsewhere += ["--teachers", *map(str, named), "--work", str(tmp_path / "work2")]
+    elsewhere = [*one_seed, "--teachers", *map(str, named), "--work", str(tmp_path / "work2")]
     run_script("recipes.py", *elsewhere, "--arms", "distilled", "--out", str(tmp_path / "named.json"), cwd=tmp_path)
     named_summary = json.loads((tmp_path / "named.json").read_text())
     student = named_summary["arms"]["distilled"]["runs"][0]["distillation"]

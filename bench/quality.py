@@ -44,7 +44,7 @@ from bench.common import (  # noqa: E402
     test_report,
     write_json,
 )
-from bench.lightweight import run_workers  # noqa: E402
+from bench.lightweight import end_with_launcher, run_workers  # noqa: E402
 
 SUBSET = {"max_train_samples": 1000, "max_eval_samples": 500}
 HEADLINE = ("macro_f1", "micro_f1", "roc_auc_macro", "hamming_score", "subset_accuracy", "jaccard_samples")
@@ -210,6 +210,7 @@ def main() -> None:
     work = Path(args.work)
 
     if args.worker:
+        end_with_launcher()
         recipe, seed = args.worker[0], int(args.worker[1])
         runner = run_plain if recipe == "plain" else run_goemox
         result = runner(args, seed, work / f"{recipe}_seed{seed}")

@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, REPO, RESULTS, SHARED, machine, summarise, write_json  # noqa: E402
-from bench.lightweight import run_workers  # noqa: E402
+from bench.lightweight import end_with_launcher, run_workers  # noqa: E402
 
 CARER_TRAIN = SHARED / "data" / "carer" / "train.tsv"
 TRAINED_ARMS = ("recipe", "asymmetric", "distilled", "distilled_carer")
@@ -416,6 +416,7 @@ def main() -> None:
     work = Path(args.work)
 
     if args.worker:
+        end_with_launcher()
         arm, seed = args.worker[0], int(args.worker[1])
         result = run_arm(args, arm, seed, work / f"{arm}_seed{seed}")
         write_json(work / f"{arm}_seed{seed}.json", result)

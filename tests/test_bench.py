@@ -6,6 +6,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -411,3 +412,54 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
         cwd=tmp_path,
     )
     assert stopped.returncode != 0 and "distilled_seed0.json was made with other options" in stopped.stderr
+
+
+WORKER_SCRIPT = """
+import os, sys, time
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from bench.lightweight import end_with_launcher, run_workers
+work = Path(sys.argv[1])
+if "--worker" in sys.argv:
+    end_with_launcher()
+    (work / "pid.tmp").write_text(str(os.getpid()))
+    os.replace(work / "pid.tmp", work / "worker.pid")
+    time.sleep(120)
+else:
+    run_workers(__file__, [("sleep", 0)], work, 1)
+"""
+
+
+def ended(pid: int) -> bool:
+    """Whether process `pid` is gone (or a zombie nobody has reaped yet)."""
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "\nState:\tZ" in status.read_text()
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_workers_end_with_their_benchmark(tmp_path):
+    script = tmp_path / "sleeper.py"
+    script.write_text(WORKER_SCRIPT.format(repo=str(REPO)))
+    launcher = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    pid_file, deadline = tmp_path / "worker.pid", time.monotonic() + 120
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    worker = int(pid_file.read_text())
+    launcher.kill()  # SIGKILL: the launcher cannot pass anything on
+    launcher.wait()
+    deadline = time.monotonic() + 30
+    while not ended(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ended(worker)
+    # A worker whose benchmark ended before it could ask for the signal stops at once.
+    orphan = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "--worker", "sleep", "0"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOEMOX_BENCH_LAUNCHER_PID": str(launcher.pid)},
+        timeout=120,
+    )
+    assert orphan.returncode == 1 and "the benchmark that started this worker has ended" in orphan.stderr

@@ -202,11 +202,14 @@ def run_arm(args, arm: str, seed: int, out_dir: Path) -> dict:
 
 
 def model_probabilities(args, folder: str, splits: dict) -> dict[str, np.ndarray]:
-    """A model's calibrated probabilities on validation and test: saved by its run of this benchmark, or computed
-    here for a `--teachers` folder made elsewhere (nothing is written into it)."""
+    """A model's calibrated probabilities on validation and test: saved by its run of this benchmark on the same
+    rows, or computed here (a `--teachers` folder made elsewhere, or a run scored on other rows: a smoke run's
+    subsets); nothing is written into the folder."""
     saved = Path(folder) / PROBABILITIES_FILE
     if saved.is_file():
-        return dict(np.load(saved))
+        probabilities = dict(np.load(saved))
+        if all(len(probabilities.get(split, ())) == len(texts) for split, (texts, _) in splits.items()):
+            return probabilities
     from goemox.inference import EmotionClassifier
 
     classifier = EmotionClassifier.from_pretrained(folder, max_length=args.max_length, batch_size=256)

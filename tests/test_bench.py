@@ -1,5 +1,7 @@
 """Smoke tests of the benchmark scripts on tiny data, so they keep working (no timing is asserted)."""
 
+import argparse
+import importlib.util
 import json
 import os
 import random
@@ -362,6 +364,14 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     assert not any(value.startswith("/") for value in strings(summary))  # no absolute path of this machine
     again = run_script("recipes.py", *options, cwd=tmp_path)  # every run is there: nothing is trained again
     assert "started" not in again.stdout
+    # A run's saved probabilities are of the rows it was scored on; for other rows (a smoke run's subsets) the model
+    # scores them afresh.
+    spec = importlib.util.spec_from_file_location("recipes_script", REPO / "bench" / "recipes.py")
+    recipes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipes)
+    rows = {"test": (["thanks so much", "i am so angry", "the a of"], None)}
+    fresh = recipes.model_probabilities(argparse.Namespace(max_length=32), str(work / "recipe_seed0"), rows)
+    assert fresh["test"].shape == (3, 28)
 
     # Ekman's groups instead of the 28 labels, in a work folder of their own; the 28-label runs are not taken for them.
     one_seed = [*options[: options.index("--seeds")], "--seeds", "0", "--max_length", "32", "--epochs", "1"]

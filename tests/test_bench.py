@@ -362,6 +362,9 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     table = out.with_suffix(".md").read_text()
     assert "| ensemble of the 2 teachers | per_label |" in table and table in result.stdout
     assert not any(value.startswith("/") for value in strings(summary))  # no absolute path of this machine
+    made_before = json.loads((work / "recipe_seed0.json").read_text())  # a run made before --select_on existed
+    del made_before["config"]["select_on"]
+    (work / "recipe_seed0.json").write_text(json.dumps(made_before))
     again = run_script("recipes.py", *options, cwd=tmp_path)  # every run is there: nothing is trained again
     assert "started" not in again.stdout
     # A run's saved probabilities are of the rows it was scored on; for other rows (a smoke run's subsets) the model
@@ -375,11 +378,14 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
 
     # Ekman's groups instead of the 28 labels, in a work folder of their own; the 28-label runs are not taken for them.
     one_seed = [*options[: options.index("--seeds")], "--seeds", "0", "--max_length", "32", "--epochs", "1"]
-    ekman = [*one_seed, "--scheme", "ekman", "--arms", "asymmetric", "--out", str(tmp_path / "ekman.json")]
+    ekman = [*one_seed, "--scheme", "ekman", "--select_on", "macro_f1_tuned", "--arms", "asymmetric"]
+    ekman += ["--out", str(tmp_path / "ekman.json")]
     run_script("recipes.py", *ekman, "--work", str(tmp_path / "work_ekman"), cwd=tmp_path)
     ekman_arm = json.loads((tmp_path / "ekman.json").read_text())["arms"]["asymmetric"]
     assert list(ekman_arm["per_label_test_f1_mean"]) == list(get_label_scheme("ekman").labels)
     assert ekman_arm["rare_labels_test_f1"] == {} and ekman_arm["runs"][0]["config"]["scheme"] == "ekman"
+    ekman_run = json.loads((tmp_path / "work_ekman" / "asymmetric_seed0" / "run_config.json").read_text())
+    assert ekman_run["training"]["metric_for_best_model"] == "macro_f1_tuned"
     mixed = subprocess.run(
         [sys.executable, str(REPO / "bench" / "recipes.py"), *ekman, "--work", str(work)],
         capture_output=True,

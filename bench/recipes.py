@@ -440,7 +440,10 @@ def main() -> None:
         write_json(work / f"{arm}_seed{seed}.json", result)
         return
 
-    work.mkdir(parents=True, exist_ok=True)
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SystemExit(f"--work {work}: cannot be a folder here ({error.strerror})") from None
     distilled = [arm for arm in args.arms if arm in DISTILLED_ARMS]
     first = [(arm, seed) for seed in args.seeds for arm in args.arms if arm not in DISTILLED_ARMS]
     if distilled and not args.teachers:  # the teachers: the recipe models of every seed

@@ -479,3 +479,17 @@ def test_workers_end_with_their_benchmark(tmp_path):
         timeout=120,
     )
     assert orphan.returncode == 1 and "the benchmark that started this worker has ended" in orphan.stderr
+
+
+def test_recipes_script_work_folder_that_cannot_be(tmp_path):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("the user's notes")
+    stopped = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "recipes.py"), "--arms", "asymmetric", "--work", str(taken)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert stopped.returncode == 1
+    assert stopped.stderr.strip() == f"--work {taken}: cannot be a folder here (File exists)"
+    assert taken.read_text() == "the user's notes"

@@ -51,7 +51,9 @@ reference: install
 	$(MAKE) reference-card
 
 REFERENCE ?= runs/reference
+COMPARISON ?= configs/published_goemotions.yaml
 reference-card: install
 	$(VENV)/bin/goemox card --model $(REFERENCE) --output model_card.md --overwrite --repo_id runs/reference \
 		--base_model sentence-transformers/all-MiniLM-L6-v2 --dataset_id google-research-datasets/go_emotions \
-		$$(test -f docs/domain_shift/analysis.json && echo --analysis_dir docs/domain_shift)
+		$$(test -f docs/domain_shift/analysis.json && echo --analysis_dir docs/domain_shift) \
+		$$(test -n "$(COMPARISON)" && echo --comparison_file $(COMPARISON))

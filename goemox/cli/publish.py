@@ -179,7 +179,7 @@ def run_card(model: TrainedModelArguments, options: CardArguments, card: ModelCa
     model_dir = Path(model.model)
     output = Path(options.output or model_dir / CARD_FILE)
     own_card = output.resolve() == (model_dir / CARD_FILE).resolve()
-    inputs = [card.analysis_dir] if own_card else [model_dir, card.analysis_dir]
+    inputs = [card.analysis_dir, card.comparison_file] + ([] if own_card else [model_dir])
     # The model's own card is the one the command re-renders; any other existing file is the user's.
     check_output_file(output, overwrite=own_card or options.overwrite, inputs=inputs, option="--output")
     text = str(render_model_card(model_dir, options=card))

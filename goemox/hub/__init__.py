@@ -15,8 +15,10 @@ __all__ = [
     "HubFolder",
     "ModelCardCallback",
     "ModelCardOptions",
+    "PublishedResult",
     "build_hub_folder",
     "push_to_hub",
+    "read_published_results",
     "render_model_card",
 ]
 
@@ -27,6 +29,8 @@ _LAZY = {
     "ModelCardOptions": "goemox.hub.model_card",
     "render_model_card": "goemox.hub.model_card",
     "push_to_hub": "goemox.hub.push",
+    "PublishedResult": "goemox.hub.published",
+    "read_published_results": "goemox.hub.published",
 }
 
 

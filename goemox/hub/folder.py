@@ -156,8 +156,8 @@ def build_hub_folder(
     ('BertForSequenceClassification', True)
     ```"""
     model_dir, out = Path(model_dir), Path(out_dir)
-    analysis_dir = card_options.analysis_dir if card_options else None
-    check_output_folder(out, overwrite, inputs=[model_dir, analysis_dir], option="--output_dir")
+    card_inputs = [card_options.analysis_dir, card_options.comparison_file] if card_options else []
+    check_output_folder(out, overwrite, inputs=[model_dir, *card_inputs], option="--output_dir")
     model = _load_goemox_model(model_dir)
     _, blocker = published_architecture(model.config, native)
     if onnx and blocker is not None:

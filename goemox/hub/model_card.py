@@ -8,7 +8,8 @@ source, versions, search summary) and `config.json`; the measured out-of-domain 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -20,15 +21,20 @@ from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
 from goemox.exporters.portable import is_hub_id, local_name
 from goemox.file_io import read_json_object
+from goemox.hub.published import PublishedResult, read_published_results
 from goemox.inference.predictor import LONG_TEXT_CONFIG_KEYS
 from goemox.resources import MODEL_CARD_TEMPLATE, resource
 from goemox.run_folder import METRICS_FILE, RUN_CONFIG_FILE, StartingPoint, read_run_file
 
 DESCRIPTION = (
     "A multi-label emotion classifier for short English texts, fine-tuned with goemox: a transformer encoder, a "
-    "pooled embedding and a Linear + Tanh classification head, trained with label-smoothed binary cross-entropy and "
-    "per-label decision thresholds tuned on validation data."
+    "pooled embedding and a Linear + Tanh classification head, trained with {loss} and per-label decision thresholds "
+    "tuned on validation data."
 )
+LOSS_TEXTS = {
+    "bce": "binary cross-entropy",
+    "asymmetric": "an asymmetric loss (asymmetric focusing with a probability margin for negatives)",
+}
 
 HYPERPARAMETERS = (
     ("learning_rate", "learning rate"),
@@ -90,6 +96,8 @@ class ModelCardOptions:
         base_model: Hub id of the encoder, when the run loaded it from a local path.
         dataset_id: Hub id of the training data, when the run read it from local files.
         analysis_dir: a `goemox analyze` output folder with `analysis.json`.
+        comparison_file: a YAML or JSON file of other models' published test macro-F1 on the same label scheme
+            (`goemox.hub.published`), set beside this model's in the evaluation.
     """
 
     repo_id: str | None = field(
@@ -106,6 +114,13 @@ class ModelCardOptions:
     analysis_dir: str | None = field(
         default=None,
         metadata={"help": "A `goemox analyze` folder: its out-of-domain numbers.", "aliases": ["--analysis"]},
+    )
+    comparison_file: str | None = field(
+        default=None,
+        metadata={
+            "help": "YAML/JSON file of published test macro-F1 on the same labels (scheme, results: model, "
+            "test_macro_f1, how, parameters, source) to set beside this model's."
+        },
     )
 
 
@@ -193,6 +208,7 @@ class RunFiles:
         run_config: `run_config.json`.
         config: the model's configuration (`config.json`).
         analysis: a `goemox analyze` folder's `analysis.json` (empty without `--analysis_dir`).
+        published: the results of `options.comparison_file` (empty without one).
     """
 
     folder: Path
@@ -201,15 +217,24 @@ class RunFiles:
     run_config: dict
     config: object
     analysis: dict
+    published: list[PublishedResult]
 
     @classmethod
     def read(cls, model_dir: str | Path, options: ModelCardOptions | None = None) -> RunFiles:
-        """Read the files of `model_dir` (and of `options.analysis_dir`), refusing missing or invalid ones."""
+        """Read the files of `model_dir` (and of `options.analysis_dir` and `options.comparison_file`), refusing
+        missing or invalid ones."""
         folder, options = Path(model_dir), options or ModelCardOptions()
         metrics = read_run_file(folder, METRICS_FILE, needed_by="the model card")
         run_config = read_run_file(folder, RUN_CONFIG_FILE, needed_by="the model card")
         analysis = read_analysis(options.analysis_dir) if options.analysis_dir else {}
-        return cls(folder, options, metrics, run_config, AutoConfig.from_pretrained(folder), analysis)
+        run = cls(folder, options, metrics, run_config, AutoConfig.from_pretrained(folder), analysis, [])
+        if options.comparison_file:
+            run = replace(run, published=read_published_results(options.comparison_file, run.scheme_name))
+        return run
+
+    @property
+    def scheme_name(self) -> str:
+        return self.metrics.get("label_scheme") or (self.config.label_scheme or {}).get("name") or "custom"
 
     @property
     def data_args(self) -> dict:
@@ -281,6 +306,14 @@ def card_metadata(run: RunFiles) -> ModelCardData:
     )
 
 
+def loss_text(training: dict) -> str:
+    """The loss a run was trained with, in words (runs made before `--loss` existed used binary cross-entropy)."""
+    text = LOSS_TEXTS[training.get("loss", "bce")]
+    if training.get("loss", "bce") == "bce" and training.get("label_smoothing_factor"):
+        text = "label-smoothed " + text
+    return text
+
+
 def overview_section(run: RunFiles, architecture: str) -> dict:
     """The title, the description and the list of what the model is: architecture, labels, calibration, OOD flag."""
     config = run.config
@@ -300,13 +333,13 @@ def overview_section(run: RunFiles, architecture: str) -> dict:
     )
     return {
         "title": run.repo_id.split("/")[-1],
-        "description": DESCRIPTION,
+        "description": DESCRIPTION.format(loss=loss_text(run.run_config["training"])),
         "architecture": architecture,
         "encoder_type": config.encoder.model_type,
         "base_model": run.base_model,
         "pooling_text": "first-token pooling" if config.pooling == "cls" else "mean pooling over tokens",
         "num_labels": len(run.labels),
-        "scheme_text": f"label scheme `{_scheme_name(run)}`",
+        "scheme_text": f"label scheme `{run.scheme_name}`",
         "calibration_text": calibration_text,
         "ood_text": ood_text,
         "versions": run.run_config["versions"],
@@ -351,7 +384,37 @@ def evaluation_section(run: RunFiles) -> dict:
         "test_heading": test_heading,
         "rows": metrics["rows"],
         "validation_row": validation_row,
+        "published_rows": _published_rows(run),
+        "published_file": Path(run.options.comparison_file or "").name,
     }
+
+
+def _parameter_count(folder: Path) -> str:
+    """The model's number of parameters, from the header of its `model.safetensors` (e.g. "22.7M")."""
+    from safetensors import safe_open
+
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        return "n/a"
+    with safe_open(str(path), framework="numpy") as weights:
+        names = weights.keys()  # the file's tensors (the handle itself is not iterable)
+        count = sum(math.prod(weights.get_slice(name).get_shape()) for name in names)
+    return f"{count / 1e6:.1f}M"
+
+
+def _published_rows(run: RunFiles) -> list[list[str]]:
+    """This model's held-out test macro-F1 among the published ones, best first (empty without a comparison file)."""
+    if not run.published or not run.held_out_test:
+        return []
+    seed = run.run_config["training"].get("seed")
+    own = PublishedResult(
+        model=f"**{run.repo_id.split('/')[-1]} (this model)**",
+        test_macro_f1=run.metrics["test"]["tuned"]["macro_f1"],
+        how="per-label thresholds tuned on validation; one run" + (f", seed {seed}" if seed is not None else ""),
+        parameters=_parameter_count(run.folder),
+        source="this card",
+    )
+    return [result.row() for result in sorted([*run.published, own], key=lambda r: -r.test_macro_f1)]
 
 
 def labels_section(run: RunFiles) -> dict:
@@ -370,10 +433,6 @@ def labels_section(run: RunFiles) -> dict:
         scores = [_fmt(values[key], 3) for key in ("f1", "precision", "recall")]
         label_rows.append([name, _fmt(threshold, 2), *scores, str(values["support"])])
     return {"per_label_source": per_label_source, "label_rows": label_rows}
-
-
-def _scheme_name(run: RunFiles) -> str:
-    return run.metrics.get("label_scheme") or (run.config.label_scheme or {}).get("name") or "custom"
 
 
 def _scheme_mapping_text(run: RunFiles) -> str:
@@ -395,7 +454,7 @@ def data_section(run: RunFiles) -> dict:
     data_args = run.data_args
     limit = data_args.get("max_train_samples")
     data_text = (
-        f"Source: {run.source_text()}, label scheme `{_scheme_name(run)}`. "
+        f"Source: {run.source_text()}, label scheme `{run.scheme_name}`. "
         "Rows: "
         + ", ".join(f"{split} {count:,}" for split, count in run.metrics["rows"].items())
         + f". Texts longer than {data_args['max_length']} tokens were truncated."

@@ -1,6 +1,7 @@
 """`goemox export hub`, `export onnx`, `push` and `card` run as a user would: in a subprocess, on real run folders."""
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -113,3 +114,21 @@ def test_old_positional_spellings_still_work_with_a_note(user_folder, goemox_cli
     onnx = goemox_cli("export", "onnx", model, model)  # refused before any export work
     assert f"write --model {model} --output_dir {model}" in onnx.stderr
     one_line_error(onnx, f"--output_dir {model} is the input")
+
+
+def test_card_comparison_file_errors_are_one_line_and_the_file_is_never_the_output(user_folder, goemox_here):
+    model = user_folder / "m"
+    published = user_folder / "published.yaml"
+    scheme = json.loads((model / "metrics.json").read_text(encoding="utf-8"))["label_scheme"]
+    published.write_text(f"scheme: {scheme}\nresults:\n  - {{model: BERT, test_macro_f1: high, how: one run}}\n")
+    before = snapshot(user_folder)
+    card = ["card", "--model", str(model), "--output", str(user_folder / "card.md")]
+    one_line_error(goemox_here(*card, "--comparison_file", str(published)), "results[0].test_macro_f1 is 'high'")
+    one_line_error(goemox_here(*card, "--comparison_file", str(user_folder / "nope.yaml")), "nope.yaml: no such file")
+    own = ["card", "--model", str(model), "--output", str(published), "--overwrite"]
+    one_line_error(goemox_here(*own, "--comparison_file", str(published)), "is the input")
+    assert snapshot(user_folder) == before
+
+    published.write_text(f"scheme: {scheme}\nresults:\n  - {{model: BERT, test_macro_f1: 0.5, how: one run}}\n")
+    assert goemox_here(*card, "--comparison_file", str(published)).returncode == 0
+    assert "| BERT | n/a | 0.500 | one run | n/a |" in (user_folder / "card.md").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ from conftest import shared_dir
 from huggingface_hub import ModelCard
 from transformers import AutoConfig
 
-from goemox import GoEmoXConfig
+from goemox import GoEmoXConfig, GoEmoXForSequenceClassification
 from goemox.errors import GoEmoXUsageError
 from goemox.exporters.native import published_architecture
 from goemox.hub.model_card import ModelCardOptions, render_model_card
@@ -144,17 +144,17 @@ def test_card_shows_search_summary_and_measured_out_of_domain_behaviour(tmp_path
 
 def test_card_lists_the_asymmetric_loss_settings_only_for_that_loss(tmp_path, trained_run_factory):
     source = trained_run_factory("distilbert")
-    rows = dict(table_rows(render_model_card(source).text, "| hyperparameter |"))
+    text = render_model_card(source).text
+    rows = dict(table_rows(text, "| hyperparameter |"))
     assert rows["loss"] == "bce" and not any(name.startswith("asymmetric loss") for name in rows)
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    for file in source.iterdir():
-        if file.is_file():
-            (run_dir / file.name).write_bytes(file.read_bytes())
+    assert "trained with label-smoothed binary cross-entropy and" in text
+    run_dir = copy_run(source, tmp_path / "run")
     run_config = json.loads((run_dir / "run_config.json").read_text())
-    run_config["training"].update(loss="asymmetric", asl_gamma_neg=3.0, asl_clip=0.02)
+    run_config["training"].update(loss="asymmetric", asl_gamma_neg=3.0, asl_clip=0.02, label_smoothing_factor=0.0)
     (run_dir / "run_config.json").write_text(json.dumps(run_config))
-    rows = dict(table_rows(render_model_card(run_dir).text, "| hyperparameter |"))
+    text = render_model_card(run_dir).text
+    rows = dict(table_rows(text, "| hyperparameter |"))
+    assert "trained with an asymmetric loss (asymmetric focusing" in text and "cross-entropy" not in text
     assert rows["loss"] == "asymmetric"
     assert rows["asymmetric loss: negatives' focusing exponent"] == "3.0"
     assert rows["asymmetric loss: probability margin"] == "0.02"
@@ -256,3 +256,36 @@ def test_card_names_the_clients_that_load_the_folder(trained_run_factory):
     for text in (native, remote):
         assert "texts of up to\n48 tokens" in text or "texts of up to 48 tokens" in text
         assert "model_max_length` is 48" in text
+
+
+def test_card_sets_the_model_beside_published_results_of_its_scheme(tmp_path, trained_run_factory):
+    run_dir = trained_run_factory("distilbert")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    scheme = metrics["label_scheme"]
+    published = tmp_path / "published.yaml"
+    published.write_text(
+        f"scheme: {scheme}\nresults:\n"
+        "  - {model: Big, parameters: 355M, test_macro_f1: 0.999, how: one seed, source: a paper}\n"
+        "  - {model: Small, test_macro_f1: 0.001, how: 'thresholds: 0.5'}\n",
+        encoding="utf-8",
+    )
+    text = render_model_card(run_dir, options=ModelCardOptions(comparison_file=str(published))).text
+    rows = table_rows(text, "| model | parameters | test macro-F1 |")
+    count = GoEmoXForSequenceClassification.from_pretrained(run_dir).num_parameters()
+    assert rows == [
+        ["Big", "355M", "0.999", "one seed", "a paper"],
+        [
+            f"**{run_dir.name} (this model)**",
+            f"{count / 1e6:.1f}M",
+            f"{metrics['test']['tuned']['macro_f1']:.3f}",
+            "per-label thresholds tuned on validation; one run, seed 3",
+            "this card",
+        ],
+        ["Small", "n/a", "0.001", "thresholds: 0.5", "n/a"],
+    ]
+    assert "(gathered in `published.yaml`)" in text and str(tmp_path) not in text
+    assert "| model | parameters |" not in render_model_card(run_dir).text
+
+    published.write_text(published.read_text().replace(f"scheme: {scheme}", "scheme: sentiment"), encoding="utf-8")
+    with pytest.raises(GoEmoXUsageError, match=re.escape(f"scheme is 'sentiment'; expected {scheme!r}")):
+        render_model_card(run_dir, options=ModelCardOptions(comparison_file=str(published)))

@@ -59,7 +59,10 @@ def read_mapping_file(path: str | Path, expected: str = "a mapping of option nam
     ```"""
     file = Path(path)
     if not file.is_file():
-        raise GoEmoXUsageError(f"{path}: no such file")
+        if not file.exists():
+            raise GoEmoXUsageError(f"{path}: no such file")
+        kind = "a folder" if file.is_dir() else "not a regular file"
+        raise GoEmoXUsageError(f"{path}: {kind}; expected a YAML or JSON file")
     try:
         content = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as err:

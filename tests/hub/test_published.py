@@ -73,6 +73,15 @@ def test_a_wrong_file_stops_with_one_message_naming_the_file_and_field(tmp_path,
     assert str(caught.value).startswith(str(path))
 
 
-def test_a_missing_file_is_named(tmp_path):
-    with pytest.raises(GoEmoXUsageError, match=re.escape(f"{tmp_path / 'nope.yaml'}: no such file")):
-        read_published_results(tmp_path / "nope.yaml", "goemotions")
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("nope.yaml", "no such file"),
+        (".", "a folder; expected a YAML or JSON file"),
+        ("/dev/null", "not a regular file; expected a YAML or JSON file"),
+    ],
+)
+def test_a_path_that_is_no_file_is_named(tmp_path, name, message):
+    path = tmp_path / name
+    with pytest.raises(GoEmoXUsageError, match=re.escape(f"{path}: {message}")):
+        read_published_results(path, "goemotions")

@@ -29,6 +29,7 @@ __all__ = [
     "machine",
     "peak_rss_mib",
     "plain_trainer",
+    "relative_paths",
     "summarise",
     "test_report",
     "write_json",
@@ -37,6 +38,18 @@ __all__ = [
 
 SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
 """CPU features that decide which int8 and bf16 kernels onnxruntime and torch can use."""
+
+
+def relative_paths(value):
+    """`value` (any JSON value) with every absolute path written relative to the repository (`../shared/...`), so
+    that the committed results name no folder of the machine that ran them."""
+    if isinstance(value, dict):
+        return {key: relative_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [relative_paths(item) for item in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return os.path.relpath(value, REPO)
+    return value
 
 
 def cpu_flags() -> dict[str, bool]:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -44,7 +43,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.common import DEFAULT_DATA, DEFAULT_ENCODER, REPO, RESULTS, SHARED, machine, summarise, write_json  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATA,
+    DEFAULT_ENCODER,
+    RESULTS,
+    SHARED,
+    machine,
+    relative_paths,
+    summarise,
+    write_json,
+)
 from bench.lightweight import end_with_launcher, run_workers  # noqa: E402
 
 CARER_TRAIN = SHARED / "data" / "carer" / "train.tsv"
@@ -328,18 +336,6 @@ def aggregate(args, runs: list[dict], ensemble: dict | None) -> dict:
         "ensemble": ensemble and {**ensemble, "policies_summary": policy_summary([ensemble])},
         "selected_on_validation": max(validation, key=validation.get) if validation else None,
     }
-
-
-def relative_paths(value):
-    """`value` (any JSON value) with every absolute path written relative to the repository (`../shared/...`), so
-    that the committed results name no folder of the machine that ran them."""
-    if isinstance(value, dict):
-        return {key: relative_paths(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [relative_paths(item) for item in value]
-    if isinstance(value, str) and os.path.isabs(value):
-        return os.path.relpath(value, REPO)
-    return value
 
 
 def mean_std(values: dict, single: bool = False) -> str:

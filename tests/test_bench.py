@@ -493,3 +493,25 @@ def test_recipes_script_work_folder_that_cannot_be(tmp_path):
     assert stopped.returncode == 1
     assert stopped.stderr.strip() == f"--work {taken}: cannot be a folder here (File exists)"
     assert taken.read_text() == "the user's notes"
+
+
+def test_ood_by_loss_script(tiny_goemotions, keyword_model, tmp_path):
+    other = tmp_path / "other.txt"
+    other.write_text("Show HN: a parser\nfix docs\nWhy tabs\n", encoding="utf-8")
+    out = tmp_path / "ood.json"
+    run_script("ood_by_loss.py", "--models", f"kw={keyword_model}", "--in_domain",
+               f"goemotions={tiny_goemotions}:validation", "--domains", f"other={other}", "--out", str(out),
+               cwd=tmp_path)  # fmt: skip
+    result = json.loads(out.read_text())
+    assert result["in_domain"]["texts"] == 20 and result["domains"]["other"]["texts"] == 3
+    for score in ("negative_energy", "max_probability"):
+        measured = result["models"]["kw"][score]
+        assert set(measured["auroc"]) == {"other"} and 0.0 <= measured["auroc"]["other"] <= 1.0
+        assert measured["flagged"]["goemotions"] <= 0.05  # the cutoff is the 0.05 quantile of the in-domain texts
+    assert not [text for text in strings(result) if text.startswith("/")]  # no path of this machine
+
+    missing = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "ood_by_loss.py"), "--models", f"x={tmp_path / 'nothing'}"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert missing.returncode == 1 and missing.stderr.strip().endswith(f"not a goemox model folder: {tmp_path}/nothing")

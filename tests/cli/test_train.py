@@ -1,8 +1,16 @@
 """`goemox train` and `goemox search` as a user runs them: option checks, resuming, run records."""
 
+import dataclasses
 import json
+from pathlib import Path
 
 import pytest
+
+from goemox.cli.parsing import parse_command
+from goemox.cli.train import COMMANDS
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+TRAINING_CONFIGS = sorted(path.name for path in CONFIGS.glob("*.yaml") if not path.name.startswith("published_"))
 
 
 @pytest.mark.parametrize(
@@ -212,3 +220,14 @@ def test_distill_from_the_command_line(goemox_here, tmp_path, model, tiny_encode
     assert metrics["distillation"]["rows"] == {"labelled": 64, "unlabelled": 2}
     result = goemox_here("distill", *arguments[:-7], "--num_train_epochs", "1", "--output_dir", str(tmp_path / "b"))
     assert result.returncode == 0 and f"{model} (cached logits)" in result.stdout, result.stderr[-3000:]
+
+
+def parsed_config(name: str) -> dict:
+    """The options `goemox train --config configs/NAME` runs with, by dataclass field name."""
+    parsed = parse_command(COMMANDS["train"], ["--config", str(CONFIGS / name)])
+    return {key: value for options in parsed for key, value in dataclasses.asdict(options).items()}
+
+
+@pytest.mark.parametrize("name", TRAINING_CONFIGS)
+def test_the_shipped_training_configs_parse(name):
+    assert parsed_config(name)["output_dir"]

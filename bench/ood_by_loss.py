@@ -45,9 +45,19 @@ def default_domains() -> list[str]:
     ]
 
 
+def domain_texts(source) -> list[str]:
+    """The texts of a parsed `--domain` source: a split of a data set goemox reads, or a text file's lines/rows."""
+    from goemox.data import load_emotion_dataset, read_inputs
+
+    if source.is_dataset:
+        return list(load_emotion_dataset(source.path, scheme="goemotions")[source.split]["text"])
+    column = source.column or "text"
+    return [row[column] for row in read_inputs(source.path, column)]
+
+
 def measure(folder: str, texts: dict[str, list[str]], in_domain: str) -> dict:
     """One model's AUROCs and flag rates, each domain against `in_domain`."""
-    from goemox.analysis.ood import ood_auroc, ood_cutoff
+    from goemox.analysis import ood_auroc, ood_cutoff
     from goemox.inference import EmotionClassifier
     from goemox.scores import ood_scores
 
@@ -89,7 +99,7 @@ def main() -> int:
     parser.add_argument("--out", default="bench/results/ood_by_loss_cpu.json")
     args = parser.parse_args()
 
-    from goemox.data.domains import TextLoader, parse_domain
+    from goemox.data import parse_domain
 
     models = dict(spec.split("=", 1) for spec in args.models)
     missing = [folder for folder in models.values() if not (Path(folder) / "config.json").is_file()]
@@ -97,8 +107,7 @@ def main() -> int:
         sys.exit(f"ood_by_loss.py: not a goemox model folder: {', '.join(missing)}")
     in_domain = parse_domain(args.in_domain, option="--in_domain")
     others = [parse_domain(spec, option="--domains") for spec in args.domains]
-    loader = TextLoader()
-    texts = {domain.name: loader.texts(domain.source) for domain in [in_domain, *others]}
+    texts = {domain.name: domain_texts(domain.source) for domain in [in_domain, *others]}
     results = {}
     for name, folder in models.items():
         print(f"measuring {name} ({folder})", flush=True)

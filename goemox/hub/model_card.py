@@ -308,10 +308,9 @@ def card_metadata(run: RunFiles) -> ModelCardData:
 
 def loss_text(training: dict) -> str:
     """The loss a run was trained with, in words (runs made before `--loss` existed used binary cross-entropy)."""
-    text = LOSS_TEXTS[training.get("loss", "bce")]
-    if training.get("loss", "bce") == "bce" and training.get("label_smoothing_factor"):
-        text = "label-smoothed " + text
-    return text
+    loss = training.get("loss", "bce")
+    text = LOSS_TEXTS.get(loss, f"the `{loss}` loss")
+    return "label-smoothed " + text if loss == "bce" and training.get("label_smoothing_factor") else text
 
 
 def overview_section(run: RunFiles, architecture: str) -> dict:

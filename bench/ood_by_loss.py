@@ -45,16 +45,6 @@ def default_domains() -> list[str]:
     ]
 
 
-def domain_texts(source) -> list[str]:
-    """The texts of a parsed `--domain` source: a split of a data set goemox reads, or a text file's lines/rows."""
-    from goemox.data import load_emotion_dataset, read_inputs
-
-    if source.is_dataset:
-        return list(load_emotion_dataset(source.path, scheme="goemotions")[source.split]["text"])
-    column = source.column or "text"
-    return [row[column] for row in read_inputs(source.path, column)]
-
-
 def measure(folder: str, texts: dict[str, list[str]], in_domain: str) -> dict:
     """One model's AUROCs and flag rates, each domain against `in_domain`."""
     from goemox.analysis import ood_auroc, ood_cutoff
@@ -62,7 +52,7 @@ def measure(folder: str, texts: dict[str, list[str]], in_domain: str) -> dict:
     from goemox.scores import ood_scores
 
     classifier = EmotionClassifier.from_pretrained(folder, batch_size=256)
-    logits = {name: classifier.predict_logits(domain_texts) for name, domain_texts in texts.items()}
+    logits = {name: classifier.predict_logits(values) for name, values in texts.items()}
     training = classifier.model.config
     result = {}
     for score in OOD_SCORES:
@@ -99,7 +89,7 @@ def main() -> int:
     parser.add_argument("--out", default="bench/results/ood_by_loss_cpu.json")
     args = parser.parse_args()
 
-    from goemox.data import parse_domain
+    from goemox.data import TextLoader, parse_domain
 
     models = dict(spec.split("=", 1) for spec in args.models)
     missing = [folder for folder in models.values() if not (Path(folder) / "config.json").is_file()]
@@ -107,13 +97,14 @@ def main() -> int:
         sys.exit(f"ood_by_loss.py: not a goemox model folder: {', '.join(missing)}")
     in_domain = parse_domain(args.in_domain, option="--in_domain")
     others = [parse_domain(spec, option="--domains") for spec in args.domains]
-    texts = {domain.name: domain_texts(domain.source) for domain in [in_domain, *others]}
+    loader = TextLoader()
+    texts = {domain.name: loader.texts(domain.source) for domain in [in_domain, *others]}
     results = {}
     for name, folder in models.items():
         print(f"measuring {name} ({folder})", flush=True)
         results[name] = measure(folder, texts, in_domain.name)
-    names = [domain.name for domain in others]
-    print(table(results, names))
+    summary = table(results, [domain.name for domain in others])
+    print(summary)
     domains = {domain.name: {"source": domain.source.spec, "texts": len(texts[domain.name])} for domain in others}
     payload = {
         "machine": machine(),
@@ -121,7 +112,7 @@ def main() -> int:
         "domains": domains,
         "cutoff_quantile": CUTOFF_QUANTILE,
         "models": {name: {"folder": folder, **results[name]} for name, folder in models.items()},
-        "table": table(results, names),
+        "table": summary,
     }
     write_json(Path(args.out), relative_paths(payload))
     return 0

@@ -168,7 +168,13 @@ class TextLoader:
 
     Args:
         scheme: the label scheme `load_emotion_dataset` parses a dataset's labels with (only the texts are used).
-    """
+
+    Example:
+
+    ```python
+    >>> TextLoader().texts(parse_text_source("../shared/data/goemotions:validation"))[:1]  # doctest: +SKIP
+    ['...']
+    ```"""
 
     def __init__(self, scheme: str | LabelScheme = "goemotions"):
         self.scheme = scheme

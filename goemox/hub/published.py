@@ -8,8 +8,8 @@ results:
   - model: BERT-base, the GoEmotions paper
     parameters: 110M
     test_macro_f1: 0.46
-    how: one run, one threshold of 0.3 for every label
-    source: https://arxiv.org/abs/2005.00547
+    how: one run, as published
+    source: Demszky et al., ACL 2020 (arXiv 2005.00547)
 ```
 
 `model`, `test_macro_f1` (between 0 and 1) and `how` (how the figure was obtained: seeds, thresholds) are required;

@@ -117,6 +117,10 @@ def parse_text_source(spec: str, text_column: str = "text") -> TextSource:
     path = Path(base).expanduser()
     if path.is_file():
         return _file_source(spec, path, suffix, text_column)
+    if path.exists() and not path.is_dir():
+        raise GoEmoXUsageError(
+            f"{spec!r}: {base} is not a regular file (a device, pipe or socket); expected a text file"
+        )
     if path.suffix.lower() in FILE_SUFFIXES:
         raise GoEmoXUsageError(f"{spec!r}: no such file {base}")
     if not path.is_dir() and base != "demo" and _is_local_path(base):

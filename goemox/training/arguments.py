@@ -152,6 +152,21 @@ class DataArguments(DataSourceArguments):
         return parse_sources(self.datasets, self) if self.datasets else []
 
 
+def run_inputs(model_args: ModelArguments, data_args: DataArguments) -> list[str | None]:
+    """What a training run reads by name: the model, the tokenizer, the data of every corpus and `--thresholds_from`
+    (Hub ids among them too: the output checks ignore what is not a local path).
+
+    Example:
+
+    ```python
+    >>> run_inputs(ModelArguments("../shared/models/all-MiniLM-L6-v2"), DataArguments(dataset="demo"))  # doctest: +SKIP
+    ['../shared/models/all-MiniLM-L6-v2', None, None, 'demo']
+    ```"""
+    sources = [data_args, *(spec.options for spec in data_args.source_specs())]
+    data = [name for source in sources for name in (source.dataset, *source.split_files().values())]
+    return [model_args.model_name_or_path, model_args.tokenizer_name, data_args.thresholds_from, *data]
+
+
 def read_model_config(model_name_or_path: str):
     """The config of `--model_name_or_path` (an encoder, a saved goemox model or a native export of one).
 

@@ -38,10 +38,10 @@ from goemox.data.corpora import MASK_COLUMN, SOURCE_COLUMN
 from goemox.data.domains import TextLoader, parse_text_source, sample_texts
 from goemox.errors import GoEmoXError, GoEmoXUsageError
 from goemox.labels import LabelScheme, get_label_scheme
-from goemox.training.arguments import DataArguments, ModelArguments
+from goemox.training.arguments import DataArguments, ModelArguments, run_inputs
 from goemox.training.loss import distillation_bce_with_logits
 from goemox.training.teachers import Teacher, check_teacher_labels, default_cache_dir, resolve_teacher, soft_targets
-from goemox.training.train import RunData, run_training
+from goemox.training.train import RunData, check_output_dir, run_training
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
 
@@ -337,6 +337,8 @@ def run_distillation(
     ...                  DataArguments(dataset="demo"), GoEmoXTrainingArguments("runs/student"),
     ...                  DistillArguments(teachers=["runs/demo"]))
     ```"""
+    inputs = [*run_inputs(model_args, data_args), *distill_args.teachers, distill_args.unlabelled_file]
+    check_output_dir(training_args, inputs)  # before a teacher is fetched or scored
     scheme = get_label_scheme(data_args.resolved_scheme())
     teachers = [resolve_teacher(source) for source in distill_args.teachers]
     check_teacher_labels(teachers, scheme.labels)

@@ -58,9 +58,9 @@ from pathlib import Path
 
 from goemox.data import tokenize_dataset
 from goemox.errors import GoEmoXUsageError
-from goemox.file_io import read_mapping_file, write_json_atomically
+from goemox.file_io import prepare_output_folder, read_mapping_file, write_json_atomically
 from goemox.labels import get_label_scheme
-from goemox.training.arguments import DataArguments, ModelArguments, check_max_length, read_model_config
+from goemox.training.arguments import DataArguments, ModelArguments, check_max_length, read_model_config, run_inputs
 from goemox.training.trainer import GoEmoXTrainer
 from goemox.training.training_args import GoEmoXTrainingArguments
 
@@ -372,8 +372,7 @@ def run_search(
     )
 
     check_max_length(model_args, data_args)
-    out = Path(training_args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_folder(training_args.output_dir, True, run_inputs(model_args, data_args), "--output_dir")
     space = search_space(search_args.space, search_args.space_file)
     scheme = get_label_scheme(data_args.resolved_scheme())
     raw, _ = load_data(data_args, scheme)

@@ -28,7 +28,7 @@ from goemox.data.tokenize import count_truncated
 from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import annotated_metrics, multilabel_metrics, threshold_report
 from goemox.evaluation.per_source import source_metrics
-from goemox.file_io import write_json_atomically
+from goemox.file_io import check_output_folder, write_json_atomically
 from goemox.hub.model_card import ModelCardCallback, render_model_card
 from goemox.hub.push import check_repo_id
 from goemox.inference.predictor import LongText
@@ -46,7 +46,7 @@ from goemox.run_folder import (
 )
 from goemox.scores import sigmoid
 from goemox.training.adaptation import build_model, starting_point
-from goemox.training.arguments import DataArguments, ModelArguments, check_max_length
+from goemox.training.arguments import DataArguments, ModelArguments, check_max_length, run_inputs
 from goemox.training.data_setup import (
     buckets_within_max_length,
     load_data,
@@ -61,9 +61,21 @@ from goemox.training.training_args import GoEmoXTrainingArguments
 logger = logging.getLogger(__name__)
 
 
-def check_output_dir(args: GoEmoXTrainingArguments) -> None:
-    """Refuse to write into a non-empty output folder unless resuming or explicitly overwriting."""
-    out = Path(args.output_dir)
+def check_output_dir(args: GoEmoXTrainingArguments, inputs: list[str | None] = ()) -> None:
+    """Refuse, before any work, an `output_dir` the run may not write: a file, a place where nothing can be created,
+    a folder that is, holds or lies inside one of the run's inputs (even with `--overwrite_output_dir`), or a folder
+    that already holds files unless resuming or explicitly overwriting.
+
+    Args:
+        args: the training options (`output_dir`, `overwrite_output_dir`, `resume_from_checkpoint`).
+        inputs: the local files and folders the run reads (see :func:`run_inputs`); other names are ignored.
+
+    Example:
+
+    ```python
+    >>> check_output_dir(GoEmoXTrainingArguments("runs/demo"), ["../shared/models/all-MiniLM-L6-v2"])  # doctest: +SKIP
+    ```"""
+    out = check_output_folder(args.output_dir, overwrite=True, inputs=inputs, option="--output_dir")
     if args.resume_from_checkpoint or args.overwrite_output_dir or not out.exists():
         return
     if any(out.iterdir()):
@@ -423,7 +435,7 @@ def run_training(
     >>> metrics = run_training(ModelArguments(), DataArguments(dataset="demo"),
     ...                        GoEmoXTrainingArguments(output_dir="runs/demo"))  # doctest: +SKIP
     ```"""
-    check_output_dir(training_args)
+    check_output_dir(training_args, run_inputs(model_args, data_args))
     check_max_length(model_args, data_args)
     requested, publish, hub_token = training_args, training_args.push_to_hub, training_args.hub_token
     if publish:  # goemox publishes the finished model itself, not the Trainer's checkpoints

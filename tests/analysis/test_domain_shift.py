@@ -158,10 +158,13 @@ def test_domain_specs_resolve_files_columns_and_dataset_splits(tmp_path, monkeyp
         ("x=ge:holdout", r"--domain 'x=ge:holdout': 'ge:holdout': unknown split 'holdout'"),
         ("x=./nowhere:test", r"--domain 'x=./nowhere:test': .*no such file or folder ./nowhere"),
         ("x=b.csv:", r"nothing after ':'"),
+        ("x=zeros", r"--domain 'x=zeros': 'zeros': zeros is not a regular file \(a device"),
+        ("x=zeros:test", r"'zeros:test': zeros is not a regular file"),
     ],
 )
 def test_bad_domain_specs_name_the_spec(tmp_path, monkeypatch, spec, message):
     (tmp_path / "a.txt").write_text("one\n", encoding="utf-8")
+    (tmp_path / "zeros").symlink_to("/dev/zero")
     (tmp_path / "b.csv").write_text("text\nx\n", encoding="utf-8")
     (tmp_path / "ge").mkdir()
     monkeypatch.chdir(tmp_path)

@@ -3,6 +3,7 @@ cached, the teachers' label orders are aligned, runs resume, and bad input stops
 
 import json
 import math
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -318,3 +319,19 @@ def test_bad_teachers_and_unlabelled_files_are_one_line(tmp_path, keyword_model,
     ):
         with pytest.raises(GoEmoXUsageError, match=f"^{message}"):
             DistillArguments(**options)
+
+
+def test_an_output_dir_in_a_teacher_or_over_the_unlabelled_file_is_refused_before_scoring(
+    tmp_path, keyword_data, keyword_model, tiny_encoder_factory, teacher_forwards
+):
+    teacher = tmp_path / "teacher"
+    shutil.copytree(keyword_model, teacher)
+    before = sorted(path.name for path in teacher.iterdir())
+    student = tiny_encoder_factory("bert")
+    overwrite = {"overwrite_output_dir": True}
+    with pytest.raises(GoEmoXUsageError, match=f"^--output_dir {teacher} is the input {teacher}; "):
+        distil(student, teacher, keyword_data, [teacher], tmp_path / "cache", overwrite)
+    with pytest.raises(GoEmoXUsageError, match=r"^--output_dir (\S+)unlabelled.txt is the input \1unlabelled.txt; "):
+        distil(student, keyword_data["unlabelled"], keyword_data, [teacher], tmp_path / "cache", overwrite)
+    assert sorted(path.name for path in teacher.iterdir()) == before
+    assert teacher_forwards == []

@@ -392,3 +392,21 @@ def test_search_on_postgresql(tmp_path, tiny_encoder_factory):
     assert result["storage"].startswith("postgresql://")
     loaded = optuna.load_study(study_name=study, storage=postgres_url())
     assert len([t for t in loaded.trials if t.state.name in ("COMPLETE", "PRUNED")]) == 2
+
+
+def test_a_search_folder_that_is_an_input_or_a_file_is_refused(tmp_path, tiny_encoder_factory):
+    encoder = str(tiny_encoder_factory("distilbert"))
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    for output, message in (
+        (encoder, f"^--output_dir {encoder} is the input {encoder}; "),
+        (tmp_path / "notes.txt", f"^--output_dir {tmp_path}/notes.txt exists and is not a folder"),
+    ):
+        with pytest.raises(GoEmoXUsageError, match=message):
+            run_search(
+                ModelArguments(model_name_or_path=encoder),
+                DataArguments(dataset="demo"),
+                GoEmoXTrainingArguments(output_dir=str(output), use_cpu=True),
+                SearchArguments(n_trials=1),
+            )
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert not (tmp_path / "search.db").exists()

@@ -2,6 +2,8 @@
 
 import json
 import math
+import re
+import shutil
 
 import numpy as np
 import pytest
@@ -161,6 +163,36 @@ def test_refuses_to_overwrite_a_previous_run(tmp_path, tiny_encoder_factory):
     with pytest.raises(GoEmoXUsageError, match="already holds files"):
         run(tiny_encoder_factory("distilbert"), out)
     assert (out / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("encoder", "--output_dir {tmp}/encoder is the input {tmp}/encoder"),
+        ("encoder/run", "--output_dir {tmp}/encoder/run is inside the input {tmp}/encoder"),
+        ("data/train.csv", "--output_dir {tmp}/data/train.csv is the input {tmp}/data/train.csv"),
+        ("data/notes.txt", "--output_dir {tmp}/data/notes.txt exists and is not a folder"),
+        ("data", "--output_dir {tmp}/data holds the input {tmp}/data/train.csv"),
+        (".", "--output_dir {tmp} holds the input {tmp}/encoder"),
+    ],
+)
+def test_an_output_dir_that_collides_with_an_input_is_refused_even_when_overwriting(
+    tmp_path, tiny_encoder_factory, output, message
+):
+    encoder = tmp_path / "encoder"
+    shutil.copytree(tiny_encoder_factory("distilbert"), encoder)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "notes.txt").write_text("mine", encoding="utf-8")
+    split_files = {}
+    for split in ("train", "validation", "test"):
+        path = tmp_path / "data" / f"{split}.csv"
+        path.write_text("text,labels\nso glad,joy\n", encoding="utf-8")
+        split_files[f"{split}_file"] = str(path)
+    before = sorted(str(path) for path in tmp_path.rglob("*"))
+    data = DataArguments(**split_files, scheme="ten", max_length=48)
+    with pytest.raises(GoEmoXUsageError, match=re.escape(message.format(tmp=tmp_path))):
+        run(encoder, tmp_path / output if output != "." else tmp_path, data, overwrite_output_dir=True)
+    assert sorted(str(path) for path in tmp_path.rglob("*")) == before
 
 
 def test_report_to_subsets_and_buckets_pass_through(tmp_path, tiny_encoder_factory, monkeypatch):

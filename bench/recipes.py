@@ -242,7 +242,7 @@ ARMS_READING = {
     "asl_gamma_neg": ("asymmetric",),
     "asl_gamma_pos": ("asymmetric",),
     "asl_clip": ("asymmetric",),
-    "seeds": DISTILLED_ARMS,  # the default teachers are the recipe models of every seed in the work folder
+    "seeds": DISTILLED_ARMS,  # the default teachers are the recipe models of every seed (not read with --teachers)
     "work": DISTILLED_ARMS,
     "teachers": DISTILLED_ARMS,
     "distill_alpha": DISTILLED_ARMS,
@@ -255,7 +255,10 @@ ARMS_READING = {
 def options_read_by(config: dict, arm: str) -> dict:
     """The part of a run configuration that `arm` reads, so that a run is reused under any other options (e.g. a
     `recipe` run by a call that names `--teachers` for the distilled arms)."""
-    return {key: value for key, value in config.items() if arm in ARMS_READING.get(key, (arm,))}
+    read = {key: value for key, value in config.items() if arm in ARMS_READING.get(key, (arm,))}
+    if config.get("teachers"):  # named teachers: the seeds no longer choose them
+        read.pop("seeds", None)
+    return read
 
 
 def finished(args, work: Path, arm: str, seed: int) -> bool:

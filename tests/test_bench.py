@@ -402,6 +402,10 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     student = named_summary["arms"]["distilled"]["runs"][0]["distillation"]
     assert [teacher["source"] for teacher in student["teachers"]] == [os.path.relpath(path, REPO) for path in named]
     assert named_summary["ensemble"]["members"] == 2 and not (tmp_path / "work2" / "recipe_seed0").exists()
+    # Named teachers do not depend on --seeds: a student of another seed, made by a call with other seeds, joins the
+    # summary of a call with the first ones.
+    seed_one = [*elsewhere[: elsewhere.index("--seeds") + 1], "1", *elsewhere[elsewhere.index("--seeds") + 2 :]]
+    run_script("recipes.py", *seed_one, "--arms", "distilled", "--out", str(tmp_path / "seed1.json"), cwd=tmp_path)
     # A run is reused by a call whose other options it does not read: the recipe run made with seeds 0 and 1 and no
     # teachers, beside the student above; an option the student reads stops the call instead.
     for seed in (0, 1):
@@ -412,7 +416,7 @@ def test_recipes_script(tiny_goemotions, tiny_encoder_factory, tmp_path):
     )
     assert "started" not in reused.stdout
     reused_arms = json.loads((tmp_path / "reused.json").read_text())["arms"]  # every run in the folder, any seed
-    assert reused_arms["recipe"]["seeds"] == [0, 1] and reused_arms["distilled"]["seeds"] == [0]
+    assert reused_arms["recipe"]["seeds"] == [0, 1] and reused_arms["distilled"]["seeds"] == [0, 1]
     stopped = subprocess.run(
         [
             sys.executable,

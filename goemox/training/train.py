@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -61,7 +61,7 @@ from goemox.training.training_args import GoEmoXTrainingArguments
 logger = logging.getLogger(__name__)
 
 
-def check_output_dir(args: GoEmoXTrainingArguments, inputs: list[str | None] = ()) -> None:
+def check_output_dir(args: GoEmoXTrainingArguments, inputs: Iterable[str | None] = ()) -> None:
     """Refuse, before any work, an `output_dir` the run may not write: a file, a place where nothing can be created,
     a folder that is, holds or lies inside one of the run's inputs (even with `--overwrite_output_dir`), or a folder
     that already holds files unless resuming or explicitly overwriting.

@@ -357,10 +357,11 @@ def save_calibrated_model(
     """
     inside = _relative_inside(report_dir, destination)
     with staged_folder(destination, merge=not in_place) as staging:
-        write_plots_to(staging)  # before the copy, so the model folder's earlier plot is not brought over
+        if inside != Path("."):  # a report in the folder itself draws the same plot there
+            write_plots_to(staging)  # before the copy, so the model folder's earlier plot is not brought over
         classifier.model.save_pretrained(staging)
         classifier.tokenizer.save_pretrained(staging)
-        skip = {CALIBRATION_FILE} | ({inside.parts[0]} if inside is not None else set())
+        skip = {CALIBRATION_FILE} | ({inside.parts[0]} if inside is not None and inside.parts else set())
         result["copied_files"] = copy_model_files(model_dir, staging, skip=skip, whole_folder=in_place)
         write_json_atomically(staging / CALIBRATION_FILE, result)
         if inside is not None:
@@ -378,6 +379,6 @@ def write_report_folder(folder: Path, result: dict, write_report_to: Callable[[P
 
 
 def _relative_inside(path: Path, folder: Path) -> Path | None:
-    """`path` relative to `folder` when it lies inside it, else `None`."""
+    """`path` relative to `folder` when it is or lies inside it (`Path(".")` for the folder itself), else `None`."""
     path, folder = path.resolve(), folder.resolve()
-    return path.relative_to(folder) if folder in path.parents else None
+    return path.relative_to(folder) if path == folder or folder in path.parents else None

@@ -337,6 +337,25 @@ def test_a_stored_ood_cutoff_flags_the_same_texts_after_calibration(goemox_folde
     assert [p.unfamiliar for p in calibrated.predict(TEXTS)] == flags
 
 
+def test_a_report_in_the_model_folder_itself_is_written_once(goemox_folder, tmp_path, monkeypatch):
+    import goemox.calibration.job as job_module
+    import goemox.calibration.report as report_module
+
+    drawn = []
+    for module in (job_module, report_module):
+        original = module.plot_overall_reliability
+        monkeypatch.setattr(
+            module, "plot_overall_reliability", lambda *a, _draw=original, **k: drawn.append(a[1]) or _draw(*a, **k)
+        )
+    out = tmp_path / "out"
+    result = run(goemox_folder, output_dir=str(out), report_dir=str(out), test_split="test")
+    assert drawn == [drawn[0]] and Path(drawn[0]).name == "reliability.png"  # drawn once, not once per writer
+    assert result["report"] == str(out / "report.md")
+    assert {"report.md", "reliability.png", "reliability_per_label.png", "calibration.json"} <= set(os.listdir(out))
+    assert "training_curve.png" in result["copied_files"]
+    assert json.loads((out / "calibration.json").read_text())["copied_files"] == result["copied_files"]
+
+
 def test_refuses_to_overwrite_unless_told(goemox_folder, tmp_path):
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -81,8 +82,25 @@ def by_name(*commands: Command) -> dict[str, Command]:
     return {command.name: command for command in commands}
 
 
+def finite_float(text: str) -> float:
+    """A number option's value: `float` refuses `abc` but takes `nan` and `inf`, which no option can use.
+
+    Example:
+        >>> finite_float("2e-5")
+        2e-05
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def build_parser(command: Command):
-    """The `HfArgumentParser` over a command's dataclasses, with `--config`."""
+    """The `HfArgumentParser` over a command's dataclasses, with `--config`; its number options take finite
+    numbers only."""
     from transformers import HfArgumentParser
 
     parser = HfArgumentParser(
@@ -91,6 +109,9 @@ def build_parser(command: Command):
         description=command.description or command.summary,
         allow_abbrev=False,  # `--out` must not silently mean `--output_dir` (or fail as ambiguous)
     )
+    for action in parser._actions:
+        if action.type is float:
+            action.type = finite_float
     parser.add_argument("--config", help="YAML/JSON file of options (flags on the command line win).")
     return parser
 
@@ -121,7 +142,7 @@ def legacy_to_options(command: Command, argv: list[str]) -> list[str]:
     return options + argv[len(words) :]
 
 
-TYPE_NAMES = {int: "a whole number", float: "a number", str: "text"}
+TYPE_NAMES = {int: "a whole number", finite_float: "a finite number", str: "text"}
 """How a message names the type of an option's value."""
 
 

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
@@ -104,8 +105,8 @@ class DistillArguments:
             )
         if not 0.0 <= self.distill_alpha <= 1.0:
             raise GoEmoXUsageError(f"--distill_alpha must be between 0 and 1, got {self.distill_alpha}")
-        if not self.distill_temperature > 0:
-            raise GoEmoXUsageError(f"--distill_temperature must be above 0, got {self.distill_temperature}")
+        if not 0 < self.distill_temperature < math.inf:
+            raise GoEmoXUsageError(f"--distill_temperature must be above 0 and finite, got {self.distill_temperature}")
         if self.max_unlabelled_samples is not None and self.max_unlabelled_samples < 1:
             raise GoEmoXUsageError(f"--max_unlabelled_samples must be at least 1, got {self.max_unlabelled_samples}")
         if self.max_unlabelled_samples is not None and not self.unlabelled_file:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -139,8 +140,8 @@ class GoEmoXTrainingArguments(TrainingArguments):
         if self.loss not in LOSSES:
             raise GoEmoXUsageError(f"--loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         for name in ("asl_gamma_neg", "asl_gamma_pos"):
-            if getattr(self, name) < 0:
-                raise GoEmoXUsageError(f"--{name} must be at least 0, got {getattr(self, name)}")
+            if not 0 <= getattr(self, name) < math.inf:
+                raise GoEmoXUsageError(f"--{name} must be at least 0 and finite, got {getattr(self, name)}")
         if not 0.0 <= self.asl_clip < 1.0:
             raise GoEmoXUsageError(f"--asl_clip must be at least 0 and below 1, got {self.asl_clip}")
         if self.pos_weight_strategy not in POS_WEIGHT_STRATEGIES:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 
 import pytest
 
 from goemox.cli import COMMANDS, main
-from goemox.cli.parsing import build_parser, parse_command
+from goemox.cli.parsing import build_parser, finite_float, parse_command
 from goemox.errors import GoEmoXUsageError
 
 
@@ -117,3 +118,29 @@ def test_config_values_are_converted_and_checked_as_flags_are(tmp_path):
     config.write_text("threshold_strategy: sometimes\n")
     with pytest.raises(GoEmoXUsageError, match="run.yaml: threshold_strategy must be one of"):
         parse_command(command("train"), ["--config", str(config)])
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_number_option_refuses_nan_and_infinity(name, tmp_path, capsys):
+    parser = build_parser(command(name))
+    numbers = [action for action in parser._actions if action.type is finite_float]
+    for action in numbers:
+        flag = action.option_strings[0]
+        for value in ("nan", "inf", "-Infinity"):
+            with pytest.raises(SystemExit) as stopped:
+                parser.parse_args([f"{flag}={value}"])
+            assert stopped.value.code == 2
+            last = capsys.readouterr().err.strip().splitlines()[-1]
+            assert f"error: argument {flag}" in last and last.endswith(f"expected a finite number, got '{value}'")
+    if numbers:  # a --config file's value is refused the same way, naming the file and the key
+        key = numbers[0].dest
+        (tmp_path / "run.yaml").write_text(f"{key}: .inf\n")
+        with pytest.raises(GoEmoXUsageError, match=rf"run.yaml: {key} must be a finite number, got inf"):
+            parse_command(command(name), ["--config", str(tmp_path / "run.yaml")])
+
+
+def test_number_options_still_take_numbers_and_name_what_is_not_one():
+    assert finite_float("-2.5e-3") == -0.0025
+    with pytest.raises(argparse.ArgumentTypeError, match="expected a number, got '3e-5x'"):
+        finite_float("3e-5x")
+    assert not any(action.type is float for action in build_parser(command("train"))._actions)

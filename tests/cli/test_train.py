@@ -30,7 +30,7 @@ TRAINING_CONFIGS = sorted(path.name for path in CONFIGS.glob("*.yaml") if not pa
         (["--source", "a=x", "--select_on", "b"], "--select_on b: expected 'pooled' or a source name (a)"),
         (["--source_temperature", "0"], "--source_temperature must be above 0, got 0.0"),
         (["--loss", "asymmetric", "--asl_clip", "1"], "--asl_clip must be at least 0 and below 1, got 1.0"),
-        (["--asl_gamma_neg", "-2"], "--asl_gamma_neg must be at least 0, got -2.0"),
+        (["--asl_gamma_neg", "-2"], "--asl_gamma_neg must be at least 0 and finite, got -2.0"),
         (["--pad_to_buckets", "64", "32"], "--pad_to_buckets must be strictly increasing, got [64, 32]"),
         (["--long_text_stride", "8"], "--long_text_stride applies to --long_text window"),
         (["--long_text", "window", "--long_text_stride", "-1"], "--long_text_stride must be a whole number of at"),

@@ -125,7 +125,7 @@ def test_predict_with_a_max_length_above_the_encoders_is_one_line(goemox_here, m
 @pytest.mark.parametrize(
     ("command", "line", "message"),
     [
-        (["train"], "learning_rate: [1, 2]", "learning_rate must be a number, got list [1, 2]"),
+        (["train"], "learning_rate: [1, 2]", "learning_rate must be a finite number, got list [1, 2]"),
         (["predict", "--model", "m"], "batch_size: 2.7", "batch_size must be a whole number, got 2.7"),
         (["predict"], "model: {a: 1}", "model must be text, got dict"),
     ],

@@ -314,7 +314,11 @@ def test_bad_teachers_and_unlabelled_files_are_one_line(tmp_path, keyword_model,
     for options, message in (
         ({}, "--teachers: expected at least one teacher"),
         ({"teachers": ["t"], "distill_alpha": 1.5}, "--distill_alpha must be between 0 and 1, got 1.5"),
-        ({"teachers": ["t"], "distill_temperature": 0.0}, "--distill_temperature must be above 0, got 0.0"),
+        ({"teachers": ["t"], "distill_temperature": 0.0}, "--distill_temperature must be above 0 and finite, got 0.0"),
+        (
+            {"teachers": ["t"], "distill_temperature": math.inf},
+            "--distill_temperature must be above 0 and finite, got inf",
+        ),
         ({"teachers": ["t"], "max_unlabelled_samples": 5}, "--max_unlabelled_samples needs --unlabelled_file"),
     ):
         with pytest.raises(GoEmoXUsageError, match=f"^{message}"):

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 from transformers import HfArgumentParser
 
@@ -59,8 +61,9 @@ def test_parsed_from_command_line_flags(tmp_path):
         ({"pad_to_buckets": [32, 16]}, r"--pad_to_buckets must be strictly increasing, got \[32, 16\]"),
         ({"pad_to_buckets": [16, 16]}, "--pad_to_buckets must be strictly increasing"),
         ({"loss": "focal"}, "--loss must be one of bce, asymmetric, got 'focal'"),
-        ({"asl_gamma_neg": -1.0}, "--asl_gamma_neg must be at least 0, got -1.0"),
-        ({"asl_gamma_pos": -0.5}, "--asl_gamma_pos must be at least 0, got -0.5"),
+        ({"asl_gamma_neg": -1.0}, "--asl_gamma_neg must be at least 0 and finite, got -1.0"),
+        ({"asl_gamma_neg": math.nan}, "--asl_gamma_neg must be at least 0 and finite, got nan"),
+        ({"asl_gamma_pos": -0.5}, "--asl_gamma_pos must be at least 0 and finite, got -0.5"),
         ({"asl_clip": 1.0}, "--asl_clip must be at least 0 and below 1, got 1.0"),
     ],
 )

@@ -75,6 +75,14 @@ def run(name: str, argv: Sequence[str]) -> int:
     return command.run(*parse_command(command, argv))
 
 
+def close_progress_bars() -> None:
+    """Close the progress bars a stopped step left open (an evaluation's, say), so that they do not clear their line
+    and move the cursor up over the message printed after them when the process exits."""
+    progress = sys.modules.get("tqdm.std")
+    for bar in list(getattr(progress.tqdm, "_instances", ()) if progress is not None else ()):
+        bar.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `goemox` command.
 
@@ -98,9 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(name, rest)
     except GoEmoXError as err:
+        close_progress_bars()
         print(f"goemox: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        close_progress_bars()
         print(f"\ngoemox: interrupted; `goemox {name}` stopped before it finished", file=sys.stderr)
         return 130
 

@@ -15,6 +15,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from goemox.errors import GoEmoXUsageError
 from goemox.scores import apply_thresholds, resolve_thresholds, sigmoid
 
 if TYPE_CHECKING:
@@ -390,6 +391,26 @@ def annotated_metrics(
     }
 
 
+def check_finite_logits(logits: np.ndarray) -> np.ndarray:
+    """Refuse, in one line, the NaN or infinite scores of a model whose training diverged; return `logits`.
+
+    Args:
+        logits: a trained model's scores, ``(n, L)``.
+
+    Raises:
+        GoEmoXUsageError: when a score is NaN or infinite (a learning rate far too high, for instance).
+
+    Example:
+        >>> check_finite_logits(np.array([[2.0, -1.0]])).shape
+        (1, 2)
+    """
+    if not np.isfinite(logits).all():
+        raise GoEmoXUsageError(
+            "the model's scores are NaN or infinite, so its training diverged; try a lower --learning_rate"
+        )
+    return logits
+
+
 def make_compute_metrics(
     label_names: Sequence[str], source_names: Sequence[str] | None = None
 ) -> Callable[[EvalPrediction], dict[str, float]]:
@@ -428,7 +449,7 @@ def make_compute_metrics(
         logits = eval_pred.predictions
         if isinstance(logits, tuple):
             logits = logits[0]
-        probs = sigmoid(logits)
+        probs = sigmoid(check_finite_logits(logits))
         label_ids, mask, sources = eval_pred.label_ids, None, None
         if isinstance(label_ids, (tuple, list)):
             label_ids, mask, sources = label_ids

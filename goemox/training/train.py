@@ -26,7 +26,7 @@ from goemox.data import tokenize_dataset
 from goemox.data.corpora import MASK_COLUMN, SOURCE_COLUMN
 from goemox.data.tokenize import count_truncated
 from goemox.errors import GoEmoXUsageError
-from goemox.evaluation.metrics import annotated_metrics, multilabel_metrics, threshold_report
+from goemox.evaluation.metrics import annotated_metrics, check_finite_logits, multilabel_metrics, threshold_report
 from goemox.evaluation.per_source import source_metrics
 from goemox.file_io import check_output_folder, write_json_atomically
 from goemox.hub.model_card import ModelCardCallback, render_model_card
@@ -90,7 +90,7 @@ def logits_and_labels(trainer: GoEmoXTrainer, dataset) -> tuple[np.ndarray, np.n
     output = trainer.predict(dataset)
     logits = output.predictions[0] if isinstance(output.predictions, tuple) else output.predictions
     labels = output.label_ids[0] if isinstance(output.label_ids, tuple) else output.label_ids
-    return np.asarray(logits, dtype=np.float64), (np.asarray(labels) >= 0.5).astype(int)
+    return check_finite_logits(np.asarray(logits, dtype=np.float64)), (np.asarray(labels) >= 0.5).astype(int)
 
 
 @dataclass

@@ -231,3 +231,15 @@ def parsed_config(name: str) -> dict:
 @pytest.mark.parametrize("name", TRAINING_CONFIGS)
 def test_the_shipped_training_configs_parse(name):
     assert parsed_config(name)["output_dir"]
+
+
+def test_a_diverging_training_ends_in_one_last_line(goemox_cli, tmp_path, tiny_encoder_factory):
+    encoder = str(tiny_encoder_factory("bert"))
+    args = ["--model_name_or_path", encoder, "--dataset", "demo", "--max_length", "32", "--max_steps", "2"]
+    result = goemox_cli("train", *args, "--learning_rate", "1e30", "--output_dir", str(tmp_path / "run"), "--use_cpu")
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    # Nothing after the message: an evaluation bar left open would clear its line and move the cursor over it at exit.
+    assert result.stderr.endswith(
+        "goemox: error: the model's scores are NaN or infinite, so its training diverged; try a lower --learning_rate\n"
+    ), result.stderr[-500:]

@@ -11,11 +11,13 @@ import pytest
 from sklearn.metrics import f1_score
 from transformers import EvalPrediction
 
+from goemox.errors import GoEmoXUsageError
 from goemox.evaluation.metrics import (
     DEFAULT_GRID,
     SUMMARY_METRICS,
     annotated_metrics,
     apply_thresholds,
+    check_finite_logits,
     make_compute_metrics,
     multilabel_metrics,
     threshold_report,
@@ -183,6 +185,17 @@ def test_multilabel_metrics_plain_json_from_numpy_inputs() -> None:
     m = multilabel_metrics(Y_TRUE.astype(np.int32), PROBS.astype(np.float32), np.array(NAMES))
     json.dumps(m)
     _assert_plain_json(m)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_scores_of_a_diverged_training_are_one_line_before_any_metric(bad: float) -> None:
+    logits = np.log(PROBS / (1 - PROBS))
+    assert check_finite_logits(logits) is logits
+    logits[2, 1] = bad
+    with pytest.raises(GoEmoXUsageError, match=r"^the model's scores are NaN or infinite, so its training diverged"):
+        check_finite_logits(logits)
+    with pytest.raises(GoEmoXUsageError, match="try a lower --learning_rate"):
+        make_compute_metrics(NAMES)(EvalPrediction(predictions=(logits,), label_ids=Y_TRUE.astype(np.float32)))
 
 
 def test_make_compute_metrics_with_tuple_logits() -> None:

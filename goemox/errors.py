@@ -16,6 +16,7 @@ __all__ = [
     "HttpStatusError",
     "LabelSchemeError",
     "RateLimitError",
+    "TrainingDivergedError",
     "UnknownLabelError",
     "first_line",
 ]
@@ -27,6 +28,10 @@ class GoEmoXError(ValueError):
 
 class GoEmoXUsageError(GoEmoXError):
     """Options that cannot work together, or a path or model that is not what was expected."""
+
+
+class TrainingDivergedError(GoEmoXUsageError):
+    """A training whose model scores NaN or infinity: options (a learning rate far too high) that cannot train."""
 
 
 class DataError(GoEmoXError):

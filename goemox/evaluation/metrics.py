@@ -15,7 +15,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from goemox.errors import GoEmoXUsageError
+from goemox.errors import TrainingDivergedError
 from goemox.scores import apply_thresholds, resolve_thresholds, sigmoid
 
 if TYPE_CHECKING:
@@ -398,14 +398,14 @@ def check_finite_logits(logits: np.ndarray) -> np.ndarray:
         logits: a trained model's scores, ``(n, L)``.
 
     Raises:
-        GoEmoXUsageError: when a score is NaN or infinite (a learning rate far too high, for instance).
+        TrainingDivergedError: when a score is NaN or infinite (a learning rate far too high, for instance).
 
     Example:
         >>> check_finite_logits(np.array([[2.0, -1.0]])).shape
         (1, 2)
     """
     if not np.isfinite(logits).all():
-        raise GoEmoXUsageError(
+        raise TrainingDivergedError(
             "the model's scores are NaN or infinite, so its training diverged; try a lower --learning_rate"
         )
     return logits

@@ -57,7 +57,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from goemox.data import tokenize_dataset
-from goemox.errors import GoEmoXUsageError
+from goemox.errors import GoEmoXError, GoEmoXUsageError, TrainingDivergedError
+from goemox.evaluation.metrics import make_compute_metrics
 from goemox.file_io import prepare_output_folder, read_mapping_file, write_json_atomically
 from goemox.labels import get_label_scheme
 from goemox.training.arguments import DataArguments, ModelArguments, check_max_length, read_model_config, run_inputs
@@ -407,24 +408,28 @@ def run_search(
         train_dataset=tokenized["train"],
         eval_dataset=tokenized["validation"],
         processing_class=tokenizer,
-        compute_metrics=sources_compute_metrics(sources, scheme),
+        compute_metrics=prune_diverged(sources_compute_metrics(sources, scheme) or make_compute_metrics(scheme.labels)),
     )
     sampler = optuna.samplers.TPESampler(seed=search_args.sampler_seed)
     pruner = make_pruner(search_args, largest_epoch_count(space, training_args))
     started = time.monotonic()
     while (finished := next_trial(study, search_args, started, progress)) is not None:
-        trainer.hyperparameter_search(
-            hp_space=lambda trial: suggest(trial, space),
-            compute_objective=lambda metrics: metrics[f"eval_{trial_args.metric_for_best_model}"],
-            n_trials=1,
-            direction="maximize",
-            backend="optuna",
-            storage=storage,
-            study_name=search_args.study_name,
-            load_if_exists=True,
-            sampler=sampler,
-            pruner=pruner,
-        )
+        try:
+            trainer.hyperparameter_search(
+                hp_space=lambda trial: suggest(trial, space),
+                compute_objective=lambda metrics: metrics[f"eval_{trial_args.metric_for_best_model}"],
+                n_trials=1,
+                direction="maximize",
+                backend="optuna",
+                storage=storage,
+                study_name=search_args.study_name,
+                load_if_exists=True,
+                sampler=sampler,
+                pruner=pruner,
+            )
+        except ValueError as err:  # transformers asks for the best trial, which a study gets once one completes
+            if isinstance(err, GoEmoXError) or trial_counts(study).get("COMPLETE"):
+                raise
         last = study.get_trials(deepcopy=False)[current["trial"]]
         shutil.rmtree(worker_dir, ignore_errors=True)
         value = "-" if last.value is None else f"{last.value:.4f}"
@@ -433,6 +438,27 @@ def run_search(
             f"{finished + 1}/{search_args.n_trials} finished, params {json.dumps(last.params)}"
         )
     return write_reports(study, search_args, storage_url(search_args, str(out)), out)
+
+
+def prune_diverged(compute_metrics: Callable) -> Callable:
+    """A trial's `compute_metrics` that prunes a trial whose training diverged (the sampled learning rate too high):
+    the study records it, with the reason, and the search goes on instead of stopping.
+
+    Args:
+        compute_metrics: the run's `compute_metrics`.
+
+    Example:
+        >>> trainer_metrics = prune_diverged(make_compute_metrics(["joy", "anger"]))  # doctest: +SKIP
+    """
+    import optuna
+
+    def compute(eval_pred):
+        try:
+            return compute_metrics(eval_pred)
+        except TrainingDivergedError as err:
+            raise optuna.TrialPruned(str(err)) from None
+
+    return compute
 
 
 def next_trial(study, search_args: SearchArguments, started: float, progress: Callable[[str], None]) -> int | None:
@@ -473,7 +499,8 @@ def write_reports(study, search_args: SearchArguments, url: str, out: Path) -> d
     frame.drop(columns=["duration"]).to_csv(out / "trials.csv", index=False)
     completed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if not completed:
-        raise GoEmoXUsageError(f"study {search_args.study_name!r} has no completed trial")
+        counts = ", ".join(f"{n} {state.lower()}" for state, n in trial_counts(study).items())
+        raise GoEmoXUsageError(f"study {search_args.study_name!r} has no completed trial ({counts or 'no trial'})")
     best = study.best_trial
     resume = {"study_name": search_args.study_name, "storage": url, "space": search_args.space}
     result = {

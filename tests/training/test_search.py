@@ -253,6 +253,18 @@ def test_search_writes_reports_and_resumes_without_repeating(tmp_path, tiny_enco
     assert sum(again["trials"].values()) == 4
 
 
+def test_a_trial_whose_training_diverges_is_pruned_and_the_search_goes_on(tmp_path, tiny_encoder_factory):
+    encoder, lines = tiny_encoder_factory("distilbert"), []
+    diverging = SMALL_SPACE.replace("low: 1.0e-3, high: 5.0e-3", "low: 1.0e+29, high: 1.0e+30")
+    with pytest.raises(GoEmoXUsageError, match=r"^study 's' has no completed trial \(1 pruned\)$"):
+        search(tmp_path, encoder, n_trials=1, space=diverging, progress=lines.append)
+    assert lines[-1].startswith("trial 0: pruned, validation macro-F1 -, 1/1 finished")
+    assert not list((tmp_path / "out").glob("worker-*"))
+    result = search(tmp_path, encoder, n_trials=2, progress=lines.append)  # the same study, a space that trains
+    assert result["trials"] == {"PRUNED": 1, "COMPLETE": 1} and result["trial"] == 1
+    assert 1e-3 <= result["params"]["learning_rate"] <= 5e-3
+
+
 def test_train_with_searched_params(tmp_path):
     best = {
         "params": {

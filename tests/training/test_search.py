@@ -265,6 +265,18 @@ def test_a_trial_whose_training_diverges_is_pruned_and_the_search_goes_on(tmp_pa
     assert 1e-3 <= result["params"]["learning_rate"] <= 5e-3
 
 
+def test_a_trial_that_fails_otherwise_still_stops_the_search(tmp_path, tiny_encoder_factory, monkeypatch):
+    def failing_metrics(*args, **kwargs):
+        def compute(eval_pred):
+            raise ValueError("a bug, not a divergence")
+
+        return compute
+
+    monkeypatch.setattr("goemox.training.search.make_compute_metrics", failing_metrics)
+    with pytest.raises(ValueError, match="a bug, not a divergence"):
+        search(tmp_path, tiny_encoder_factory("distilbert"), n_trials=2)
+
+
 def test_train_with_searched_params(tmp_path):
     best = {
         "params": {

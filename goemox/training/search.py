@@ -428,7 +428,8 @@ def run_search(
                 pruner=pruner,
             )
         except ValueError as err:  # transformers asks for the best trial, which a study gets once one completes
-            pruned = current.get("trial") is not None and study.trials[current["trial"]].state.name == "PRUNED"
+            trials = study.get_trials(deepcopy=False)
+            pruned = current.get("trial") is not None and trials[current["trial"]].state.name == "PRUNED"
             if isinstance(err, GoEmoXError) or not pruned or trial_counts(study).get("COMPLETE"):
                 raise
         last = study.get_trials(deepcopy=False)[current["trial"]]
